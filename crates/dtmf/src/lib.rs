@@ -1,0 +1,1 @@
+//! frontdesk-dtmf: see docs/architecture.md.

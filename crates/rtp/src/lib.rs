@@ -1,0 +1,1 @@
+//! frontdesk-rtp: see docs/architecture.md.

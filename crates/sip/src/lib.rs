@@ -1,0 +1,1 @@
+//! frontdesk-sip: see docs/architecture.md.

@@ -1,0 +1,1 @@
+//! frontdesk-voice: see docs/architecture.md.

@@ -1,0 +1,3 @@
+//! `frontdesk`: the gateway binary and operator CLI.
+
+fn main() {}
