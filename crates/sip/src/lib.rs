@@ -12,5 +12,6 @@
 
 mod error;
 pub mod message;
+pub mod sdp;
 
 pub use error::Error;
