@@ -13,5 +13,6 @@
 mod error;
 pub mod message;
 pub mod sdp;
+pub mod auth;
 
 pub use error::Error;
