@@ -1,8 +1,33 @@
-//! G.711 mu-law (PCMU) and A-law (PCMA), per ITU-T G.711.
+//! G.711 mu-law (PCMU) and A-law (PCMA), bit-exact with the ITU-T G.711 reference.
 //!
-//! Encoding follows the classic Sun Microsystems reference implementation (the one sox and most
-//! telephony stacks carry): segment search on the biased magnitude, 14-bit input for mu-law and
-//! 13-bit for A-law. Decoding goes through 256-entry tables built at compile time.
+//! "The reference" is the ITU-T Software Tool Library (ITU-T G.191, module `g711`):
+//! `ulaw_compress`/`alaw_compress` and their `*_expand` inverses, which take 16-bit two's
+//! complement samples and use only their 14 (mu-law) or 13 (A-law) most significant bits.
+//! Encoding here is the classic Sun Microsystems formulation (segment search on the biased
+//! magnitude), with one correction so that it matches the reference on every input:
+//!
+//! - **Negative samples take the one's complement** before quantising (`!x >> 2`, i.e.
+//!   `-(x >> 2) - 1`), exactly as G.191 does. Sun's `linear2ulaw` negates instead
+//!   (`-(x >> 2)`), which puts every negative sample one 14-bit step further from zero: on 508 of
+//!   the 65,536 inputs (all negative: four next to each decision threshold, e.g.
+//!   -31612..=-31609, and -4..=-1, whose reference code is 0x7F, negative zero) Sun's mu-law code
+//!   is one step off the reference. Sun's A-law already takes the one's complement, and matches
+//!   the reference on all inputs.
+//! - The result: mu-law and A-law encode match G.191 on all 65,536 inputs, and decode matches
+//!   it (and sox) on all 256 codes; `tests/g711_sox.rs` checks this exhaustively.
+//!
+//! **sox is not the reference for encoding.** sox 14.4 converts 16-bit input to mu-law/A-law by
+//! first *rounding* to 14/13 bits (its generic bit-depth reduction, even with `-D`, which only
+//! turns dither off) and then applying Sun's algorithm; the reference *truncates*. So sox
+//! disagrees with the reference (and with us) on 510 inputs for mu-law and 1,020 for A-law: the
+//! two inputs next to each decision threshold that rounding pushes across it, and for mu-law also
+//! Sun's negative-magnitude rule. It also clips +32766/+32767 (mu-law) and +32764..=+32767
+//! (A-law) and warns about it. The sox test asserts that every one of these disagreements is
+//! explained by exactly that model of sox, and that on inputs already on the 14/13-bit grid the
+//! A-law codes agree outright.
+//!
+//! Decoding goes through 256-entry tables built at compile time; the decoders have no such
+//! variants (Sun, G.191 and sox agree on all codes).
 
 const BIAS: i32 = 0x84;
 const CLIP: i32 = 8159;
@@ -25,7 +50,9 @@ const fn segment(value: i32, table: &[i32; 8]) -> usize {
 pub const fn ulaw_encode(sample: i16) -> u8 {
     let mut pcm = (sample as i32) >> 2;
     let mask: i32 = if pcm < 0 {
-        pcm = -pcm;
+        // One's complement, as in ITU-T G.191 `ulaw_compress` (Sun negates here, which is one
+        // step off the reference on 508 negative inputs: see the module doc).
+        pcm = -pcm - 1;
         0x7F
     } else {
         0xFF
