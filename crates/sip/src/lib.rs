@@ -14,5 +14,6 @@ mod error;
 pub mod message;
 pub mod sdp;
 pub mod auth;
+pub mod transaction;
 
 pub use error::Error;
