@@ -1,0 +1,132 @@
+//! What the grammar recognised, before it is resolved against `now` (see `resolve.rs`).
+
+use jiff::civil::Weekday;
+use jiff::tz::TimeZone;
+
+use super::holidays::Holiday;
+
+/// How a weekday was qualified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WdMod {
+    /// `monday`: the next one (today only when the stated time is still ahead).
+    Plain,
+    /// `this monday`, `this coming monday`, `coming monday`: the next one, today included.
+    This,
+    /// `next monday`: see the rule in the module docs of `nlu`.
+    Next,
+    /// `monday after next`: the next one plus seven days.
+    AfterNext,
+}
+
+/// A day named without a weekday.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum DaySpec {
+    Today,
+    Tomorrow,
+    DayAfterTomorrow,
+    Yesterday,
+    /// Month and day, with an optional year (`march 3rd`, `3/14`, `the 2nd of december`).
+    MonthDay { m: i8, d: i8, y: Option<i16> },
+    /// Day of the month only (`the 14th`).
+    DayOfMonth(i8),
+    Holiday(Holiday),
+}
+
+/// Week-sized expressions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WeekSpec {
+    ThisWeek,
+    NextWeek,
+    WeekAfterNext,
+    ThisWeekend,
+    NextWeekend,
+}
+
+/// Parts of the day. Hours are the ranges of the module docs of `nlu`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PartOfDay {
+    Morning,
+    Afternoon,
+    Evening,
+    Night,
+    Tonight,
+    EndOfDay,
+    Lunch,
+}
+
+impl PartOfDay {
+    /// `[start, end)` hours; 24 means the next midnight.
+    pub(crate) fn hours(self) -> (i8, i8) {
+        match self {
+            PartOfDay::Morning => (8, 12),
+            PartOfDay::Afternoon => (12, 17),
+            PartOfDay::Evening => (17, 21),
+            PartOfDay::Night => (21, 24),
+            PartOfDay::Tonight => (17, 24),
+            PartOfDay::EndOfDay => (15, 17),
+            PartOfDay::Lunch => (12, 13),
+        }
+    }
+
+    /// Whether a bare hour 1-11 said with this part of day is in the afternoon/evening.
+    pub(crate) fn is_pm(self) -> bool {
+        !matches!(self, PartOfDay::Morning)
+    }
+}
+
+/// AM/PM as said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Meridiem {
+    Am,
+    Pm,
+}
+
+/// A clock time as said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TimeSpec {
+    /// 0..=24 as said (`3` for "three", 15 for "15:00").
+    pub(crate) hour: u32,
+    pub(crate) minute: u32,
+    pub(crate) meridiem: Option<Meridiem>,
+    /// Minutes were said (`3:00`, `three thirty`, `quarter past`): grain minute, else hour.
+    pub(crate) minute_precision: bool,
+    /// `midnight` / `12 am`: the midnight that ends the named day.
+    pub(crate) midnight: bool,
+}
+
+impl TimeSpec {
+    pub(crate) fn hour(hour: u32) -> TimeSpec {
+        TimeSpec {
+            hour,
+            minute: 0,
+            meridiem: None,
+            minute_precision: false,
+            midnight: false,
+        }
+    }
+}
+
+/// A calendar shift applied after the base day is found (`a week from friday`, `in 3 days`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shift {
+    Days(i64),
+    Months(i64),
+}
+
+/// Everything recognised in one utterance.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Parts {
+    pub(crate) day: Option<DaySpec>,
+    pub(crate) weekday: Option<(Weekday, WdMod)>,
+    pub(crate) week: Option<WeekSpec>,
+    pub(crate) shift: Option<Shift>,
+    /// Exact offset from now, in minutes (`in two hours`, `90 minutes from now`).
+    pub(crate) offset_minutes: Option<i64>,
+    pub(crate) time: Option<TimeSpec>,
+    pub(crate) part: Option<PartOfDay>,
+    /// `this morning`, `tonight`: the part of today, even if it has passed.
+    pub(crate) part_today: bool,
+    pub(crate) zone: Option<TimeZone>,
+    /// Number of recognised pieces.
+    pub(crate) hits: usize,
+}
