@@ -1,3 +1,105 @@
 //! `frontdesk`: the gateway binary and operator CLI.
+//!
+//! Subcommands:
+//! - `serve`: run the gateway (HTTP with the Twilio media WebSocket, AudioSocket) with an app.
 
-fn main() {}
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use frontdesk_server::apps::App;
+use frontdesk_server::{ServeConfig, Server};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser, Debug)]
+#[command(name = "frontdesk", version, about = "Voice agent and IVR gateway", propagate_version = true)]
+struct Cli {
+    /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `frontdesk_server=debug`.
+    #[arg(long, global = true, env = "FRONTDESK_LOG", default_value = "info")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the gateway until SIGTERM or Ctrl-C, then drain calls in progress.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ServeArgs {
+    /// HTTP listener: health at /healthz, Twilio Media Streams WebSocket at /media/twilio.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    http: SocketAddr,
+    /// Asterisk AudioSocket TCP listener (off unless given), e.g. 0.0.0.0:9092.
+    #[arg(long)]
+    audiosocket: Option<SocketAddr>,
+    /// What answers calls: `echo` (play the caller's audio back, log DTMF) or `playback:FILE.wav`.
+    #[arg(long, default_value = "echo")]
+    app: String,
+    /// Seconds calls in progress may go on after a shutdown signal before they are hung up.
+    #[arg(long, default_value_t = 30)]
+    drain_timeout: u64,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = match EnvFilter::try_new(&cli.log) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: bad --log filter {:?}: {e}", cli.log);
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let app = App::parse(&args.app).map_err(|e| anyhow::anyhow!("--app: {e}"))?;
+    let cfg = ServeConfig {
+        http: args.http,
+        audiosocket: args.audiosocket,
+        app,
+        drain: Duration::from_secs(args.drain_timeout),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async {
+        let server = Server::bind(cfg).await?;
+        server.run(shutdown_signal()).await;
+        Ok(())
+    })
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = ctrl_c => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,105 @@
+//! Diagnostic applications that run on a [`Call`] without the voice pipeline.
+//!
+//! - `echo`: plays the caller's audio straight back and logs DTMF (a loop-back test for a trunk).
+//! - `playback:FILE.wav`: plays a file on a 20 ms schedule, then hangs up.
+//!
+//! Both stay after the voice loop lands: they are how an operator checks a trunk or a transport.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use frontdesk_types::SampleRate;
+use tokio::time::MissedTickBehavior;
+use tracing::info;
+
+use crate::call::{Call, CallInput, CallOutput};
+use crate::wav;
+
+/// Which application answers calls.
+#[derive(Clone, Debug)]
+pub enum App {
+    /// Echo the caller's audio back; log DTMF.
+    Echo,
+    /// Play 8 kHz samples, then hang up.
+    Playback {
+        /// Where the audio came from (for logs).
+        file: PathBuf,
+        /// The audio, 8 kHz mono.
+        audio: Arc<Vec<i16>>,
+    },
+}
+
+impl App {
+    /// Parses `echo` or `playback:FILE.wav` (loading and checking the file now, so a bad file
+    /// stops start-up rather than the first call).
+    pub fn parse(spec: &str) -> Result<App, String> {
+        if spec == "echo" {
+            return Ok(App::Echo);
+        }
+        if let Some(file) = spec.strip_prefix("playback:") {
+            let file = PathBuf::from(file);
+            let audio = wav::read_8k(&file).map_err(|e| e.to_string())?;
+            return Ok(App::Playback { file, audio: Arc::new(audio) });
+        }
+        Err(format!("unknown app {spec:?}: use `echo` or `playback:FILE.wav`"))
+    }
+
+    /// Runs the application until the call ends.
+    pub async fn run(self, call: Call) {
+        match self {
+            App::Echo => echo(call).await,
+            App::Playback { file, audio } => playback(call, &file, &audio).await,
+        }
+    }
+}
+
+async fn echo(mut call: Call) {
+    while let Some(input) = call.input.recv().await {
+        match input {
+            CallInput::Audio(frame) => {
+                if call.output.send(CallOutput::Audio(frame)).await.is_err() {
+                    break;
+                }
+            }
+            // The echo app is a diagnostic: it logs digits on purpose (the voice pipeline never does).
+            CallInput::Dtmf(d) => info!(call = %call.info.id, digit = %d, "dtmf"),
+            CallInput::Played(_) => {}
+            CallInput::Hangup => break,
+        }
+    }
+}
+
+async fn playback(mut call: Call, file: &std::path::Path, audio: &[i16]) {
+    info!(call = %call.info.id, file = %file.display(), "playing");
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    // Burst: a late tick is caught up, so the schedule never drifts from real time.
+    tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
+    let mut frames = audio.chunks(SampleRate::Hz8000.frame_len());
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let Some(chunk) = frames.next() else { break };
+                let mut frame = chunk.to_vec();
+                frame.resize(SampleRate::Hz8000.frame_len(), 0);
+                if call.output.send(CallOutput::Audio(frame)).await.is_err() {
+                    return;
+                }
+            }
+            input = call.input.recv() => match input {
+                None | Some(CallInput::Hangup) => return,
+                Some(_) => {}
+            },
+        }
+    }
+    // Wait until the far end has played everything (the transport reports the mark), then hang up.
+    let _ = call.output.send(CallOutput::Mark("playback-end".into())).await;
+    while let Some(input) = call.input.recv().await {
+        match input {
+            CallInput::Played(name) if name == "playback-end" => break,
+            CallInput::Hangup => return,
+            _ => {}
+        }
+    }
+    let _ = call.output.send(CallOutput::Hangup).await;
+}

@@ -1,0 +1,21 @@
+//! The tokio shell of `frontdesk`: sockets, timers, per-call tasks and the HTTP server.
+//!
+//! Everything that decides anything lives in the sans-IO crates; this crate moves bytes between
+//! sockets and those cores, on a thin layer of tasks:
+//!
+//! - [`serve`]: binds listeners, runs, drains calls on shutdown;
+//! - [`call`]: the one call abstraction every transport feeds;
+//! - transports: [`twilio`] (Media Streams WebSocket on the HTTP server), [`audiosocket`];
+//! - [`apps`]: diagnostic applications (`echo`, `playback:FILE`);
+//! - [`wav`]: WAV files in.
+
+pub mod apps;
+pub mod audiosocket;
+pub mod call;
+mod http;
+pub mod serve;
+mod shutdown;
+pub mod twilio;
+pub mod wav;
+
+pub use serve::{ServeConfig, ServeError, Server};

@@ -1,0 +1,96 @@
+//! `frontdesk serve`: binds the listeners, runs until told to stop, then drains calls.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tracing::info;
+
+use crate::apps::App;
+use crate::shutdown::Shutdown;
+
+/// What `serve` listens on and runs.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    /// HTTP server (health, Twilio media WebSocket at `/media/twilio`).
+    pub http: SocketAddr,
+    /// AudioSocket TCP listener, if any.
+    pub audiosocket: Option<SocketAddr>,
+    /// The application that answers calls.
+    pub app: App,
+    /// How long calls in progress may continue after a shutdown signal.
+    pub drain: Duration,
+}
+
+/// A listener that could not be bound.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// Binding failed (address in use, no permission...).
+    #[error(
+        "cannot listen for {what} on {addr}: {source} (is another process using it? choose another with --{what})"
+    )]
+    Bind {
+        /// Which listener (the flag name).
+        what: &'static str,
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A bound server, ready to run.
+#[derive(Debug)]
+pub struct Server {
+    http: TcpListener,
+    audiosocket: Option<TcpListener>,
+    app: App,
+    drain: Duration,
+    shutdown: Shutdown,
+}
+
+async fn bind(what: &'static str, addr: SocketAddr) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { what, addr, source })
+}
+
+impl Server {
+    /// Binds every listener (port 0 picks a free port: see [`Server::http_addr`]).
+    pub async fn bind(cfg: ServeConfig) -> Result<Server, ServeError> {
+        let http = bind("http", cfg.http).await?;
+        let audiosocket = match cfg.audiosocket {
+            Some(addr) => Some(bind("audiosocket", addr).await?),
+            None => None,
+        };
+        Ok(Server { http, audiosocket, app: cfg.app, drain: cfg.drain, shutdown: Shutdown::default() })
+    }
+
+    /// The bound HTTP address.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http.local_addr().ok()
+    }
+
+    /// The bound AudioSocket address.
+    pub fn audiosocket_addr(&self) -> Option<SocketAddr> {
+        self.audiosocket.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// Serves until `stop` completes, then stops accepting calls, lets calls in progress finish
+    /// for the drain time, hangs up the rest and returns.
+    pub async fn run(self, stop: impl Future<Output = ()>) {
+        let sd = self.shutdown.clone();
+        let mut listeners = tokio::task::JoinSet::new();
+        info!(addr = ?self.http.local_addr().ok(), "http listening (health: /healthz, twilio media: /media/twilio)");
+        listeners.spawn(crate::http::serve(self.http, self.app.clone(), sd.clone()));
+        if let Some(l) = self.audiosocket {
+            info!(addr = ?l.local_addr().ok(), "audiosocket listening");
+            listeners.spawn(crate::audiosocket::serve(l, self.app.clone(), sd.clone()));
+        }
+        stop.await;
+        info!(calls = sd.calls.len(), drain = ?self.drain, "shutting down: no new calls; waiting for calls in progress");
+        let hung_up = sd.drain(self.drain).await;
+        listeners.join_all().await;
+        info!(hung_up, "stopped");
+    }
+}
