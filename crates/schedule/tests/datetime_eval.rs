@@ -54,18 +54,8 @@ fn check(r: &Row) -> Option<String> {
         (_, Err(e)) => Some(format!("expected {}, got error: {e}", r.start)),
         (_, Ok(m)) => {
             let end = m.end.as_ref().map(rfc3339).unwrap_or_else(|| "-".into());
-            let got = (
-                rfc3339(&m.start),
-                end,
-                m.grain.as_str().to_string(),
-                m.ambiguous.to_string(),
-            );
-            let want = (
-                r.start.clone(),
-                r.end.clone(),
-                r.grain.clone(),
-                r.ambiguous.clone(),
-            );
+            let got = (rfc3339(&m.start), end, m.grain.as_str().to_string(), m.ambiguous.to_string());
+            let want = (r.start.clone(), r.end.clone(), r.grain.clone(), r.ambiguous.clone());
             (got != want).then(|| format!("want {want:?}\n          got  {got:?}"))
         }
     }
@@ -79,18 +69,11 @@ fn datetime_eval_set_accuracy() {
     for r in &rows {
         if let Some(why) = check(r) {
             failed += 1;
-            println!(
-                "FAIL line {} [{} {}] {:?}\n          {why}",
-                r.line, r.now, r.tz, r.text
-            );
+            println!("FAIL line {} [{} {}] {:?}\n          {why}", r.line, r.now, r.tz, r.text);
         }
     }
     let total = rows.len();
     let accuracy = (total - failed) as f64 / total as f64;
-    println!(
-        "datetime eval: {} / {total} correct ({:.1} %)",
-        total - failed,
-        accuracy * 100.0
-    );
+    println!("datetime eval: {} / {total} correct ({:.1} %)", total - failed, accuracy * 100.0);
     assert!(accuracy >= 0.95, "accuracy {:.1} % < 95 %", accuracy * 100.0);
 }

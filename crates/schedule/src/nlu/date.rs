@@ -48,27 +48,21 @@ pub(crate) fn weekday_word(w: &str) -> Option<Weekday> {
 /// `allow_second`). Returns the day and tokens used.
 fn day_number(toks: &[Tok], i: usize, allow_second: bool) -> Option<(i8, usize)> {
     match toks.get(i)? {
-        Tok::Num {
-            v, lead_zero: false, ..
-        } if (1..=31).contains(v) => Some((*v as i8, 1)),
+        Tok::Num { v, lead_zero: false, .. } if (1..=31).contains(v) => Some((*v as i8, 1)),
         Tok::Word(w) if w == "second" && allow_second => Some((2, 1)),
         _ => None,
     }
 }
 
 fn is_ordinal_at(toks: &[Tok], i: usize) -> bool {
-    matches!(toks.get(i), Some(Tok::Num { ord: true, .. })) || toks.get(i).is_some_and(|t| t.is_word("second"))
+    matches!(toks.get(i), Some(Tok::Num { ord: true, .. }))
+        || toks.get(i).is_some_and(|t| t.is_word("second"))
 }
 
 /// A 4-digit year at `i`, optionally after a comma-like "of".
 fn year_at(toks: &[Tok], i: usize) -> Option<(i16, usize)> {
     match toks.get(i)? {
-        Tok::Num {
-            v,
-            ord: false,
-            words: false,
-            ..
-        } if (1900..=2200).contains(v) => Some((*v as i16, 1)),
+        Tok::Num { v, ord: false, words: false, .. } if (1900..=2200).contains(v) => Some((*v as i16, 1)),
         _ => None,
     }
 }
@@ -80,22 +74,14 @@ pub(crate) fn recognize_date(toks: &[Tok], i: usize, p: &mut Parts) -> Option<us
         Tok::Slash { m, d, y } => {
             if (1..=12).contains(m) && (1..=31).contains(d) {
                 let y = y.and_then(|y| i16::try_from(y).ok());
-                p.day = Some(DaySpec::MonthDay {
-                    m: *m as i8,
-                    d: *d as i8,
-                    y,
-                });
+                p.day = Some(DaySpec::MonthDay { m: *m as i8, d: *d as i8, y });
                 return Some(1);
             }
             return None;
         }
         Tok::Ymd { y, m, d } => {
             if (1..=12).contains(m) && (1..=31).contains(d) {
-                p.day = Some(DaySpec::MonthDay {
-                    m: *m as i8,
-                    d: *d as i8,
-                    y: i16::try_from(*y).ok(),
-                });
+                p.day = Some(DaySpec::MonthDay { m: *m as i8, d: *d as i8, y: i16::try_from(*y).ok() });
                 return Some(1);
             }
             return None;
@@ -147,10 +133,8 @@ pub(crate) fn recognize_date(toks: &[Tok], i: usize, p: &mut Parts) -> Option<us
     // ("the first week").
     if ordinal {
         let next = toks.get(j).and_then(Tok::word).unwrap_or("");
-        if matches!(
-            next,
-            "thing" | "week" | "weeks" | "time" | "available" | "appointment" | "slot" | "one"
-        ) {
+        if matches!(next, "thing" | "week" | "weeks" | "time" | "available" | "appointment" | "slot" | "one")
+        {
             return None;
         }
         p.day = Some(DaySpec::DayOfMonth(d));

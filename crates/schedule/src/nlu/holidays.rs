@@ -75,10 +75,7 @@ const PHRASES: &[(&[&str], Holiday)] = &[
 pub(crate) fn recognize(toks: &[Tok], i: usize) -> Option<(Holiday, usize)> {
     let mut best: Option<(Holiday, usize)> = None;
     for (words, h) in PHRASES {
-        let matched = words
-            .iter()
-            .enumerate()
-            .all(|(k, w)| toks.get(i + k).is_some_and(|t| t.is_word(w)));
+        let matched = words.iter().enumerate().all(|(k, w)| toks.get(i + k).is_some_and(|t| t.is_word(w)));
         if matched && best.is_none_or(|(_, n)| words.len() > n) {
             best = Some((*h, words.len()));
         }
@@ -87,10 +84,7 @@ pub(crate) fn recognize(toks: &[Tok], i: usize) -> Option<(Holiday, usize)> {
 }
 
 fn nth_weekday(year: i16, month: i8, nth: i32, wd: Weekday) -> Option<Date> {
-    Date::new(year, month, 1)
-        .ok()?
-        .nth_weekday_of_month(nth as i8, wd)
-        .ok()
+    Date::new(year, month, 1).ok()?.nth_weekday_of_month(nth as i8, wd).ok()
 }
 
 impl Holiday {
@@ -112,8 +106,9 @@ impl Holiday {
             Holiday::Halloween => fixed(10, 31),
             Holiday::VeteransDay => fixed(11, 11),
             Holiday::Thanksgiving => nth_weekday(year, 11, 4, Weekday::Thursday),
-            Holiday::BlackFriday => nth_weekday(year, 11, 4, Weekday::Thursday)
-                .and_then(|d| d.tomorrow().ok()),
+            Holiday::BlackFriday => {
+                nth_weekday(year, 11, 4, Weekday::Thursday).and_then(|d| d.tomorrow().ok())
+            }
             Holiday::ChristmasEve => fixed(12, 24),
             Holiday::Christmas => fixed(12, 25),
         }
@@ -122,11 +117,7 @@ impl Holiday {
     /// The next occurrence on or after `today`.
     pub fn next_on_or_after(self, today: Date) -> Option<Date> {
         let this_year = self.date_in(today.year())?;
-        if this_year >= today {
-            Some(this_year)
-        } else {
-            self.date_in(today.year().checked_add(1)?)
-        }
+        if this_year >= today { Some(this_year) } else { self.date_in(today.year().checked_add(1)?) }
     }
 }
 
@@ -147,13 +138,7 @@ mod tests {
     #[test]
     fn next_occurrence_rolls_over_the_year() {
         let today = date(2026, 12, 26);
-        assert_eq!(
-            Holiday::Christmas.next_on_or_after(today),
-            Some(date(2027, 12, 25))
-        );
-        assert_eq!(
-            Holiday::NewYearsEve.next_on_or_after(today),
-            Some(date(2026, 12, 31))
-        );
+        assert_eq!(Holiday::Christmas.next_on_or_after(today), Some(date(2027, 12, 25)));
+        assert_eq!(Holiday::NewYearsEve.next_on_or_after(today), Some(date(2026, 12, 31)));
     }
 }

@@ -7,7 +7,7 @@
 //!   hyphens between words split (`twenty-one` -> `twenty one`), other punctuation separates tokens;
 //! - `a.m.`, `a m`, `am`, `3pm`, `3p.m.` all become a number followed by the word `am`/`pm`;
 //! - `3:30`, `3.30` (two-digit tail) become [`Tok::Clock`]; `3/14` and `3/14/2027` become
-//!   [`Tok::Slash`] (US month/day order); `2026-03-14` becomes [`Tok::Ymd`];
+//!   [`Tok::Slash`] (US month/day order); compact `930`, `1030`, `0900` are clocks too; `2026-03-14` becomes [`Tok::Ymd`];
 //! - `3rd`, `14th`, `third`, `twenty third` become ordinal numbers; number words are folded
 //!   (`twenty five` -> 25, `oh five` -> 05 with a leading-zero mark). `second` stays a word: it is
 //!   an ordinal only in date context (`the second`, `december second`), which the grammar decides.
@@ -19,12 +19,7 @@ use super::numbers;
 pub(crate) enum Tok {
     /// A number. `ord`: written or spoken as an ordinal. `words`: spoken as words.
     /// `lead_zero`: written `05` or spoken `oh five` (a minute, never an hour).
-    Num {
-        v: u32,
-        ord: bool,
-        words: bool,
-        lead_zero: bool,
-    },
+    Num { v: u32, ord: bool, words: bool, lead_zero: bool },
     /// `h:mm` or `h.mm`.
     Clock { h: u32, m: u32 },
     /// `m/d` or `m/d/y` (US order).
@@ -49,12 +44,7 @@ impl Tok {
 
     #[cfg(test)]
     pub(crate) fn num(v: u32) -> Tok {
-        Tok::Num {
-            v,
-            ord: false,
-            words: false,
-            lead_zero: false,
-        }
+        Tok::Num { v, ord: false, words: false, lead_zero: false }
     }
 }
 
@@ -81,13 +71,11 @@ fn split_piece(piece: &str, out: &mut Vec<String>) {
         return;
     }
     let iso = piece.len() == 10
-        && piece.chars().enumerate().all(|(i, c)| {
-            if i == 4 || i == 7 {
-                c == '-'
-            } else {
-                c.is_ascii_digit()
-            }
-        });
+        && piece.chars().enumerate().all(
+            |(i, c)| {
+                if i == 4 || i == 7 { c == '-' } else { c.is_ascii_digit() }
+            },
+        );
     if iso {
         out.push(piece.to_string());
         return;
@@ -95,14 +83,8 @@ fn split_piece(piece: &str, out: &mut Vec<String>) {
     for part in piece.split('-') {
         // Keep "3.30" (a clock) but drop the dots of "a.m." and a sentence's final period.
         let digits_dot = part.contains('.')
-            && part
-                .split('.')
-                .all(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()));
-        let cleaned = if digits_dot {
-            part.to_string()
-        } else {
-            part.replace('.', "")
-        };
+            && part.split('.').all(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()));
+        let cleaned = if digits_dot { part.to_string() } else { part.replace('.', "") };
         if !cleaned.is_empty() {
             out.push(cleaned);
         }
@@ -114,11 +96,7 @@ fn all_digits(s: &str) -> bool {
 }
 
 fn parse_u32(s: &str) -> Option<u32> {
-    if all_digits(s) && s.len() <= 6 {
-        s.parse().ok()
-    } else {
-        None
-    }
+    if all_digits(s) && s.len() <= 6 { s.parse().ok() } else { None }
 }
 
 fn lex_raw(r: &str, out: &mut Vec<Tok>) {
@@ -128,11 +106,7 @@ fn lex_raw(r: &str, out: &mut Vec<Tok>) {
         let m = r.get(5..7).and_then(parse_u32);
         let d = r.get(8..10).and_then(parse_u32);
         if let (Some(y), Some(m), Some(d)) = (y, m, d) {
-            out.push(Tok::Ymd {
-                y: y as i32,
-                m,
-                d,
-            });
+            out.push(Tok::Ymd { y: y as i32, m, d });
             return;
         }
     }
@@ -140,31 +114,33 @@ fn lex_raw(r: &str, out: &mut Vec<Tok>) {
     if let Some((h, rest)) = r.split_once([':', '.']) {
         let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
         let suffix = rest.get(digits.len()..).unwrap_or("");
-        if let (Some(hh), Some(mm)) = (parse_u32(h), parse_u32(&digits)) {
-            if digits.len() == 2 && hh <= 24 && mm < 60 {
-                out.push(Tok::Clock { h: hh, m: mm });
-                push_suffix(suffix, out);
-                return;
-            }
+        if let (Some(hh), Some(mm)) = (parse_u32(h), parse_u32(&digits))
+            && digits.len() == 2
+            && hh <= 24
+            && mm < 60
+        {
+            out.push(Tok::Clock { h: hh, m: mm });
+            push_suffix(suffix, out);
+            return;
         }
     }
     // Slash date "3/14", "3/14/27", "3/14/2027".
     if r.contains('/') {
         let parts: Vec<&str> = r.split('/').collect();
-        if let [m, d, rest @ ..] = parts.as_slice() {
-            if let (Some(m), Some(d)) = (parse_u32(m), parse_u32(d)) {
-                let y = match rest {
-                    [] => Some(None),
-                    [y] => parse_u32(y).map(|y| {
-                        let y = y as i32;
-                        Some(if y < 100 { 2000 + y } else { y })
-                    }),
-                    _ => None,
-                };
-                if let Some(y) = y {
-                    out.push(Tok::Slash { m, d, y });
-                    return;
-                }
+        if let [m, d, rest @ ..] = parts.as_slice()
+            && let (Some(m), Some(d)) = (parse_u32(m), parse_u32(d))
+        {
+            let y = match rest {
+                [] => Some(None),
+                [y] => parse_u32(y).map(|y| {
+                    let y = y as i32;
+                    Some(if y < 100 { 2000 + y } else { y })
+                }),
+                _ => None,
+            };
+            if let Some(y) = y {
+                out.push(Tok::Slash { m, d, y });
+                return;
             }
         }
     }
@@ -176,13 +152,18 @@ fn lex_raw(r: &str, out: &mut Vec<Tok>) {
             out.push(Tok::Word(r.to_string()));
             return;
         };
+        // Compact clock: "930", "1030", "0900" (never a year: 1900 and up stay numbers).
+        let compact = (digits.len() == 3 || (digits.len() == 4 && v < 1900))
+            && v % 100 < 60
+            && v / 100 <= 23
+            && !matches!(suffix, "st" | "nd" | "rd" | "th");
+        if compact {
+            out.push(Tok::Clock { h: v / 100, m: v % 100 });
+            push_suffix(suffix, out);
+            return;
+        }
         let ord = matches!(suffix, "st" | "nd" | "rd" | "th");
-        out.push(Tok::Num {
-            v,
-            ord,
-            words: false,
-            lead_zero: digits.len() == 2 && digits.starts_with('0'),
-        });
+        out.push(Tok::Num { v, ord, words: false, lead_zero: digits.len() == 2 && digits.starts_with('0') });
         if !ord {
             push_suffix(suffix, out);
         }
@@ -252,30 +233,9 @@ mod tests {
     #[test]
     fn clocks_dates_and_ordinals() {
         assert_eq!(tokenize("3:30"), vec![Tok::Clock { h: 3, m: 30 }]);
-        assert_eq!(
-            tokenize("3/14"),
-            vec![Tok::Slash {
-                m: 3,
-                d: 14,
-                y: None
-            }]
-        );
-        assert_eq!(
-            tokenize("2026-03-14"),
-            vec![Tok::Ymd {
-                y: 2026,
-                m: 3,
-                d: 14
-            }]
-        );
-        assert!(matches!(
-            tokenize("14th").first(),
-            Some(Tok::Num {
-                v: 14,
-                ord: true,
-                ..
-            })
-        ));
+        assert_eq!(tokenize("3/14"), vec![Tok::Slash { m: 3, d: 14, y: None }]);
+        assert_eq!(tokenize("2026-03-14"), vec![Tok::Ymd { y: 2026, m: 3, d: 14 }]);
+        assert!(matches!(tokenize("14th").first(), Some(Tok::Num { v: 14, ord: true, .. })));
         assert_eq!(tokenize("o'clock"), vec![w("oclock")]);
     }
 }

@@ -119,13 +119,7 @@ pub struct DateTimeMatch {
 
 impl DateTimeMatch {
     pub(crate) fn new(start: Zoned, end: Option<Zoned>, grain: Grain) -> DateTimeMatch {
-        DateTimeMatch {
-            start,
-            end,
-            grain,
-            ambiguous: false,
-            alternatives: Vec::new(),
-        }
+        DateTimeMatch { start, end, grain, ambiguous: false, alternatives: Vec::new() }
     }
 
     /// The JSON the CLI prints (one line).

@@ -66,20 +66,10 @@ const ORDINALS: [(&str, u32); 21] = [
 /// A single number word as a token (`second` is deliberately absent: see the module docs).
 pub(crate) fn word_token(w: &str) -> Option<Tok> {
     if let Some((_, v)) = CARDINALS.iter().find(|(n, _)| *n == w) {
-        return Some(Tok::Num {
-            v: *v,
-            ord: false,
-            words: true,
-            lead_zero: false,
-        });
+        return Some(Tok::Num { v: *v, ord: false, words: true, lead_zero: false });
     }
     if let Some((_, v)) = ORDINALS.iter().find(|(n, _)| *n == w) {
-        return Some(Tok::Num {
-            v: *v,
-            ord: true,
-            words: true,
-            lead_zero: false,
-        });
+        return Some(Tok::Num { v: *v, ord: true, words: true, lead_zero: false });
     }
     None
 }
@@ -96,12 +86,7 @@ pub(crate) fn quantity_word(w: &str) -> Option<u32> {
 
 fn is_tens(t: &Tok) -> Option<u32> {
     match t {
-        Tok::Num {
-            v,
-            ord: false,
-            words: true,
-            ..
-        } if *v >= 20 && v % 10 == 0 => Some(*v),
+        Tok::Num { v, ord: false, words: true, .. } if *v >= 20 && v % 10 == 0 => Some(*v),
         _ => None,
     }
 }
@@ -114,53 +99,26 @@ pub(crate) fn fold_number_words(toks: Vec<Tok>) -> Vec<Tok> {
         let next = toks.get(i + 1);
         if let Some(tens) = is_tens(t) {
             match next {
-                Some(Tok::Num {
-                    v,
-                    ord,
-                    words: true,
-                    ..
-                }) if (1..=9).contains(v) => {
-                    out.push(Tok::Num {
-                        v: tens + v,
-                        ord: *ord,
-                        words: true,
-                        lead_zero: false,
-                    });
+                Some(Tok::Num { v, ord, words: true, .. }) if (1..=9).contains(v) => {
+                    out.push(Tok::Num { v: tens + v, ord: *ord, words: true, lead_zero: false });
                     i += 2;
                     continue;
                 }
                 Some(Tok::Word(w)) if w == "second" => {
-                    out.push(Tok::Num {
-                        v: tens + 2,
-                        ord: true,
-                        words: true,
-                        lead_zero: false,
-                    });
+                    out.push(Tok::Num { v: tens + 2, ord: true, words: true, lead_zero: false });
                     i += 2;
                     continue;
                 }
                 _ => {}
             }
         }
-        if t.is_word("oh") || t.is_word("o") {
-            if let Some(Tok::Num {
-                v,
-                ord: false,
-                words: true,
-                ..
-            }) = next
-            {
-                if (0..=9).contains(v) {
-                    out.push(Tok::Num {
-                        v: *v,
-                        ord: false,
-                        words: true,
-                        lead_zero: true,
-                    });
-                    i += 2;
-                    continue;
-                }
-            }
+        if (t.is_word("oh") || t.is_word("o"))
+            && let Some(Tok::Num { v, ord: false, words: true, .. }) = next
+            && (0..=9).contains(v)
+        {
+            out.push(Tok::Num { v: *v, ord: false, words: true, lead_zero: true });
+            i += 2;
+            continue;
         }
         out.push(t.clone());
         i += 1;
@@ -196,13 +154,6 @@ mod tests {
     #[test]
     fn oh_marks_a_minute() {
         let t = tokenize("three oh five");
-        assert!(matches!(
-            t.get(1),
-            Some(Tok::Num {
-                v: 5,
-                lead_zero: true,
-                ..
-            })
-        ));
+        assert!(matches!(t.get(1), Some(Tok::Num { v: 5, lead_zero: true, .. })));
     }
 }

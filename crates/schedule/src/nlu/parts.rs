@@ -26,7 +26,11 @@ pub(crate) enum DaySpec {
     DayAfterTomorrow,
     Yesterday,
     /// Month and day, with an optional year (`march 3rd`, `3/14`, `the 2nd of december`).
-    MonthDay { m: i8, d: i8, y: Option<i16> },
+    MonthDay {
+        m: i8,
+        d: i8,
+        y: Option<i16>,
+    },
     /// Day of the month only (`the 14th`).
     DayOfMonth(i8),
     Holiday(Holiday),
@@ -96,13 +100,7 @@ pub(crate) struct TimeSpec {
 
 impl TimeSpec {
     pub(crate) fn hour(hour: u32) -> TimeSpec {
-        TimeSpec {
-            hour,
-            minute: 0,
-            meridiem: None,
-            minute_precision: false,
-            midnight: false,
-        }
+        TimeSpec { hour, minute: 0, meridiem: None, minute_precision: false, midnight: false }
     }
 }
 
@@ -127,6 +125,8 @@ pub(crate) struct Parts {
     /// `this morning`, `tonight`: the part of today, even if it has passed.
     pub(crate) part_today: bool,
     pub(crate) zone: Option<TimeZone>,
+    /// A day, weekday, time or part of day was said twice, differently.
+    pub(crate) conflict: bool,
     /// Number of recognised pieces.
     pub(crate) hits: usize,
 }

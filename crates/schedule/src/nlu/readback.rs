@@ -42,20 +42,12 @@ pub fn read_back(m: &DateTimeMatch, business_tz: &TimeZone) -> String {
         Grain::Minute | Grain::Hour => format!("{} at {}{zone}", day_text(s), time_text(s)),
         Grain::Day => format!("{}, any time", day_text(s)),
         Grain::PartOfDay => match &m.end {
-            Some(e) => format!(
-                "{} between {} and {}{zone}",
-                day_text(s),
-                time_text(s),
-                time_text(e)
-            ),
+            Some(e) => format!("{} between {} and {}{zone}", day_text(s), time_text(s), time_text(e)),
             None => format!("{} at {}{zone}", day_text(s), time_text(s)),
         },
         Grain::Week => match &m.end {
             Some(e) => {
-                let last = e
-                    .yesterday()
-                    .map(|d| day_text(&d))
-                    .unwrap_or_else(|_| day_text(e));
+                let last = e.yesterday().map(|d| day_text(&d)).unwrap_or_else(|_| day_text(e));
                 format!("{} through {}", day_text(s), last)
             }
             None => format!("the week of {}", day_text(s)),

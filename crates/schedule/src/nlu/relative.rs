@@ -6,6 +6,7 @@
 //!   `in 24 hours` across a DST change lands on a different wall-clock hour), grain minute.
 //! - `in 3 days`, `in 2 weeks`, `in a month`, `3 days from now`: a calendar shift of today,
 //!   grain day (the whole day, from 00:00).
+//! - `the day before christmas`, `the day after thanksgiving`: a one-day shift of the day named.
 //! - `a week from friday`, `two weeks from monday`, `a week from tomorrow`: a calendar shift
 //!   applied to the day that follows (`from`/`after`), grain day.
 
@@ -44,12 +45,7 @@ fn quantity_unit(toks: &[Tok], i: usize) -> Option<(i64, Unit, usize)> {
         return Some((1, unit, 3));
     }
     let qty: i64 = match toks.get(j)? {
-        Tok::Num {
-            v,
-            ord: false,
-            lead_zero: false,
-            ..
-        } => i64::from(*v),
+        Tok::Num { v, ord: false, lead_zero: false, .. } => i64::from(*v),
         Tok::Word(word) => {
             let q = quantity_word(word)?;
             if w(j + 1) == "of" && word == "couple" {
@@ -131,6 +127,11 @@ pub(crate) fn recognize_day_word(toks: &[Tok], i: usize, p: &mut Parts) -> Optio
         p.day = Some(DaySpec::DayAfterTomorrow);
         return Some(j + 3 - i);
     }
+    if w(j) == "day" && matches!(w(j + 1), "before" | "after") {
+        // "the day before christmas", "the day after thanksgiving": the base day follows.
+        p.shift = Some(Shift::Days(if w(j + 1) == "before" { -1 } else { 1 }));
+        return Some(j + 2 - i);
+    }
     match w(i) {
         "today" | "todays" => p.day = Some(DaySpec::Today),
         t if is_tomorrow(t) => p.day = Some(DaySpec::Tomorrow),
@@ -148,8 +149,5 @@ pub(crate) fn recognize_day_word(toks: &[Tok], i: usize, p: &mut Parts) -> Optio
 }
 
 fn is_tomorrow(w: &str) -> bool {
-    matches!(
-        w,
-        "tomorrow" | "tomorrows" | "tmrw" | "tmr" | "tomorow" | "tommorow" | "tommorrow" | "morrow"
-    )
+    matches!(w, "tomorrow" | "tomorrows" | "tmrw" | "tmr" | "tomorow" | "tommorow" | "tommorrow" | "morrow")
 }

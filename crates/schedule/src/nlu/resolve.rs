@@ -85,28 +85,20 @@ struct Clock {
 fn clock(p: &Parts) -> Option<Clock> {
     let t = p.time?;
     if t.midnight || (t.hour == 24 && t.minute == 0) {
-        return Some(Clock {
-            h: 0,
-            m: 0,
-            midnight: true,
-            grain: Grain::Hour,
-        });
+        return Some(Clock { h: 0, m: 0, midnight: true, grain: Grain::Hour });
     }
     let (h, m) = hour24(&t, p.part);
-    Some(Clock {
-        h,
-        m,
-        midnight: false,
-        grain: if t.minute_precision {
-            Grain::Minute
-        } else {
-            Grain::Hour
-        },
-    })
+    Some(Clock { h, m, midnight: false, grain: if t.minute_precision { Grain::Minute } else { Grain::Hour } })
 }
 
 /// Whether the stated time (or part of day) on `date` is still ahead of `now`.
-fn ahead(p: &Parts, c: Option<&Clock>, tz: &TimeZone, date: Date, now: &Zoned) -> Result<bool, ScheduleError> {
+fn ahead(
+    p: &Parts,
+    c: Option<&Clock>,
+    tz: &TimeZone,
+    date: Date,
+    now: &Zoned,
+) -> Result<bool, ScheduleError> {
     if let Some(c) = c {
         let d = if c.midnight { add_days(date, 1)? } else { date };
         return Ok(zoned_quiet(tz, d, c.h, c.m)?.timestamp() > now.timestamp());
@@ -130,12 +122,12 @@ fn day_of_month_candidates(today: Date, d: i8) -> Vec<Date> {
         let Ok(month) = first.checked_add(k.months()) else {
             break;
         };
-        if let Ok(date) = Date::new(month.year(), month.month(), d) {
-            if date >= today {
-                out.push(date);
-                if out.len() == 2 {
-                    break;
-                }
+        if let Ok(date) = Date::new(month.year(), month.month(), d)
+            && date >= today
+        {
+            out.push(date);
+            if out.len() == 2 {
+                break;
             }
         }
     }
@@ -149,25 +141,26 @@ fn month_day(today: Date, m: i8, d: i8, y: Option<i16>) -> Result<Date, Schedule
     // A date without a year is the next one on or after today (a past date means next year);
     // February 29 waits for the next leap year.
     for y in today.year()..today.year().saturating_add(9) {
-        if let Ok(date) = Date::new(y, m, d) {
-            if date >= today {
-                return Ok(date);
-            }
+        if let Ok(date) = Date::new(y, m, d)
+            && date >= today
+        {
+            return Ok(date);
         }
     }
     Err(ScheduleError::NotRecognised)
 }
 
-fn weekday_date(
-    p: &Parts,
-    wd: Weekday,
-    md: WdMod,
-    c: Option<&Clock>,
-    tz: &TimeZone,
+/// What the weekday rules need to know besides the weekday.
+struct Ctx<'a> {
+    p: &'a Parts,
+    c: Option<&'a Clock>,
+    tz: &'a TimeZone,
     today: Date,
-    now: &Zoned,
-    amb: &mut Amb,
-) -> Result<Date, ScheduleError> {
+    now: &'a Zoned,
+}
+
+fn weekday_date(ctx: &Ctx<'_>, wd: Weekday, md: WdMod, amb: &mut Amb) -> Result<Date, ScheduleError> {
+    let Ctx { p, c, tz, today, now } = *ctx;
     let d = days_until(today, wd);
     match p.week {
         Some(WeekSpec::NextWeek) => {
@@ -198,11 +191,7 @@ fn weekday_date(
                 return add_days(today, d);
             }
             if c.is_some() || p.part.is_some() {
-                if ahead(p, c, tz, today, now)? {
-                    Ok(today)
-                } else {
-                    add_days(today, 7)
-                }
+                if ahead(p, c, tz, today, now)? { Ok(today) } else { add_days(today, 7) }
             } else {
                 amb.ambiguous = true;
                 amb.alt_dates.push(today);
@@ -220,7 +209,7 @@ pub(crate) fn resolve(p: &Parts, now: &Zoned) -> Result<DateTimeMatch, ScheduleE
     let tz = p.zone.clone().unwrap_or_else(|| now.time_zone().clone());
     let now_l = now.with_time_zone(tz.clone());
     let today = now_l.date();
-    let mut amb = Amb::default();
+    let mut amb = Amb { ambiguous: p.conflict, ..Amb::default() };
 
     if let Some(mins) = p.offset_minutes {
         let ts = now_l.timestamp().checked_add(mins.minutes()).map_err(ScheduleError::time)?;
@@ -255,6 +244,7 @@ pub(crate) fn resolve(p: &Parts, now: &Zoned) -> Result<DateTimeMatch, ScheduleE
             end.map(|e| zoned_quiet(&tz, e, 0, 0)).transpose()?,
             Grain::Week,
         );
+        m.ambiguous = p.conflict;
         if let Some(alt) = alt {
             m.ambiguous = true;
             m.alternatives.push(zoned_quiet(&tz, alt, 0, 0)?);
@@ -263,6 +253,7 @@ pub(crate) fn resolve(p: &Parts, now: &Zoned) -> Result<DateTimeMatch, ScheduleE
     }
 
     // The day.
+    let ctx = Ctx { p, c: c.as_ref(), tz: &tz, today, now: &now_l };
     let mut date = match (&p.day, p.weekday) {
         (Some(DaySpec::DayOfMonth(d)), wd) => {
             let cands = day_of_month_candidates(today, *d);
@@ -288,32 +279,24 @@ pub(crate) fn resolve(p: &Parts, now: &Zoned) -> Result<DateTimeMatch, ScheduleE
                 DaySpec::Holiday(h) => h.next_on_or_after(today).ok_or(ScheduleError::NotRecognised)?,
                 DaySpec::DayOfMonth(_) => today,
             };
-            if let Some((wd, md)) = wd {
-                if date.weekday() != wd && matches!(day, DaySpec::MonthDay { .. }) {
-                    amb.ambiguous = true;
-                    let mut scratch = Amb::default();
-                    amb.alt_dates
-                        .push(weekday_date(p, wd, md, c.as_ref(), &tz, today, &now_l, &mut scratch)?);
-                }
+            if let Some((wd, md)) = wd
+                && date.weekday() != wd
+                && matches!(day, DaySpec::MonthDay { .. })
+            {
+                amb.ambiguous = true;
+                let mut scratch = Amb::default();
+                amb.alt_dates.push(weekday_date(&ctx, wd, md, &mut scratch)?);
             }
             date
         }
-        (None, Some((wd, md))) => weekday_date(p, wd, md, c.as_ref(), &tz, today, &now_l, &mut amb)?,
+        (None, Some((wd, md))) => weekday_date(&ctx, wd, md, &mut amb)?,
         (None, None) => {
             if p.shift.is_some() {
                 today
             } else if let Some(c) = &c {
-                if c.midnight || ahead(p, Some(c), &tz, today, &now_l)? {
-                    today
-                } else {
-                    add_days(today, 1)?
-                }
+                if c.midnight || ahead(p, Some(c), &tz, today, &now_l)? { today } else { add_days(today, 1)? }
             } else if p.part.is_some() {
-                if p.part_today || ahead(p, None, &tz, today, &now_l)? {
-                    today
-                } else {
-                    add_days(today, 1)?
-                }
+                if p.part_today || ahead(p, None, &tz, today, &now_l)? { today } else { add_days(today, 1)? }
             } else if let Some(week) = p.week {
                 let monday = monday_of(today)?;
                 match week {
@@ -361,11 +344,8 @@ pub(crate) fn resolve(p: &Parts, now: &Zoned) -> Result<DateTimeMatch, ScheduleE
         let (sh, eh) = part.hours();
         let span = |d: Date| -> Result<(Zoned, Zoned), ScheduleError> {
             let s = zoned_quiet(&tz, d, sh, 0)?;
-            let e = if eh == 24 {
-                zoned_quiet(&tz, add_days(d, 1)?, 0, 0)?
-            } else {
-                zoned_quiet(&tz, d, eh, 0)?
-            };
+            let e =
+                if eh == 24 { zoned_quiet(&tz, add_days(d, 1)?, 0, 0)? } else { zoned_quiet(&tz, d, eh, 0)? };
             Ok((s, e))
         };
         let (s, e) = span(date)?;

@@ -62,13 +62,7 @@ fn read_back_is_absolute_and_names_foreign_zones() {
     let m = parse_datetime("tomorrow at 9 am pacific", &n).unwrap();
     assert_eq!(read_back(&m, &ny), "Thursday, November 19 at 9:00 AM Pacific time");
     let m = parse_datetime("friday morning", &n).unwrap();
-    assert_eq!(
-        read_back(&m, &ny),
-        "Friday, November 20 between 8:00 AM and 12:00 PM"
-    );
+    assert_eq!(read_back(&m, &ny), "Friday, November 20 between 8:00 AM and 12:00 PM");
     let m = parse_datetime("this weekend", &n).unwrap();
-    assert_eq!(
-        read_back(&m, &ny),
-        "Saturday, November 21 through Sunday, November 22"
-    );
+    assert_eq!(read_back(&m, &ny), "Saturday, November 21 through Sunday, November 22");
 }

@@ -45,12 +45,7 @@ fn is_quantity_unit(w: &str) -> bool {
 /// An hour number at `i`: a cardinal 0..=24 without a leading zero.
 fn hour_at(toks: &[Tok], i: usize) -> Option<u32> {
     match toks.get(i)? {
-        Tok::Num {
-            v,
-            ord: false,
-            lead_zero: false,
-            ..
-        } if *v <= 24 => Some(*v),
+        Tok::Num { v, ord: false, lead_zero: false, .. } if *v <= 24 => Some(*v),
         _ => None,
     }
 }
@@ -58,12 +53,7 @@ fn hour_at(toks: &[Tok], i: usize) -> Option<u32> {
 /// A minute number at `i` for `h mm` forms: 00..59 with a leading zero or >= 10.
 fn minute_at(toks: &[Tok], i: usize) -> Option<u32> {
     match toks.get(i)? {
-        Tok::Num {
-            v,
-            ord: false,
-            lead_zero,
-            ..
-        } if *v < 60 && (*lead_zero || *v >= 10) => Some(*v),
+        Tok::Num { v, ord: false, lead_zero, .. } if *v < 60 && (*lead_zero || *v >= 10) => Some(*v),
         _ => None,
     }
 }
@@ -94,24 +84,15 @@ pub(crate) fn recognize_time(toks: &[Tok], i: usize, p: &mut Parts) -> Option<us
     // noon / midnight
     match w(i) {
         "noon" | "midday" | "noontime" => {
-            p.time = Some(TimeSpec {
-                meridiem: Some(Meridiem::Pm),
-                ..TimeSpec::hour(12)
-            });
+            p.time = Some(TimeSpec { meridiem: Some(Meridiem::Pm), ..TimeSpec::hour(12) });
             return Some(1);
         }
         "midnight" => {
-            p.time = Some(TimeSpec {
-                midnight: true,
-                ..TimeSpec::hour(0)
-            });
+            p.time = Some(TimeSpec { midnight: true, ..TimeSpec::hour(0) });
             return Some(1);
         }
         _ if is_first(toks.get(i)) && w(i + 1) == "thing" => {
-            p.time = Some(TimeSpec {
-                meridiem: Some(Meridiem::Am),
-                ..TimeSpec::hour(8)
-            });
+            p.time = Some(TimeSpec { meridiem: Some(Meridiem::Am), ..TimeSpec::hour(8) });
             return Some(2);
         }
         _ => {}
@@ -121,13 +102,8 @@ pub(crate) fn recognize_time(toks: &[Tok], i: usize, p: &mut Parts) -> Option<us
     }
     if let Some(Tok::Clock { h, m }) = toks.get(i) {
         let (mer, n) = suffix(toks, i + 1);
-        p.time = Some(TimeSpec {
-            hour: *h,
-            minute: *m,
-            meridiem: mer,
-            minute_precision: true,
-            midnight: false,
-        });
+        p.time =
+            Some(TimeSpec { hour: *h, minute: *m, meridiem: mer, minute_precision: true, midnight: false });
         return Some(1 + n);
     }
     let h = hour_at(toks, i)?;
@@ -136,30 +112,24 @@ pub(crate) fn recognize_time(toks: &[Tok], i: usize, p: &mut Parts) -> Option<us
     }
     match w(i + 1) {
         "noon" if h == 12 => {
-            p.time = Some(TimeSpec {
-                meridiem: Some(Meridiem::Pm),
-                ..TimeSpec::hour(12)
-            });
+            p.time = Some(TimeSpec { meridiem: Some(Meridiem::Pm), ..TimeSpec::hour(12) });
             return Some(2);
         }
         "midnight" if h == 12 => {
-            p.time = Some(TimeSpec {
-                midnight: true,
-                ..TimeSpec::hour(0)
-            });
+            p.time = Some(TimeSpec { midnight: true, ..TimeSpec::hour(0) });
             return Some(2);
         }
         _ => {}
     }
     let mut j = i + 1;
     let mut minute = None;
-    if h <= 23 {
-        if let Some(m) = minute_at(toks, j) {
-            // "3 15 minutes" is not 3:15.
-            if !is_quantity_unit(w(j + 1)) {
-                minute = Some(m);
-                j += 1;
-            }
+    if h <= 23
+        && let Some(m) = minute_at(toks, j)
+    {
+        // "3 15 minutes" is not 3:15.
+        if !is_quantity_unit(w(j + 1)) {
+            minute = Some(m);
+            j += 1;
         }
     }
     let (mer, n) = suffix(toks, j);
@@ -172,10 +142,7 @@ pub(crate) fn recognize_time(toks: &[Tok], i: usize, p: &mut Parts) -> Option<us
         midnight: false,
     };
     if h == 12 && mer == Some(Meridiem::Am) && minute.is_none() {
-        spec = TimeSpec {
-            midnight: true,
-            ..TimeSpec::hour(0)
-        };
+        spec = TimeSpec { midnight: true, ..TimeSpec::hour(0) };
     }
     p.time = Some(spec);
     Some(j - i)
@@ -191,12 +158,7 @@ fn relational(toks: &[Tok], i: usize, p: &mut Parts) -> Option<usize> {
     let (amount, strict) = match toks.get(j)? {
         Tok::Word(x) if x == "quarter" => (15, false),
         Tok::Word(x) if x == "half" => (30, false),
-        Tok::Num {
-            v,
-            ord: false,
-            lead_zero: false,
-            ..
-        } if (1..60).contains(v) => (*v, true),
+        Tok::Num { v, ord: false, lead_zero: false, .. } if (1..60).contains(v) => (*v, true),
         _ => return None,
     };
     j += 1;
@@ -232,13 +194,7 @@ fn relational(toks: &[Tok], i: usize, p: &mut Parts) -> Option<usize> {
     } else {
         (hour % 24, amount)
     };
-    p.time = Some(TimeSpec {
-        hour,
-        minute,
-        meridiem: mer,
-        minute_precision: true,
-        midnight: false,
-    });
+    p.time = Some(TimeSpec { hour, minute, meridiem: mer, minute_precision: true, midnight: false });
     Some(j - i)
 }
 
@@ -253,6 +209,14 @@ pub(crate) fn recognize_part(toks: &[Tok], i: usize, p: &mut Parts) -> Option<us
             j += 1;
         }
         "early" | "mid" => j += 1,
+        "late" if matches!(w(j + 1), "tonight" | "night" | "evening") => {
+            p.part = Some(PartOfDay::Night);
+            p.part_today |= w(j + 1) == "tonight";
+            if w(j + 1) == "tonight" && p.day.is_none() {
+                p.day = Some(super::parts::DaySpec::Today);
+            }
+            return Some(2);
+        }
         _ => {}
     }
     let part = match (w(j), w(j + 1), w(j + 2)) {

@@ -49,27 +49,18 @@ const ZONES: &[(&[&str], &str)] = &[
 
 /// Words that must follow city-like names for them to count as a zone (`chicago time`).
 fn needs_time_word(words: &[&str]) -> bool {
-    matches!(
-        words,
-        ["new", "york"] | ["chicago"] | ["denver"] | ["phoenix"] | ["california"] | ["london"]
-    )
+    matches!(words, ["new", "york"] | ["chicago"] | ["denver"] | ["phoenix"] | ["california"] | ["london"])
 }
 
 /// Recognises a zone at `i`; returns the zone and the number of tokens used.
 pub(crate) fn recognize(toks: &[Tok], i: usize) -> Option<(TimeZone, usize)> {
     for (words, name) in ZONES {
-        let matched = words
-            .iter()
-            .enumerate()
-            .all(|(k, w)| toks.get(i + k).is_some_and(|t| t.is_word(w)));
+        let matched = words.iter().enumerate().all(|(k, w)| toks.get(i + k).is_some_and(|t| t.is_word(w)));
         if !matched {
             continue;
         }
         let mut n = words.len();
-        if toks
-            .get(i + n)
-            .is_some_and(|t| t.is_word("standard") || t.is_word("daylight"))
-        {
+        if toks.get(i + n).is_some_and(|t| t.is_word("standard") || t.is_word("daylight")) {
             n += 1;
         }
         let has_time = toks.get(i + n).is_some_and(|t| t.is_word("time"));
