@@ -151,9 +151,26 @@ impl Challenge {
 
     /// The `Authorization` value answering this challenge for `method` on `uri`.
     /// `cnonce` should be fresh random text; `nc` counts uses of this nonce (from 1).
-    pub fn respond(&self, user: &str, password: &str, method: &str, uri: &str, cnonce: &str, nc: u32) -> String {
+    pub fn respond(
+        &self,
+        user: &str,
+        password: &str,
+        method: &str,
+        uri: &str,
+        cnonce: &str,
+        nc: u32,
+    ) -> String {
         let nc_s = format!("{nc:08x}");
-        let response = compute(self.algorithm, user, &self.realm, password, &self.nonce, method, uri, self.qop_auth.then_some((&nc_s, cnonce)));
+        let response = compute(
+            self.algorithm,
+            user,
+            &self.realm,
+            password,
+            &self.nonce,
+            method,
+            uri,
+            self.qop_auth.then_some((&nc_s, cnonce)),
+        );
         let mut v = format!(
             "Digest username=\"{}\", realm=\"{}\", nonce=\"{}\", uri=\"{uri}\", response=\"{response}\", algorithm={}",
             quote(user),
@@ -257,9 +274,17 @@ mod tests {
         );
         assert_eq!(r, "6629fae49393a05397450978507c4ef1");
         // RFC 7616 section 3.9.1, MD5 and SHA-256.
-        let args = ("Mufasa", "http-auth@example.org", "Circle of Life", "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v");
+        let args = (
+            "Mufasa",
+            "http-auth@example.org",
+            "Circle of Life",
+            "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v",
+        );
         let q = Some(("00000001", "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ"));
-        assert_eq!(compute(Algorithm::Md5, args.0, args.1, args.2, args.3, "GET", "/dir/index.html", q), "8ca523f5e9506fed4657c9700eebdbec");
+        assert_eq!(
+            compute(Algorithm::Md5, args.0, args.1, args.2, args.3, "GET", "/dir/index.html", q),
+            "8ca523f5e9506fed4657c9700eebdbec"
+        );
         assert_eq!(
             compute(Algorithm::Sha256, args.0, args.1, args.2, args.3, "GET", "/dir/index.html", q),
             "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1"
@@ -268,7 +293,10 @@ mod tests {
 
     #[test]
     fn challenge_response_verifies() {
-        let c = Challenge::parse("Digest realm=\"asterisk\", nonce=\"5f1a\",qop=\"auth,auth-int\", opaque=\"x,y\", algorithm=MD5").unwrap();
+        let c = Challenge::parse(
+            "Digest realm=\"asterisk\", nonce=\"5f1a\",qop=\"auth,auth-int\", opaque=\"x,y\", algorithm=MD5",
+        )
+        .unwrap();
         assert!(c.qop_auth && !c.stale);
         assert_eq!(c.opaque.as_deref(), Some("x,y"));
         let v = c.respond("1001", "s3cret", "REGISTER", "sip:pbx.example.com", "abc", 1);
@@ -297,7 +325,8 @@ mod tests {
         assert!(Challenge::parse("Digest realm=\"r\", nonce=\"n\", algorithm=SHA-512-256").is_err());
         assert!(Challenge::parse("Digest nonce=\"n\"").is_err());
         assert!(Challenge::parse("Digest realm=\"unterminated").is_err());
-        let s = Challenge::parse("Digest realm=\"r\", nonce=\"n\", stale=TRUE, algorithm=sha-256-sess").unwrap();
+        let s =
+            Challenge::parse("Digest realm=\"r\", nonce=\"n\", stale=TRUE, algorithm=sha-256-sess").unwrap();
         assert!(s.stale);
         let v = s.respond("u", "p", "INVITE", "sip:x@y", "c", 2);
         assert!(Credentials::parse(&v).unwrap().verify("INVITE", "p"));

@@ -10,10 +10,18 @@
 //! - [`endpoint`]: the user agent: dialogs (UAS and UAC), registration, REFER, and the
 //!   `handle_*` / `poll_*` API a thin tokio shell drives.
 
+pub mod auth;
+pub mod endpoint;
 mod error;
 pub mod message;
+mod rng;
 pub mod sdp;
-pub mod auth;
 pub mod transaction;
 
+pub use endpoint::{
+    CallHandle, Config, DigestCredentials, EndReason, Endpoint, Event, InviteParams, RegisterParams,
+    RegistrationHandle, RegistrationState,
+};
 pub use error::Error;
+pub use sdp::{Codec, Direction, LocalMedia, Negotiated, SessionDescription};
+pub use transaction::{Timers, Transmit, Transport};

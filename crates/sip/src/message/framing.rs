@@ -1,7 +1,7 @@
 //! Stream framing for SIP over TCP (RFC 3261 18.3): messages are delimited by their
 //! Content-Length, which is therefore mandatory on streams.
 
-use super::parse::{find_header_end, skip_keepalive, MAX_MESSAGE_LEN};
+use super::parse::{MAX_MESSAGE_LEN, find_header_end, skip_keepalive};
 use crate::Error;
 
 /// Accumulates bytes read from a TCP connection and cuts them into whole messages.
@@ -56,7 +56,10 @@ impl StreamFramer {
             }
         }
         let n = content_length.ok_or(Error::BadHeader("Content-Length"))?;
-        let total = body_start.checked_add(n).filter(|t| *t <= MAX_MESSAGE_LEN).ok_or(Error::TooLarge(MAX_MESSAGE_LEN))?;
+        let total = body_start
+            .checked_add(n)
+            .filter(|t| *t <= MAX_MESSAGE_LEN)
+            .ok_or(Error::TooLarge(MAX_MESSAGE_LEN))?;
         if self.buf.len() < total {
             return Ok(None);
         }

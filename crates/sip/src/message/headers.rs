@@ -7,8 +7,8 @@
 
 use std::fmt;
 
-use super::uri::{fmt_hostport, parse_hostport, SipUri};
 use super::Method;
+use super::uri::{SipUri, fmt_hostport, parse_hostport};
 use crate::Error;
 
 /// Expands a compact header name (RFC 3261 7.3.3 and later RFCs) and canonicalises the case of
@@ -64,7 +64,12 @@ pub fn canonical_name(name: &str) -> String {
         "b" => "Referred-By",
         "u" => "Allow-Events",
         "x" => "Session-Expires",
-        _ => return KNOWN.iter().find(|k| k.eq_ignore_ascii_case(name)).map_or_else(|| name.to_owned(), |k| (*k).to_owned()),
+        _ => {
+            return KNOWN
+                .iter()
+                .find(|k| k.eq_ignore_ascii_case(name))
+                .map_or_else(|| name.to_owned(), |k| (*k).to_owned());
+        }
     };
     full.to_owned()
 }
@@ -87,11 +92,7 @@ impl Headers {
     /// All values of `name`, with comma-separated lists split into elements (for list headers
     /// like Via, Route, Record-Route, Contact, Allow).
     pub fn get_all(&self, name: &str) -> Vec<&str> {
-        self.0
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .flat_map(|(_, v)| split_list(v))
-            .collect()
+        self.0.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).flat_map(|(_, v)| split_list(v)).collect()
     }
 
     /// Removes every `name` header.
@@ -128,12 +129,16 @@ impl Headers {
 
     /// From, parsed.
     pub fn from(&self) -> Result<NameAddr, Error> {
-        self.get("From").ok_or(Error::BadHeader("From")).and_then(|v| NameAddr::parse(v).map_err(|_| Error::BadHeader("From")))
+        self.get("From")
+            .ok_or(Error::BadHeader("From"))
+            .and_then(|v| NameAddr::parse(v).map_err(|_| Error::BadHeader("From")))
     }
 
     /// To, parsed.
     pub fn to(&self) -> Result<NameAddr, Error> {
-        self.get("To").ok_or(Error::BadHeader("To")).and_then(|v| NameAddr::parse(v).map_err(|_| Error::BadHeader("To")))
+        self.get("To")
+            .ok_or(Error::BadHeader("To"))
+            .and_then(|v| NameAddr::parse(v).map_err(|_| Error::BadHeader("To")))
     }
 
     /// Call-ID.
@@ -154,7 +159,10 @@ impl Headers {
     /// Every element of the `name` list header parsed as name-addr (Route, Record-Route);
     /// unparseable elements are an error.
     pub fn name_addrs(&self, name: &'static str) -> Result<Vec<NameAddr>, Error> {
-        self.get_all(name).into_iter().map(|v| NameAddr::parse(v).map_err(|_| Error::BadHeader(name))).collect()
+        self.get_all(name)
+            .into_iter()
+            .map(|v| NameAddr::parse(v).map_err(|_| Error::BadHeader(name)))
+            .collect()
     }
 }
 
@@ -230,7 +238,8 @@ impl Via {
         let s = s.trim();
         let (proto, rest) = s.split_once(|c: char| c.is_ascii_whitespace()).ok_or(bad.clone())?;
         let mut it = proto.split('/').map(str::trim);
-        let (Some(name), Some(_ver), Some(transport), None) = (it.next(), it.next(), it.next(), it.next()) else {
+        let (Some(name), Some(_ver), Some(transport), None) = (it.next(), it.next(), it.next(), it.next())
+        else {
             return Err(bad);
         };
         if !name.eq_ignore_ascii_case("SIP") || transport.is_empty() {
@@ -307,7 +316,10 @@ impl NameAddr {
                 }
             }
             let end = end.ok_or(Error::Malformed("unterminated display name"))?;
-            (Some(r.get(..end).unwrap_or_default().to_owned()), r.get(end + 1..).unwrap_or_default().trim_start())
+            (
+                Some(r.get(..end).unwrap_or_default().to_owned()),
+                r.get(end + 1..).unwrap_or_default().trim_start(),
+            )
         } else if let Some(i) = s.find('<') {
             let d = s.get(..i).unwrap_or_default().trim();
             ((!d.is_empty()).then(|| d.to_owned()), s.get(i..).unwrap_or_default())

@@ -21,7 +21,7 @@ mod uri;
 use std::fmt;
 
 pub use framing::StreamFramer;
-pub use headers::{canonical_name, split_list, CSeq, Headers, NameAddr, Via};
+pub use headers::{CSeq, Headers, NameAddr, Via, canonical_name, split_list};
 pub use parse::MAX_MESSAGE_LEN;
 pub use uri::SipUri;
 

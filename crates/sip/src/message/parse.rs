@@ -1,7 +1,7 @@
 //! The message parser: start line, header lines (with folding), body by Content-Length.
 
 use super::headers::canonical_name;
-use super::{is_token_byte, Headers, Message, Method, Request, Response, SipUri};
+use super::{Headers, Message, Method, Request, Response, SipUri, is_token_byte};
 use crate::Error;
 
 /// Largest message accepted (bytes). UDP datagrams are far smaller; this bounds TCP framing.
@@ -51,7 +51,8 @@ pub(crate) fn parse_message(bytes: &[u8]) -> Result<Message, Error> {
     let mut content_length: Option<usize> = None;
     for line in lines {
         if line.starts_with([' ', '\t']) {
-            let (_, v) = headers.0.last_mut().ok_or(Error::Malformed("continuation line before any header"))?;
+            let (_, v) =
+                headers.0.last_mut().ok_or(Error::Malformed("continuation line before any header"))?;
             v.push(' ');
             v.push_str(line.trim());
             continue;
@@ -122,7 +123,9 @@ a=rtpmap:0 PCMU/8000\r\n";
 
     #[test]
     fn parses_a_sipp_invite() {
-        let Message::Request(r) = Message::parse(SIPP_INVITE.as_bytes()).unwrap() else { panic!("not a request") };
+        let Message::Request(r) = Message::parse(SIPP_INVITE.as_bytes()).unwrap() else {
+            panic!("not a request")
+        };
         assert_eq!(r.method, Method::Invite);
         assert_eq!(r.uri.user.as_deref(), Some("service"));
         assert_eq!(r.headers.top_via().unwrap().branch(), Some("z9hG4bK-4242-1-0"));
@@ -174,6 +177,9 @@ l: 0\n\n";
         for (bytes, want) in cases {
             assert_eq!(&Message::parse(bytes).unwrap_err(), want, "{:?}", String::from_utf8_lossy(bytes));
         }
-        assert_eq!(Message::parse(&vec![b'a'; MAX_MESSAGE_LEN + 1]).unwrap_err(), Error::TooLarge(MAX_MESSAGE_LEN));
+        assert_eq!(
+            Message::parse(&vec![b'a'; MAX_MESSAGE_LEN + 1]).unwrap_err(),
+            Error::TooLarge(MAX_MESSAGE_LEN)
+        );
     }
 }

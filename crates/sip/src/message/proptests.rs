@@ -12,18 +12,27 @@ fn uri() -> impl Strategy<Value = SipUri> {
         proptest::option::of(any::<u16>()),
         proptest::collection::vec(("[a-z]{1,6}", proptest::option::of("[a-z0-9]{1,6}")), 0..3),
     )
-        .prop_map(|(secure, user, host, port, params)| SipUri { secure, user, host, port, params, headers: None })
+        .prop_map(|(secure, user, host, port, params)| SipUri {
+            secure,
+            user,
+            host,
+            port,
+            params,
+            headers: None,
+        })
 }
 
 fn headers() -> impl Strategy<Value = Headers> {
-    proptest::collection::vec(("[A-Za-z][A-Za-z0-9-]{0,14}", "([!-~]([ -~]{0,40}[!-~])?)?"), 0..12).prop_map(|hs| {
-        Headers(
-            hs.into_iter()
-                .map(|(n, v)| (canonical_name(&n), v))
-                .filter(|(n, _)| !n.eq_ignore_ascii_case("Content-Length"))
-                .collect(),
-        )
-    })
+    proptest::collection::vec(("[A-Za-z][A-Za-z0-9-]{0,14}", "([!-~]([ -~]{0,40}[!-~])?)?"), 0..12).prop_map(
+        |hs| {
+            Headers(
+                hs.into_iter()
+                    .map(|(n, v)| (canonical_name(&n), v))
+                    .filter(|(n, _)| !n.eq_ignore_ascii_case("Content-Length"))
+                    .collect(),
+            )
+        },
+    )
 }
 
 fn method() -> impl Strategy<Value = Method> {

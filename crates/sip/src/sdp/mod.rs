@@ -236,7 +236,12 @@ impl SessionDescription {
                         return Err(err("m= needs media, port and proto"));
                     };
                     // `port/count` is allowed; we use the first port.
-                    let port = port.split('/').next().unwrap_or_default().parse().map_err(|_| err("bad media port"))?;
+                    let port = port
+                        .split('/')
+                        .next()
+                        .unwrap_or_default()
+                        .parse()
+                        .map_err(|_| err("bad media port"))?;
                     media.push(Media {
                         kind: kind.to_owned(),
                         port,
@@ -301,7 +306,11 @@ fn addr_type(addr: &str) -> &'static str {
 impl fmt::Display for SessionDescription {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let o = &self.origin;
-        write!(f, "v=0\r\no={} {} {} {}\r\ns={}\r\n", o.username, o.session_id, o.version, o.address, self.session_name)?;
+        write!(
+            f,
+            "v=0\r\no={} {} {} {}\r\ns={}\r\n",
+            o.username, o.session_id, o.version, o.address, self.session_name
+        )?;
         if let Some(c) = &self.connection {
             write!(f, "c=IN {} {c}\r\n", addr_type(c))?;
         }

@@ -188,7 +188,10 @@ impl LocalMedia {
             let held = offer.connection_addr(m).is_some_and(|a| a.is_unspecified());
             let offered = if held { Direction::SendOnly } else { offer.direction(m) };
             let mine = offered.reversed();
-            let dir = Direction::from_flags(mine.sends() && self.direction.sends(), mine.receives() && self.direction.receives());
+            let dir = Direction::from_flags(
+                mine.sends() && self.direction.sends(),
+                mine.receives() && self.direction.receives(),
+            );
             let mut attrs = vec![("rtpmap".to_owned(), Some(format!("{pt} {}", codec.rtpmap())))];
             if let Some(f) = m.fmtp(&pt.to_string()) {
                 attrs.push(("fmtp".to_owned(), Some(format!("{pt} {f}"))));
@@ -196,8 +199,14 @@ impl LocalMedia {
             let mut formats = vec![pt.to_string()];
             if let Some(te) = te {
                 formats.push(te.to_string());
-                attrs.push(("rtpmap".to_owned(), Some(format!("{te} telephone-event/{}", codec.clock_rate()))));
-                attrs.push(("fmtp".to_owned(), Some(format!("{te} {}", m.fmtp(&te.to_string()).unwrap_or("0-16")))));
+                attrs.push((
+                    "rtpmap".to_owned(),
+                    Some(format!("{te} telephone-event/{}", codec.clock_rate())),
+                ));
+                attrs.push((
+                    "fmtp".to_owned(),
+                    Some(format!("{te} {}", m.fmtp(&te.to_string()).unwrap_or("0-16"))),
+                ));
             }
             self.tail_attributes(&mut attrs, dir);
             sdp.media.push(Media {
@@ -209,7 +218,8 @@ impl LocalMedia {
                 other: Vec::new(),
                 attributes: attrs,
             });
-            let remote = offer.connection_addr(m).filter(|a| !a.is_unspecified()).map(|a| SocketAddr::new(a, m.port));
+            let remote =
+                offer.connection_addr(m).filter(|a| !a.is_unspecified()).map(|a| SocketAddr::new(a, m.port));
             chosen = Some(Negotiated {
                 codec,
                 payload_type: pt,
@@ -240,10 +250,20 @@ impl LocalMedia {
             let held = answer.connection_addr(m).is_some_and(|a| a.is_unspecified());
             let theirs = if held { Direction::SendOnly } else { answer.direction(m) };
             let mine = theirs.reversed();
-            let direction =
-                Direction::from_flags(mine.sends() && self.direction.sends(), mine.receives() && self.direction.receives());
-            let remote = answer.connection_addr(m).filter(|a| !a.is_unspecified()).map(|a| SocketAddr::new(a, m.port));
-            return Ok(Negotiated { codec, payload_type: pt, telephone_event: te, remote, direction, remote_ptime: m.ptime() });
+            let direction = Direction::from_flags(
+                mine.sends() && self.direction.sends(),
+                mine.receives() && self.direction.receives(),
+            );
+            let remote =
+                answer.connection_addr(m).filter(|a| !a.is_unspecified()).map(|a| SocketAddr::new(a, m.port));
+            return Ok(Negotiated {
+                codec,
+                payload_type: pt,
+                telephone_event: te,
+                remote,
+                direction,
+                remote_ptime: m.ptime(),
+            });
         }
         Err(Error::NotAcceptable)
     }

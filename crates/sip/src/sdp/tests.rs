@@ -35,8 +35,14 @@ fn parses_and_reserialises_sipp_sdp() {
 #[test]
 fn errors_carry_line_numbers() {
     let bad = "v=0\r\no=x 1 1 IN IP4 1.2.3.4\r\ns=-\r\nm=audio notaport RTP/AVP 0\r\n";
-    assert_eq!(SessionDescription::parse(bad.as_bytes()), Err(Error::Sdp { line: 4, reason: "bad media port" }));
-    assert_eq!(SessionDescription::parse(b"o=x\r\n"), Err(Error::Sdp { line: 1, reason: "first line must be v=0" }));
+    assert_eq!(
+        SessionDescription::parse(bad.as_bytes()),
+        Err(Error::Sdp { line: 4, reason: "bad media port" })
+    );
+    assert_eq!(
+        SessionDescription::parse(b"o=x\r\n"),
+        Err(Error::Sdp { line: 1, reason: "first line must be v=0" })
+    );
     assert!(SessionDescription::parse(b"v=0\r\ns=-\r\n").is_err(), "o= is mandatory");
     assert!(SessionDescription::parse(b"v=0\r\nnonsense\r\n").is_err());
 }
@@ -87,18 +93,31 @@ m=video 5002 RTP/AVP 31\r\nm=audio 5000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\nm
     assert_eq!(a.media[2].port, 40000);
     assert_eq!((n.codec, n.remote), (Codec::Pcma, Some("10.0.0.1:5004".parse().unwrap())));
 
-    let g729 = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 18\r\n";
-    assert_eq!(local().answer(&SessionDescription::parse(g729.as_bytes()).unwrap()), Err(Error::NotAcceptable));
-    let srtp = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 5000 RTP/SAVP 0\r\n";
-    assert_eq!(local().answer(&SessionDescription::parse(srtp.as_bytes()).unwrap()), Err(Error::NotAcceptable));
+    let g729 =
+        "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 18\r\n";
+    assert_eq!(
+        local().answer(&SessionDescription::parse(g729.as_bytes()).unwrap()),
+        Err(Error::NotAcceptable)
+    );
+    let srtp =
+        "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 5000 RTP/SAVP 0\r\n";
+    assert_eq!(
+        local().answer(&SessionDescription::parse(srtp.as_bytes()).unwrap()),
+        Err(Error::NotAcceptable)
+    );
     let disabled = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 0 RTP/AVP 0\r\n";
-    assert_eq!(local().answer(&SessionDescription::parse(disabled.as_bytes()).unwrap()), Err(Error::NotAcceptable));
+    assert_eq!(
+        local().answer(&SessionDescription::parse(disabled.as_bytes()).unwrap()),
+        Err(Error::NotAcceptable)
+    );
 }
 
 #[test]
 fn hold_and_unhold_directions() {
     let with = |dir: &str, c: &str| {
-        let s = format!("v=0\r\no=- 1 2 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 {c}\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n{dir}");
+        let s = format!(
+            "v=0\r\no=- 1 2 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 {c}\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n{dir}"
+        );
         local().answer(&SessionDescription::parse(s.as_bytes()).unwrap()).unwrap()
     };
     for (offer, want) in [
@@ -117,8 +136,12 @@ fn hold_and_unhold_directions() {
     // We hold the peer: our sendonly limits a sendrecv offer.
     let mut l = local();
     l.direction = Direction::SendOnly;
-    let s = "v=0\r\no=- 1 2 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n";
-    assert_eq!(l.answer(&SessionDescription::parse(s.as_bytes()).unwrap()).unwrap().1.direction, Direction::SendOnly);
+    let s =
+        "v=0\r\no=- 1 2 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n";
+    assert_eq!(
+        l.answer(&SessionDescription::parse(s.as_bytes()).unwrap()).unwrap().1.direction,
+        Direction::SendOnly
+    );
 }
 
 #[test]

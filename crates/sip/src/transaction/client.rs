@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use frontdesk_types::Instant;
 
-use super::{earliest, Timers, Transmit, Transport};
+use super::{Timers, Transmit, Transport, earliest};
 use crate::message::{CSeq, Method, Request, Response};
 
 /// Client transaction state.
@@ -114,7 +114,12 @@ impl ClientTransaction {
     }
 
     /// A response whose top Via branch and CSeq method matched this transaction.
-    pub fn on_response(&mut self, now: Instant, resp: &Response, out: &mut VecDeque<Transmit>) -> ClientOutcome {
+    pub fn on_response(
+        &mut self,
+        now: Instant,
+        resp: &Response,
+        out: &mut VecDeque<Transmit>,
+    ) -> ClientOutcome {
         let reliable = self.transport.reliable();
         match (self.state, resp.code) {
             (ClientState::Calling | ClientState::Proceeding, 100..=199) => {
@@ -144,7 +149,11 @@ impl ClientTransaction {
                 self.timeout_at = None;
                 if self.invite {
                     let ack = self.non_2xx_ack(resp).to_bytes();
-                    out.push_back(Transmit { transport: self.transport, destination: self.destination, payload: ack.clone() });
+                    out.push_back(Transmit {
+                        transport: self.transport,
+                        destination: self.destination,
+                        payload: ack.clone(),
+                    });
                     self.ack = Some(ack);
                     // Timer D
                     self.end_at = Some(now + if reliable { Duration::ZERO } else { Duration::from_secs(32) });
@@ -156,7 +165,11 @@ impl ClientTransaction {
             }
             (ClientState::Completed, 300..=699) if self.invite => {
                 if let Some(ack) = &self.ack {
-                    out.push_back(Transmit { transport: self.transport, destination: self.destination, payload: ack.clone() });
+                    out.push_back(Transmit {
+                        transport: self.transport,
+                        destination: self.destination,
+                        payload: ack.clone(),
+                    });
                 }
                 ClientOutcome::Absorbed
             }
@@ -176,7 +189,11 @@ impl ClientTransaction {
             return true;
         }
         if let Some(at) = self.retransmit_at.filter(|t| *t <= now) {
-            out.push_back(Transmit { transport: self.transport, destination: self.destination, payload: self.bytes.clone() });
+            out.push_back(Transmit {
+                transport: self.transport,
+                destination: self.destination,
+                payload: self.bytes.clone(),
+            });
             self.interval = if self.invite {
                 self.interval.saturating_mul(2)
             } else if self.state == ClientState::Proceeding {

@@ -32,8 +32,8 @@ use std::time::Duration;
 
 use frontdesk_types::Instant;
 
-pub use client::{ClientOutcome, ClientTransaction};
-pub use server::ServerTransaction;
+pub use client::{ClientOutcome, ClientState, ClientTransaction};
+pub use server::{ServerState, ServerTransaction};
 
 /// The transport a message travels on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -105,7 +105,12 @@ pub fn next_timeout<'a>(
     clients: impl IntoIterator<Item = &'a ClientTransaction>,
     servers: impl IntoIterator<Item = &'a ServerTransaction>,
 ) -> Option<Instant> {
-    earliest(clients.into_iter().map(ClientTransaction::next_timeout).chain(servers.into_iter().map(ServerTransaction::next_timeout)))
+    earliest(
+        clients
+            .into_iter()
+            .map(ClientTransaction::next_timeout)
+            .chain(servers.into_iter().map(ServerTransaction::next_timeout)),
+    )
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use frontdesk_types::Instant;
 
-use super::{earliest, Timers, Transmit, Transport};
+use super::{Timers, Transmit, Transport, earliest};
 
 /// Server transaction state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,10 +92,10 @@ impl ServerTransaction {
 
     /// A retransmission of the request arrived: re-send the last response, if any.
     pub fn on_retransmission(&mut self, out: &mut VecDeque<Transmit>) {
-        if matches!(self.state, ServerState::Proceeding | ServerState::Completed) {
-            if let Some(r) = &self.last_response {
-                out.push_back(Transmit { transport: self.transport, destination: self.peer, payload: r.clone() });
-            }
+        if matches!(self.state, ServerState::Proceeding | ServerState::Completed)
+            && let Some(r) = &self.last_response
+        {
+            out.push_back(Transmit { transport: self.transport, destination: self.peer, payload: r.clone() });
         }
     }
 
@@ -152,7 +152,11 @@ impl ServerTransaction {
         }
         if let Some(at) = self.retransmit_at.filter(|t| *t <= now) {
             if let Some(r) = &self.last_response {
-                out.push_back(Transmit { transport: self.transport, destination: self.peer, payload: r.clone() });
+                out.push_back(Transmit {
+                    transport: self.transport,
+                    destination: self.peer,
+                    payload: r.clone(),
+                });
             }
             self.interval = self.interval.saturating_mul(2).min(self.timers.t2);
             self.retransmit_at = Some(at.max(now - self.interval) + self.interval);

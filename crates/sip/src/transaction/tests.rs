@@ -49,7 +49,14 @@ fn drive_client(tx: &mut ClientTransaction, end_ms: u64) -> (Vec<u64>, Option<u6
 #[test]
 fn invite_client_timer_a_doubles_and_timer_b_fires_at_32s() {
     let mut out = VecDeque::new();
-    let mut tx = ClientTransaction::start(Instant::ZERO, req(Method::Invite), Transport::Udp, DEST.parse().unwrap(), Timers::default(), &mut out);
+    let mut tx = ClientTransaction::start(
+        Instant::ZERO,
+        req(Method::Invite),
+        Transport::Udp,
+        DEST.parse().unwrap(),
+        Timers::default(),
+        &mut out,
+    );
     assert_eq!(out.len(), 1);
     let (sent, timeout) = drive_client(&mut tx, 60_000);
     assert_eq!(sent, vec![500, 1500, 3500, 7500, 15500, 31500]);
@@ -57,7 +64,14 @@ fn invite_client_timer_a_doubles_and_timer_b_fires_at_32s() {
     assert!(tx.is_terminated());
 
     // Over TCP: no retransmissions, same Timer B.
-    let mut tx = ClientTransaction::start(Instant::ZERO, req(Method::Invite), Transport::Tcp, DEST.parse().unwrap(), Timers::default(), &mut out);
+    let mut tx = ClientTransaction::start(
+        Instant::ZERO,
+        req(Method::Invite),
+        Transport::Tcp,
+        DEST.parse().unwrap(),
+        Timers::default(),
+        &mut out,
+    );
     assert_eq!(drive_client(&mut tx, 60_000), (vec![], Some(32_000)));
 }
 
@@ -65,7 +79,14 @@ fn invite_client_timer_a_doubles_and_timer_b_fires_at_32s() {
 fn invite_client_provisional_stops_retransmits_and_non_2xx_is_acked() {
     let mut out = VecDeque::new();
     let r = req(Method::Invite);
-    let mut tx = ClientTransaction::start(Instant::ZERO, r.clone(), Transport::Udp, DEST.parse().unwrap(), Timers::default(), &mut out);
+    let mut tx = ClientTransaction::start(
+        Instant::ZERO,
+        r.clone(),
+        Transport::Udp,
+        DEST.parse().unwrap(),
+        Timers::default(),
+        &mut out,
+    );
     out.clear();
     assert_eq!(tx.on_response(Instant::from_millis(100), &resp(&r, 180), &mut out), ClientOutcome::Deliver);
     assert_eq!(tx.next_timeout(), None, "nothing runs in Proceeding: the dialog's ring timer owns it");
@@ -90,7 +111,14 @@ fn invite_client_provisional_stops_retransmits_and_non_2xx_is_acked() {
 fn invite_client_2xx_goes_to_the_dialog_and_retransmits_too() {
     let mut out = VecDeque::new();
     let r = req(Method::Invite);
-    let mut tx = ClientTransaction::start(Instant::ZERO, r.clone(), Transport::Udp, DEST.parse().unwrap(), Timers::default(), &mut out);
+    let mut tx = ClientTransaction::start(
+        Instant::ZERO,
+        r.clone(),
+        Transport::Udp,
+        DEST.parse().unwrap(),
+        Timers::default(),
+        &mut out,
+    );
     assert_eq!(tx.on_response(Instant::from_millis(10), &resp(&r, 200), &mut out), ClientOutcome::Deliver);
     assert_eq!(tx.on_response(Instant::from_millis(510), &resp(&r, 200), &mut out), ClientOutcome::Deliver);
     assert_eq!(tx.state(), ClientState::Accepted);
@@ -101,20 +129,44 @@ fn invite_client_2xx_goes_to_the_dialog_and_retransmits_too() {
 fn non_invite_client_timer_e_caps_at_t2_and_timer_k() {
     let mut out = VecDeque::new();
     let r = req(Method::Bye);
-    let mut tx = ClientTransaction::start(Instant::ZERO, r.clone(), Transport::Udp, DEST.parse().unwrap(), Timers::default(), &mut out);
+    let mut tx = ClientTransaction::start(
+        Instant::ZERO,
+        r.clone(),
+        Transport::Udp,
+        DEST.parse().unwrap(),
+        Timers::default(),
+        &mut out,
+    );
     let (sent, timeout) = drive_client(&mut tx, 60_000);
     assert_eq!(sent, vec![500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500]);
     assert_eq!(timeout, Some(32_000), "Timer F");
 
-    let mut tx = ClientTransaction::start(Instant::ZERO, r.clone(), Transport::Udp, DEST.parse().unwrap(), Timers::default(), &mut out);
+    let mut tx = ClientTransaction::start(
+        Instant::ZERO,
+        r.clone(),
+        Transport::Udp,
+        DEST.parse().unwrap(),
+        Timers::default(),
+        &mut out,
+    );
     tx.on_response(Instant::from_millis(100), &resp(&r, 100), &mut out);
     let (sent, _) = drive_client(&mut tx, 9_000);
     assert_eq!(sent, vec![4100, 8100], "T2 once proceeding");
     assert_eq!(tx.on_response(Instant::from_millis(9_000), &resp(&r, 200), &mut out), ClientOutcome::Deliver);
-    assert_eq!(tx.on_response(Instant::from_millis(9_100), &resp(&r, 200), &mut out), ClientOutcome::Absorbed);
+    assert_eq!(
+        tx.on_response(Instant::from_millis(9_100), &resp(&r, 200), &mut out),
+        ClientOutcome::Absorbed
+    );
     assert_eq!(tx.next_timeout(), Some(Instant::from_millis(14_000)), "Timer K = T4");
 
-    let mut tcp = ClientTransaction::start(Instant::ZERO, r.clone(), Transport::Tcp, DEST.parse().unwrap(), Timers::default(), &mut out);
+    let mut tcp = ClientTransaction::start(
+        Instant::ZERO,
+        r.clone(),
+        Transport::Tcp,
+        DEST.parse().unwrap(),
+        Timers::default(),
+        &mut out,
+    );
     tcp.on_response(Instant::from_millis(50), &resp(&r, 200), &mut out);
     assert_eq!(tcp.next_timeout(), Some(Instant::from_millis(50)), "Timer K = 0 over TCP");
 }
