@@ -173,6 +173,8 @@ pub struct JitterBuffer {
     underrun_since: Option<Instant>,
     far_behind_run: u8,
     over_target_pops: u32,
+    /// Consecutive stalls waiting for one missing frame.
+    stalls: i64,
     est: Estimator,
     epoch: Option<Epoch>,
     lost_before: u64,
@@ -203,6 +205,7 @@ impl JitterBuffer {
             underrun_since: None,
             far_behind_run: 0,
             over_target_pops: 0,
+            stalls: 0,
             est: Estimator::new(cfg.clock_rate),
             epoch: None,
             lost_before: 0,
@@ -357,13 +360,17 @@ impl JitterBuffer {
         let i = self.index(self.next_slot);
         if !self.is_buffered(i, self.next_slot) {
             self.over_target_pops = 0;
-            if level <= target {
-                // Grow: wait one more frame for the missing packet.
+            if level <= target && self.stalls < target {
+                // Grow: wait one more frame for the missing packet (at most `target` frames, so
+                // a packet that never comes cannot hold the frames after it forever).
+                self.stalls += 1;
                 return Action::Lost;
             }
-            // Shrink over the hole, never past a buffered frame nor below target.
+            self.stalls = 0;
+            // Shrink over the hole, never past a buffered frame nor (unless done waiting)
+            // below target.
             let first = self.first_buffered_after(self.next_slot);
-            let to = first.min(self.highest_slot + 1 - target);
+            let to = first.min((self.highest_slot + 1 - target).max(self.next_slot + 1));
             self.next_slot = to;
             let j = self.index(to);
             if self.is_buffered(j, to) {
@@ -373,6 +380,7 @@ impl JitterBuffer {
             return Action::Lost;
         }
 
+        self.stalls = 0;
         if level > target + SHRINK_MARGIN {
             self.over_target_pops += 1;
         } else {
@@ -486,6 +494,7 @@ impl JitterBuffer {
         self.highest_slot = 0;
         self.far_behind_run = 0;
         self.over_target_pops = 0;
+        self.stalls = 0;
         self.underrun_since = None;
         self.est.restart();
         self.est.on_packet(now, ext_ts);
