@@ -351,3 +351,32 @@ fn call_over_tcp_never_retransmits() {
     assert!(ok.contains(";transport=tcp>"), "Contact says TCP: {ok}");
     let _ = Instant::ZERO;
 }
+
+#[test]
+fn unanswered_incoming_call_gets_480_after_the_answer_timeout() {
+    let mut p = Pair::new();
+    let mut cfg = Config::new(p.b.addr);
+    cfg.answer_timeout = Duration::from_secs(10); // shorter than A's 25 s ring timeout
+    p.b = Node::with_config(cfg);
+    let (a, b) = {
+        let params = invite_params(&p);
+        call_in(&mut p, params)
+    };
+    let now = p.now;
+    p.b.ep.ring(now, b).unwrap();
+    p.run_for(Duration::from_secs(11));
+    assert_eq!(
+        p.b.take_events(),
+        vec![Event::CallEnded { call: b, reason: EndReason::NoAnswer, code: Some(480) }]
+    );
+    let received = p.b.sent_times_ms("SIP/2.0 100")[0];
+    assert_eq!(p.b.sent_times_ms("SIP/2.0 480"), vec![received + 10_000]);
+    let ev = p.a.take_events();
+    assert!(
+        ev.contains(&Event::CallEnded { call: a, reason: EndReason::Rejected, code: Some(480) }),
+        "{ev:?}"
+    );
+    p.run_for(Duration::from_secs(40));
+    assert_idle(&p.a);
+    assert_idle(&p.b);
+}

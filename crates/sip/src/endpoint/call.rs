@@ -78,6 +78,8 @@ pub(super) struct Call {
     pub(super) ack: Option<Vec<u8>>,
     /// Our re-INVITE in flight.
     pub(super) reinvite_pending: bool,
+    /// Incoming call: when to give up waiting for the application (480).
+    pub(super) answer_deadline: Option<Instant>,
 }
 
 impl Call {
@@ -97,6 +99,7 @@ impl Call {
             ok.map(|o| o.give_up_at),
             uac.and_then(|u| u.ring_deadline),
             uac.and_then(|u| u.cancel.map(|c| c.2)),
+            self.answer_deadline.filter(|_| self.state == CallState::Incoming),
         ])
     }
 

@@ -26,7 +26,8 @@
 //! # What ends every call and transaction
 //! Transactions end by their timers (see [`crate::transaction`]). An answered incoming call
 //! whose ACK never arrives ends after 64*T1 with a BYE ([`EndReason::AckTimeout`]); an
-//! outgoing call rings at most [`Config::ring_timeout`] and then is cancelled; a CANCEL that
+//! outgoing call rings at most [`Config::ring_timeout`] and then is cancelled; an incoming call
+//! the application leaves unanswered gets 480 after [`Config::answer_timeout`]; a CANCEL that
 //! draws no final response ends the call 64*T1 later; a BYE is fire-and-forget for the call
 //! (its transaction retransmits on its own).
 
@@ -70,6 +71,9 @@ pub struct Config {
     pub timers: Timers,
     /// How long an outgoing call may ring before it is cancelled (default 25 s, at least 15 s).
     pub ring_timeout: Duration,
+    /// How long an incoming call may wait for [`Endpoint::answer`] / [`Endpoint::reject`]
+    /// before the core answers 480 itself ([`EndReason::NoAnswer`]); default 120 s.
+    pub answer_timeout: Duration,
     /// Codecs accepted on incoming calls, in preference order (an INVITE offering none of
     /// them is answered 488 without an event).
     pub codecs: Vec<Codec>,
@@ -86,6 +90,7 @@ impl Config {
             user_agent: "frontdesk".to_owned(),
             timers: Timers::default(),
             ring_timeout: Duration::from_secs(25),
+            answer_timeout: Duration::from_secs(120),
             codecs: vec![Codec::Pcmu, Codec::Pcma, Codec::Opus],
             seed: 0,
         }
@@ -114,7 +119,8 @@ pub enum EndReason {
     Rejected,
     /// The callee is busy (486, 600).
     Busy,
-    /// Nobody answered before the ring timeout (we cancelled).
+    /// Nobody answered before the ring timeout (we cancelled), or the application left an
+    /// incoming call unanswered past [`Config::answer_timeout`] (we sent 480).
     NoAnswer,
     /// Transport failure or no response at all (Timer B / F).
     Failed,

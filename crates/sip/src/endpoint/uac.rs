@@ -165,6 +165,7 @@ impl Endpoint {
                 }),
                 ack: None,
                 reinvite_pending: false,
+                answer_deadline: None,
             },
         );
         self.start_client(now, req, p.transport, dest, Purpose::Invite(handle));
@@ -334,6 +335,7 @@ impl Endpoint {
             uac: None,
             ack: None,
             reinvite_pending: false,
+            answer_deadline: None,
         };
         let Some(dest) = stray
             .route_set
@@ -494,6 +496,17 @@ impl Endpoint {
     /// Ring timeout, cancel give-up, and 2xx retransmission.
     pub(super) fn on_call_timer(&mut self, now: Instant, handle: CallHandle) {
         self.on_ok_timer(now, handle);
+        let unanswered = self
+            .calls
+            .get(&handle)
+            .is_some_and(|c| c.state == CallState::Incoming && c.answer_deadline.is_some_and(|t| t <= now));
+        if unanswered {
+            let _ = self.reject(now, handle, 480);
+            if let Some(Event::CallEnded { reason, .. }) = self.events.back_mut() {
+                *reason = EndReason::NoAnswer;
+            }
+            return;
+        }
         let Some(uac) = self.calls.get(&handle).and_then(|c| c.uac.as_ref()) else { return };
         if uac.ring_deadline.is_some_and(|t| t <= now) {
             let _ = self.cancel_with(now, handle, EndReason::NoAnswer);

@@ -215,6 +215,7 @@ impl Endpoint {
             uac: None,
             ack: None,
             reinvite_pending: false,
+            answer_deadline: Some(now + self.config.answer_timeout),
         };
         self.calls.insert(handle, call);
         self.respond(now, &inc, 100, None, |_| {});
