@@ -380,3 +380,26 @@ fn unanswered_incoming_call_gets_480_after_the_answer_timeout() {
     assert_idle(&p.a);
     assert_idle(&p.b);
 }
+
+#[test]
+fn established_calls_end_at_the_max_duration_guard() {
+    let mut p = Pair::new();
+    let mut cfg = Config::new(p.b.addr);
+    cfg.max_call_duration = Duration::from_secs(600);
+    p.b = Node::with_config(cfg);
+    let (a, b) = established(&mut p);
+    p.run_for(Duration::from_secs(599));
+    assert!(p.b.take_events().is_empty());
+    p.run_for(Duration::from_secs(2));
+    assert_eq!(
+        p.b.take_events(),
+        vec![Event::CallEnded { call: b, reason: EndReason::MaxDuration, code: None }]
+    );
+    assert_eq!(
+        p.a.take_events(),
+        vec![Event::CallEnded { call: a, reason: EndReason::RemoteHangup, code: None }]
+    );
+    p.run_for(Duration::from_secs(40));
+    assert_idle(&p.a);
+    assert_idle(&p.b);
+}

@@ -80,6 +80,8 @@ pub(super) struct Call {
     pub(super) reinvite_pending: bool,
     /// Incoming call: when to give up waiting for the application (480).
     pub(super) answer_deadline: Option<Instant>,
+    /// [`super::Config::max_call_duration`] after creation.
+    pub(super) hard_deadline: Instant,
 }
 
 impl Call {
@@ -100,6 +102,7 @@ impl Call {
             uac.and_then(|u| u.ring_deadline),
             uac.and_then(|u| u.cancel.map(|c| c.2)),
             self.answer_deadline.filter(|_| self.state == CallState::Incoming),
+            Some(self.hard_deadline),
         ])
     }
 

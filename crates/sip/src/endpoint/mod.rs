@@ -74,6 +74,10 @@ pub struct Config {
     /// How long an incoming call may wait for [`Endpoint::answer`] / [`Endpoint::reject`]
     /// before the core answers 480 itself ([`EndReason::NoAnswer`]); default 120 s.
     pub answer_timeout: Duration,
+    /// Longest call; an established call still up then is hung up with a BYE
+    /// ([`EndReason::MaxDuration`]). A guard against dialogs whose peer vanished without BYE
+    /// (the shell's media-inactivity timeout normally ends those first); default 4 h.
+    pub max_call_duration: Duration,
     /// Codecs accepted on incoming calls, in preference order (an INVITE offering none of
     /// them is answered 488 without an event).
     pub codecs: Vec<Codec>,
@@ -91,6 +95,7 @@ impl Config {
             timers: Timers::default(),
             ring_timeout: Duration::from_secs(25),
             answer_timeout: Duration::from_secs(120),
+            max_call_duration: Duration::from_secs(4 * 3600),
             codecs: vec![Codec::Pcmu, Codec::Pcma, Codec::Opus],
             seed: 0,
         }
@@ -128,6 +133,8 @@ pub enum EndReason {
     AckTimeout,
     /// No acceptable media (488).
     NotAcceptable,
+    /// [`Config::max_call_duration`] reached (we sent BYE).
+    MaxDuration,
 }
 
 /// State of a registration.

@@ -166,6 +166,7 @@ impl Endpoint {
                 ack: None,
                 reinvite_pending: false,
                 answer_deadline: None,
+                hard_deadline: now + self.config.max_call_duration,
             },
         );
         self.start_client(now, req, p.transport, dest, Purpose::Invite(handle));
@@ -336,6 +337,7 @@ impl Endpoint {
             ack: None,
             reinvite_pending: false,
             answer_deadline: None,
+            hard_deadline: now,
         };
         let Some(dest) = stray
             .route_set
@@ -500,6 +502,16 @@ impl Endpoint {
             .calls
             .get(&handle)
             .is_some_and(|c| c.state == CallState::Incoming && c.answer_deadline.is_some_and(|t| t <= now));
+        let expired = self.calls.get(&handle).is_some_and(|c| c.hard_deadline <= now);
+        if expired {
+            let _ = match self.calls.get(&handle).map(|c| c.state) {
+                Some(CallState::Incoming) => self.reject(now, handle, 480),
+                Some(CallState::Outgoing) => self.cancel(now, handle),
+                _ => self.send_bye(now, handle),
+            };
+            self.end_call(handle, EndReason::MaxDuration, None);
+            return;
+        }
         if unanswered {
             let _ = self.reject(now, handle, 480);
             if let Some(Event::CallEnded { reason, .. }) = self.events.back_mut() {

@@ -216,6 +216,7 @@ impl Endpoint {
             ack: None,
             reinvite_pending: false,
             answer_deadline: Some(now + self.config.answer_timeout),
+            hard_deadline: now + self.config.max_call_duration,
         };
         self.calls.insert(handle, call);
         self.respond(now, &inc, 100, None, |_| {});
