@@ -50,10 +50,15 @@ pub(crate) fn parse_message(bytes: &[u8]) -> Result<Message, Error> {
     let mut headers = Headers::default();
     let mut content_length: Option<usize> = None;
     for line in lines {
+        if line.contains('\r') {
+            return Err(Error::Malformed("bare CR in header section"));
+        }
         if line.starts_with([' ', '\t']) {
             let (_, v) =
                 headers.0.last_mut().ok_or(Error::Malformed("continuation line before any header"))?;
-            v.push(' ');
+            if !v.is_empty() && !line.trim().is_empty() {
+                v.push(' ');
+            }
             v.push_str(line.trim());
             continue;
         }
@@ -173,6 +178,10 @@ l: 0\n\n";
             (b"INVITE sip:a@b SIP/2.0\r\nNoColon\r\n\r\n", Error::Malformed("header line without ':'")),
             (b"INVITE sip:a@b SIP/2.0\r\nContent-Length: -1\r\n\r\n", Error::BadHeader("Content-Length")),
             (b"INV\xffITE sip:a@b SIP/2.0\r\n\r\n", Error::Malformed("header section is not UTF-8")),
+            (
+                b"BYE sip:a@b SIP/2.0\r\nX: a\rInjected: 1\r\n\r\n",
+                Error::Malformed("bare CR in header section"),
+            ),
         ];
         for (bytes, want) in cases {
             assert_eq!(&Message::parse(bytes).unwrap_err(), want, "{:?}", String::from_utf8_lossy(bytes));
