@@ -663,3 +663,63 @@ fn repeated_challenges_give_up() {
     );
     assert_eq!(ua.ep.invite(ua.now, p).unwrap_err(), Error::Unresolved);
 }
+
+#[test]
+fn info_dtmf_and_a_forked_second_answer() {
+    let mut ua = Ua::new();
+    let (call, tag) = answered_call(&mut ua);
+    ua.out();
+    let info = |cseq: u32, ctype: &str, body: &str| {
+        format!(
+            "INFO sip:frontdesk@10.0.0.1:5060 SIP/2.0
+Via: SIP/2.0/UDP 10.0.0.5:5061;branch=z9hG4bK-info{cseq}
+From: sipp <sip:sipp@10.0.0.5:5061>;tag=4242SIPpTag091
+To: <sip:service@10.0.0.1:5060>;tag={tag}
+Call-ID: 1-4242@10.0.0.5
+CSeq: {cseq} INFO
+Content-Type: {ctype}
+Content-Length: [len]
+
+{body}"
+        )
+    };
+    ua.feed(SIPP, &info(5, "application/dtmf-relay", "Signal=#\nDuration=160\n")).unwrap();
+    assert_eq!(response(&ua.out()[0]).code, 200);
+    let pound = frontdesk_types::Digit::from_char('#').unwrap();
+    assert_eq!(ua.events(), vec![Event::Dtmf { call, digit: pound, duration_ms: Some(160) }]);
+    ua.feed(SIPP, &info(6, "application/dtmf", "7")).unwrap();
+    let seven = frontdesk_types::Digit::from_char('7').unwrap();
+    assert_eq!(ua.events(), vec![Event::Dtmf { call, digit: seven, duration_ms: None }]);
+    ua.feed(SIPP, &info(7, "application/dtmf-relay", "Signal=x\n")).unwrap();
+    assert_eq!(response(&ua.out()[0]).code, 200);
+    assert!(ua.events().is_empty(), "not a key: acknowledged, no event");
+
+    // Outgoing call answered by two forks: the second 2xx is ACKed and hung up.
+    let mut p = InviteParams::new(
+        SipUri::parse("sip:x@10.0.0.9").unwrap(),
+        LocalMedia::new("10.0.0.1".parse().unwrap(), 30000),
+    );
+    p.transport = frontdesk_sip::Transport::Udp;
+    let out_call = ua.ep.invite(ua.now, p).unwrap();
+    let inv = request(&ua.out()[0]);
+    let answer_from = |tag: &str, contact: &str| {
+        let mut ok = Response::to_request(&inv, 200);
+        ok.headers.set("To", format!("{};tag={tag}", inv.headers.get("To").unwrap()));
+        ok.headers.push("Contact", contact);
+        ok.to_bytes()
+    };
+    ua.ep
+        .handle_datagram(ua.now, PROXY.parse().unwrap(), &answer_from("fork1", "<sip:a@10.0.0.61>"))
+        .unwrap();
+    assert!(matches!(ua.events().as_slice(), [Event::CallAnswered { call: c, .. }] if *c == out_call));
+    assert_eq!(request(&ua.out()[0]).method.as_str(), "ACK");
+    ua.ep
+        .handle_datagram(ua.now, PROXY.parse().unwrap(), &answer_from("fork2", "<sip:b@10.0.0.62>"))
+        .unwrap();
+    let out = ua.out();
+    let methods: Vec<String> = out.iter().map(|t| request(t).method.as_str().to_owned()).collect();
+    assert_eq!(methods, vec!["ACK", "BYE"]);
+    assert!(out.iter().all(|t| t.destination == "10.0.0.62:5060".parse::<SocketAddr>().unwrap()));
+    assert_eq!(request(&out[1]).headers.to().unwrap().tag(), Some("fork2"));
+    assert!(ua.events().is_empty(), "the first leg is unaffected");
+}

@@ -229,6 +229,16 @@ pub enum Event {
         /// Whether this is the last report (final sipfrag, rejected REFER or terminated subscription).
         done: bool,
     },
+    /// A DTMF key arrived in a SIP INFO request (`application/dtmf-relay` or
+    /// `application/dtmf`; RFC 4733 events in RTP are the media engine's business).
+    Dtmf {
+        /// The call.
+        call: CallHandle,
+        /// The key.
+        digit: frontdesk_types::Digit,
+        /// Duration in ms, when given.
+        duration_ms: Option<u32>,
+    },
     /// A registration changed state.
     Registration {
         /// The registration.

@@ -202,6 +202,13 @@ impl Endpoint {
                 }
             }
             200..=299 => {
+                if call.state == CallState::Confirmed
+                    && resp.headers.to().ok().as_ref().and_then(|t| t.tag()) != call.remote_tag()
+                {
+                    // A forked 2xx from a second callee: ACK it and hang that leg up (13.2.2.4).
+                    self.ack_and_bye_stray(now, request, &resp);
+                    return Ok(());
+                }
                 if call.state == CallState::Confirmed {
                     if let Some(ack) = call.ack.clone() {
                         self.transmits.push_back(Transmit {

@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use frontdesk_types::{Instant, Pii};
+use frontdesk_types::{Digit, Instant, Pii};
 
 use super::call::{Call, CallState, PendingOk};
 use super::{CallHandle, EndReason, Endpoint, Event, ServerEntry, ServerKey};
@@ -18,6 +18,34 @@ pub(super) struct Incoming {
     pub(super) transport: Transport,
     pub(super) from: SocketAddr,
     pub(super) req: Request,
+}
+
+/// A DTMF key from a SIP INFO body: `application/dtmf-relay` (`Signal=5`, `Duration=160`) or
+/// `application/dtmf` (`5`).
+fn info_dtmf(req: &Request) -> Option<(Digit, Option<u32>)> {
+    let ctype = req.headers.get("Content-Type")?.trim().to_ascii_lowercase();
+    let body = std::str::from_utf8(&req.body).ok()?;
+    let one_char = |s: &str| {
+        let mut c = s.trim().chars();
+        match (c.next(), c.next()) {
+            (Some(ch), None) => Digit::from_char(ch).ok(),
+            _ => None,
+        }
+    };
+    if ctype.starts_with("application/dtmf-relay") {
+        let field = |name: &str| {
+            body.lines().find_map(|l| {
+                let (k, v) = l.split_once('=')?;
+                k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+            })
+        };
+        let digit = one_char(field("Signal")?)?;
+        Some((digit, field("Duration").and_then(|d| d.parse().ok())))
+    } else if ctype.starts_with("application/dtmf") {
+        Some((one_char(body)?, None))
+    } else {
+        None
+    }
 }
 
 fn is_sdp(req: &Request) -> bool {
@@ -320,7 +348,13 @@ impl Endpoint {
                 self.end_call(handle, EndReason::RemoteHangup, None);
             }
             Method::Invite => self.on_reinvite(now, handle, inc),
-            Method::Options | Method::Info => self.respond(now, &inc, 200, None, |_| {}),
+            Method::Options => self.respond(now, &inc, 200, None, |_| {}),
+            Method::Info => {
+                self.respond(now, &inc, 200, None, |_| {});
+                if let Some((digit, duration_ms)) = info_dtmf(&inc.req) {
+                    self.events.push_back(Event::Dtmf { call: handle, digit, duration_ms });
+                }
+            }
             Method::Notify => {
                 self.respond(now, &inc, 200, None, |_| {});
                 let is_refer = inc
