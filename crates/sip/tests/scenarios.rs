@@ -403,3 +403,29 @@ fn established_calls_end_at_the_max_duration_guard() {
     assert_idle(&p.a);
     assert_idle(&p.b);
 }
+
+#[test]
+fn early_media_then_answer_repeats_the_same_sdp() {
+    let mut p = Pair::new();
+    let (a, b) = {
+        let params = invite_params(&p);
+        call_in(&mut p, params)
+    };
+    let now = p.now;
+    let early = p.b.ep.early_media(now, b, p.b.media(40000)).unwrap();
+    p.drive();
+    let ev = p.a.take_events();
+    let [Event::CallProgress { call, code: 183, media: Some(m) }] = ev.as_slice() else { panic!("{ev:?}") };
+    assert_eq!((*call, m.remote), (a, Some("10.0.0.2:40000".parse().unwrap())));
+    assert_eq!(early.remote, Some("10.0.0.1:30000".parse().unwrap()));
+    let now = p.now;
+    // A different port here is ignored: the 200 repeats the 183's answer.
+    p.b.ep.answer(now, b, p.b.media(49999)).unwrap();
+    p.drive();
+    let body = |s: &str| s.split("\r\n\r\n").nth(1).unwrap().to_owned();
+    let progress = body(&p.b.sent_matching("SIP/2.0 183")[0].1);
+    let ok = body(&p.b.sent_matching("SIP/2.0 200")[0].1);
+    assert_eq!(progress, ok);
+    assert!(ok.contains("m=audio 40000 "));
+    assert!(matches!(p.a.take_events().as_slice(), [Event::CallAnswered { media: Some(_), .. }]));
+}

@@ -82,6 +82,8 @@ pub(super) struct Call {
     pub(super) answer_deadline: Option<Instant>,
     /// [`super::Config::max_call_duration`] after creation.
     pub(super) hard_deadline: Instant,
+    /// Incoming call: the media we sent in a 183 (the 200 repeats the same answer).
+    pub(super) early_local: Option<LocalMedia>,
 }
 
 impl Call {

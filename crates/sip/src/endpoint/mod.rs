@@ -31,6 +31,7 @@
 //! draws no final response ends the call 64*T1 later; a BYE is fire-and-forget for the call
 //! (its transaction retransmits on its own).
 
+mod answer;
 mod call;
 mod register;
 mod uac;
@@ -383,6 +384,11 @@ impl Endpoint {
             .collect();
         for h in due {
             self.on_call_timer(now, h);
+            // Every due timer must move its call on; should one not (a bug), end the call
+            // rather than spin: nothing may stay stuck.
+            if self.calls.get(&h).and_then(Call::next_timeout).is_some_and(|t| t <= now) {
+                self.end_call(h, EndReason::Failed, None);
+            }
         }
         let due: Vec<RegistrationHandle> = self
             .registrations

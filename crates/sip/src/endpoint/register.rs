@@ -130,6 +130,8 @@ impl Endpoint {
         if let (Some(resp), Some(creds)) = (challenge, &p.auth)
             && authorize(&mut req, resp, creds, &cnonce).is_err()
         {
+            // An unanswerable challenge (unknown algorithm, qop=auth-int only): fail and retry later.
+            self.registration_failed(now, handle, resp.code);
             return;
         }
         let (transport, dest) = (p.transport, reg.dest);

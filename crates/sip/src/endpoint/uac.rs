@@ -167,6 +167,7 @@ impl Endpoint {
                 reinvite_pending: false,
                 answer_deadline: None,
                 hard_deadline: now + self.config.max_call_duration,
+                early_local: None,
             },
         );
         self.start_client(now, req, p.transport, dest, Purpose::Invite(handle));
@@ -345,6 +346,7 @@ impl Endpoint {
             reinvite_pending: false,
             answer_deadline: None,
             hard_deadline: now,
+            early_local: None,
         };
         let Some(dest) = stray
             .route_set
@@ -520,10 +522,11 @@ impl Endpoint {
             return;
         }
         if unanswered {
-            let _ = self.reject(now, handle, 480);
-            if let Some(Event::CallEnded { reason, .. }) = self.events.back_mut() {
-                *reason = EndReason::NoAnswer;
+            if let Ok(inc) = self.pending_incoming(handle) {
+                let tag = self.calls.get(&handle).and_then(|c| c.local_tag().map(str::to_owned));
+                self.respond(now, &inc, 480, tag.as_deref(), |_| {});
             }
+            self.end_call(handle, EndReason::NoAnswer, Some(480));
             return;
         }
         let Some(uac) = self.calls.get(&handle).and_then(|c| c.uac.as_ref()) else { return };
@@ -531,8 +534,7 @@ impl Endpoint {
             let _ = self.cancel_with(now, handle, EndReason::NoAnswer);
             return;
         }
-        if let Some((reason, _, give_up)) = uac.cancel.filter(|c| c.2 <= now) {
-            let _ = give_up;
+        if let Some((reason, ..)) = uac.cancel.filter(|c| c.2 <= now) {
             // No final response to the INVITE after the CANCEL: stop waiting.
             if let Some(branch) =
                 uac.invite.headers.top_via().ok().and_then(|v| v.branch().map(str::to_owned))

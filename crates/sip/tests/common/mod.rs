@@ -159,3 +159,4 @@ impl Pair {
         self.run_for(self.latency * 8);
     }
 }
+pub mod wire;
