@@ -60,6 +60,7 @@ fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
+        // Indexing cannot panic: a nibble is 0..=15 and DIGITS has 16 entries.
         s.push(char::from(DIGITS[usize::from(b >> 4)]));
         s.push(char::from(DIGITS[usize::from(b & 0xf)]));
     }
