@@ -63,7 +63,7 @@ impl Endpoint {
 
     /// Answers an incoming call with our media. Returns the agreed media, or `None` when the
     /// INVITE had no offer (ours goes in the 200; the agreement arrives with
-    /// [`Event::CallConfirmed`]). With no acceptable codec the call is rejected with 488 and
+    /// [`super::Event::CallConfirmed`]). With no acceptable codec the call is rejected with 488 and
     /// ended ([`Error::NotAcceptable`]).
     pub fn answer(
         &mut self,

@@ -1,4 +1,5 @@
-//! SDP (RFC 4566): parse into typed structs, serialise back; offer/answer in [`negotiate`].
+//! SDP (RFC 4566): parse into typed structs, serialise back. Offer/answer (RFC 3264) lives in
+//! [`LocalMedia::offer`], [`LocalMedia::answer`] and [`LocalMedia::accept_answer`].
 //!
 //! Parse, don't validate: the body becomes a [`SessionDescription`] with the lines the core uses
 //! typed (origin, connection, media lines, attributes) and every other line kept in order so it

@@ -2,7 +2,7 @@
 //!
 //! A transaction is a small state machine that owns the bytes it may have to send again and
 //! the instants of its timers. It never reads a clock and never does I/O: the endpoint calls
-//! [`ClientTransaction::on_response`] / [`ServerTransaction::on_request`] and friends with `now`,
+//! [`ClientTransaction::on_response`] / [`ServerTransaction::on_retransmission`] / [`ServerTransaction::respond`] and friends with `now`,
 //! collects the bytes they push into a [`Transmit`] queue, and asks [`next_timeout`] for the
 //! earliest deadline. Timers (T1 = 500 ms, T2 = 4 s, T4 = 5 s by default, see [`Timers`]):
 //!
