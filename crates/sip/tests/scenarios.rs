@@ -429,3 +429,41 @@ fn early_media_then_answer_repeats_the_same_sdp() {
     assert!(ok.contains("m=audio 40000 "));
     assert!(matches!(p.a.take_events().as_slice(), [Event::CallAnswered { media: Some(_), .. }]));
 }
+
+#[test]
+fn transport_error_fails_the_call_at_once_with_503() {
+    let mut p = Pair::new();
+    p.a.drop = Some(Box::new(|_| true));
+    let now = p.now;
+    let params = invite_params(&p);
+    let a = p.a.ep.invite(now, params).unwrap();
+    p.run_for(Duration::from_millis(700));
+    let now = p.now;
+    let dest = p.b.addr;
+    p.a.ep.handle_transport_error(now, Transport::Tcp, dest);
+    assert!(p.a.ep.poll_event().is_none(), "a different transport is not affected");
+    p.a.ep.handle_transport_error(now, Transport::Udp, dest);
+    assert_eq!(
+        p.a.ep.poll_event(),
+        Some(Event::CallEnded { call: a, reason: EndReason::Failed, code: Some(503) })
+    );
+    assert_idle(&p.a);
+}
+
+#[test]
+fn reinvite_answered_481_ends_the_call() {
+    let mut p = Pair::new();
+    let (a, b) = established(&mut p);
+    // B forgets the dialog (as after a restart): its BYE is lost, so A still believes in the call.
+    p.b.drop = Some(Box::new(|m| m.starts_with("BYE")));
+    let now = p.now;
+    p.b.ep.hangup(now, b).unwrap();
+    p.drive();
+    p.b.drop = None;
+    let now = p.now;
+    p.a.ep.reinvite(now, a, p.a.media(30004)).unwrap();
+    p.drive();
+    assert_eq!(p.b.sent_matching("SIP/2.0 481").len(), 1);
+    let ev = p.a.take_events();
+    assert_eq!(ev, vec![Event::CallEnded { call: a, reason: EndReason::Failed, code: Some(481) }]);
+}

@@ -6,6 +6,7 @@
 //! - [`Endpoint::handle_datagram`] for a UDP datagram, [`Endpoint::handle_stream_message`] for
 //!   one message cut from a TCP stream by [`crate::message::StreamFramer`];
 //! - [`Endpoint::handle_timeout`] when the instant from [`Endpoint::poll_timeout`] is reached;
+//! - [`Endpoint::handle_transport_error`] when a send failed (TCP connect refused, ICMP);
 //! - commands: [`Endpoint::ring`], [`Endpoint::answer`], [`Endpoint::reject`],
 //!   [`Endpoint::hangup`], [`Endpoint::invite`], [`Endpoint::cancel`], [`Endpoint::refer`],
 //!   [`Endpoint::register`], [`Endpoint::unregister`].
@@ -472,15 +473,42 @@ impl Endpoint {
     }
 
     fn on_client_timeout(&mut self, now: Instant, key: &(String, String), purpose: Purpose) {
+        self.fail_client(now, key, purpose, 408);
+    }
+
+    /// A client transaction ended without a response: the transaction user sees a local
+    /// `code` (408 timeout, 503 transport error; RFC 3261 8.1.3.1).
+    fn fail_client(&mut self, now: Instant, key: &(String, String), purpose: Purpose, code: u16) {
         let Some(request) = self.clients.get(key).map(|e| e.tx.request().clone()) else { return };
-        let mut timeout = Response::to_request(&request, 408);
-        timeout.reason = "Request Timeout (local)".to_owned();
+        let mut local = Response::to_request(&request, code);
+        local.reason = "Local Failure".to_owned();
         match purpose {
-            Purpose::Invite(call) => self.end_call(call, EndReason::Failed, Some(408)),
+            Purpose::Invite(call) => self.end_call(call, EndReason::Failed, Some(code)),
             _ => {
-                let _ = self.on_client_response(now, purpose, &request, timeout);
+                let _ = self.on_client_response(now, purpose, &request, local);
             }
         }
+    }
+
+    /// The shell could not deliver to `destination` (TCP connect refused or reset, ICMP
+    /// unreachable): every live client transaction towards it fails as if answered 503
+    /// (RFC 3261 8.1.3.1); an outgoing call ends with [`EndReason::Failed`] and code 503.
+    pub fn handle_transport_error(&mut self, now: Instant, transport: Transport, destination: SocketAddr) {
+        let failed: Vec<((String, String), Purpose)> = self
+            .clients
+            .iter()
+            .filter(|(_, e)| {
+                !e.tx.is_terminated() && e.tx.transport() == transport && e.tx.destination() == destination
+            })
+            .map(|(k, e)| (k.clone(), e.purpose))
+            .collect();
+        for (key, purpose) in failed {
+            self.fail_client(now, &key, purpose, 503);
+            if let Some(e) = self.clients.get_mut(&key) {
+                e.tx.terminate();
+            }
+        }
+        self.clients.retain(|_, e| !e.tx.is_terminated());
     }
 
     fn end_call(&mut self, call: CallHandle, reason: EndReason, code: Option<u16>) {

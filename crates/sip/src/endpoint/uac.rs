@@ -484,7 +484,7 @@ impl Endpoint {
 
     pub(super) fn on_reinvite_response(
         &mut self,
-        _now: Instant,
+        now: Instant,
         handle: CallHandle,
         resp: Response,
     ) -> Result<(), Error> {
@@ -493,6 +493,15 @@ impl Endpoint {
         }
         let Some(call) = self.calls.get_mut(&handle) else { return Ok(()) };
         call.reinvite_pending = false;
+        if matches!(resp.code, 408 | 481) {
+            // 14.1: the peer lost the dialog (481) or never answered (408): end the call,
+            // with a BYE in case the peer is only slow.
+            if resp.code == 408 {
+                let _ = self.send_bye(now, handle);
+            }
+            self.end_call(handle, EndReason::Failed, Some(resp.code));
+            return Ok(());
+        }
         if resp.code >= 300 {
             return Ok(()); // The session stays as it was.
         }
