@@ -22,8 +22,9 @@ fn speech_like(seconds: usize) -> Vec<i16> {
             let t = n as f64 / 8000.0;
             let f0 = 160.0 + 60.0 * (2.0 * std::f64::consts::PI * 0.7 * t).sin();
             phase += f0 / 8000.0;
-            let voiced: f64 =
-                (1..=20).map(|h| (2.0 * std::f64::consts::PI * phase * f64::from(h)).sin() / f64::from(h)).sum();
+            let voiced: f64 = (1..=20)
+                .map(|h| (2.0 * std::f64::consts::PI * phase * f64::from(h)).sin() / f64::from(h))
+                .sum();
             let envelope = (2.0 * std::f64::consts::PI * 4.0 * t).sin().abs();
             seed ^= seed << 13;
             seed ^= seed >> 7;
