@@ -9,6 +9,9 @@
 //!
 //! Needs the Debian package `sox` (see scripts/install-test-deps.sh); fails, not skips, without it.
 
+// Helpers outside #[test] fns count as non-test code to clippy; unwrap is fine in a test crate.
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -155,8 +158,28 @@ fn sox_encode_all(dir: &Path, enc: &str) -> Vec<u8> {
     std::fs::write(&input, bytes).unwrap();
     let output = dir.join(format!("all.{enc}"));
     sox(&[
-        "-D", "-t", "raw", "-r", "8000", "-e", "signed", "-b", "16", "-c", "1", "-L", p(&input), "-t", "raw", "-e",
-        enc, "-b", "8", "-c", "1", p(&output),
+        "-D",
+        "-t",
+        "raw",
+        "-r",
+        "8000",
+        "-e",
+        "signed",
+        "-b",
+        "16",
+        "-c",
+        "1",
+        "-L",
+        p(&input),
+        "-t",
+        "raw",
+        "-e",
+        enc,
+        "-b",
+        "8",
+        "-c",
+        "1",
+        p(&output),
     ]);
     let codes = std::fs::read(&output).unwrap();
     assert_eq!(codes.len(), 65536, "sox wrote {} codes", codes.len());
@@ -169,8 +192,28 @@ fn sox_decode_all(dir: &Path, enc: &str) -> Vec<i16> {
     std::fs::write(&input, (0..=255u8).collect::<Vec<_>>()).unwrap();
     let output = dir.join(format!("codes-{enc}.s16"));
     sox(&[
-        "-D", "-t", "raw", "-r", "8000", "-e", enc, "-b", "8", "-c", "1", p(&input), "-t", "raw", "-e", "signed",
-        "-b", "16", "-c", "1", "-L", p(&output),
+        "-D",
+        "-t",
+        "raw",
+        "-r",
+        "8000",
+        "-e",
+        enc,
+        "-b",
+        "8",
+        "-c",
+        "1",
+        p(&input),
+        "-t",
+        "raw",
+        "-e",
+        "signed",
+        "-b",
+        "16",
+        "-c",
+        "1",
+        "-L",
+        p(&output),
     ]);
     let bytes = std::fs::read(&output).unwrap();
     assert_eq!(bytes.len(), 512);
@@ -198,7 +241,8 @@ fn decoders_match_itu_reference_on_all_codes() {
 #[test]
 fn sun_mu_law_differs_from_reference_only_on_negative_inputs() {
     // What this crate used to do (Sun's `linear2ulaw`) and why it changed: documents the fix.
-    let diffs: Vec<i16> = all_samples().into_iter().filter(|&x| sun_ulaw14(i32::from(x) >> 2) != ulaw_encode(x)).collect();
+    let diffs: Vec<i16> =
+        all_samples().into_iter().filter(|&x| sun_ulaw14(i32::from(x) >> 2) != ulaw_encode(x)).collect();
     assert_eq!(diffs.len(), 508);
     assert!(diffs.iter().all(|&x| x < 0));
     assert!(diffs.contains(&-1) && diffs.contains(&-4) && diffs.contains(&-31612));
