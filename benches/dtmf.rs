@@ -71,8 +71,13 @@ fn playout(c: &mut Criterion) {
         let mut n = 0u64;
         b.iter(|| {
             let id = UtteranceId(n / 250);
+            let now = Instant::from_micros(n * 20_000);
             q.enqueue(id, black_box(&chunk)).expect("queue stays within capacity");
-            black_box(q.pop_frame(Instant::from_micros(n * 20_000)));
+            black_box(q.pop_frame(now));
+            // 5 s utterances: close each so the next one can play.
+            if n % 250 == 249 {
+                q.finish_utterance(now, id).expect("the utterance is open");
+            }
             while let Some(e) = q.poll_event() {
                 black_box(e);
             }
