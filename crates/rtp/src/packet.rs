@@ -7,7 +7,8 @@
 //! [`RtpPacket::write_to`] appends the wire form to a caller-owned `Vec<u8>` (reuse one buffer per
 //! stream and sending allocates nothing). A packet to send is built with [`RtpPacket::new`] and the
 //! `with_*` methods; its CSRC list may come from `&[u32]` ids or from wire bytes of a parsed packet,
-//! so forwarding a packet re-serializes it byte for byte.
+//! so forwarding a packet re-serializes it byte for byte (except padding content, which RFC 3550
+//! leaves undefined: it is written as zeros, followed by the count).
 
 use crate::RtpError;
 use crate::extension::HeaderExtension;
@@ -304,6 +305,13 @@ mod tests {
         assert_eq!((q.sequence, q.timestamp, q.ssrc), (65535, u32::MAX, 7));
         // A parsed packet re-serializes byte for byte.
         assert_eq!(q.to_vec().unwrap(), bytes);
+        // Padding content is undefined; it comes back as zeros with the same count.
+        let mut junk = bytes.clone();
+        let n = junk.len();
+        junk[n - 2] = 0xff;
+        let r = RtpPacket::parse(&junk).unwrap();
+        assert_eq!(r.payload, b"abc");
+        assert_eq!(r.to_vec().unwrap(), bytes);
     }
 
     #[test]
