@@ -16,10 +16,13 @@ fn uas_answers_through_a_record_routing_proxy_and_routes_its_bye() {
     let mut ua = Ua::new();
     ua.feed(PROXY, &sipp_invite("1", OFFER)).unwrap();
     let ev = ua.events();
-    let [Event::IncomingCall { call, call_id, from, offer, headers, remote, .. }] = ev.as_slice() else {
+    let [Event::IncomingCall { call, call_id, from, offer, headers, remote, request_uri, .. }] =
+        ev.as_slice()
+    else {
         panic!("{ev:?}")
     };
     assert_eq!(call_id, "1-4242@10.0.0.5");
+    assert_eq!(request_uri.expose(), "sip:service@10.0.0.1:5060");
     assert_eq!(from.expose(), "sip:sipp@10.0.0.5:5061");
     assert_eq!(format!("{from:?}"), "REDACTED");
     assert!(headers.expose().iter().any(|(n, v)| n == "Subject" && v == "Performance Test"));
@@ -288,6 +291,21 @@ fn peer_hold_unhold_and_refused_codec_change() {
     assert!(out.iter().any(|t| response(t).code == 488));
     assert!(ua.events().is_empty());
     assert_eq!(ua.ep.call_count(), 1);
+    // UPDATE: a bare session refresh, then an offer (hold) answered in its 200.
+    let update = |cseq: u32, body: &str| {
+        reinvite(&tag, cseq, body)
+            .replacen("INVITE", "UPDATE", 1)
+            .replace(&format!("{cseq} INVITE"), &format!("{cseq} UPDATE"))
+    };
+    ua.feed(SIPP, &update(6, "").replace("Content-Type: application/sdp\n", "")).unwrap();
+    assert_eq!((response(&ua.out()[0]).code, ua.events().len()), (200, 0));
+    ua.feed(SIPP, &update(7, &OFFER.replace("a=ptime:20\n", "a=ptime:20\na=inactive\n"))).unwrap();
+    let ok = response(&ua.out()[0]);
+    let sdp = frontdesk_sip::SessionDescription::parse(&ok.body).unwrap();
+    assert_eq!(sdp.direction(&sdp.media[0]), Direction::Inactive);
+    assert!(
+        matches!(ua.events().as_slice(), [Event::MediaChanged { media, .. }] if media.direction == Direction::Inactive)
+    );
     // Stale CSeq: 500.
     ua.feed(SIPP, &reinvite(&tag, 1, OFFER).replace("re1", "stale")).unwrap();
     assert_eq!(response(&ua.out()[0]).code, 500);

@@ -173,6 +173,8 @@ pub enum Event {
         from: Pii<String>,
         /// To URI.
         to: Pii<String>,
+        /// Request-URI (the dialled number or service on most trunks).
+        request_uri: Pii<String>,
         /// The SDP offer, if the INVITE carried one.
         offer: Option<SessionDescription>,
         /// All headers of the INVITE, for routing decisions (may hold caller data: do not log).
@@ -560,6 +562,6 @@ impl Endpoint {
     }
 
     fn allow(&self) -> &'static str {
-        "INVITE, ACK, CANCEL, BYE, OPTIONS, NOTIFY, REFER"
+        "INVITE, ACK, CANCEL, BYE, OPTIONS, NOTIFY, INFO, UPDATE"
     }
 }

@@ -259,6 +259,7 @@ impl Endpoint {
             call_id: call_id.to_owned(),
             from: Pii::new(from.uri.to_string()),
             to: Pii::new(to.uri.to_string()),
+            request_uri: Pii::new(inc.req.uri.to_string()),
             offer,
             headers: Pii::new(inc.req.headers.0.clone()),
             remote: inc.from,
@@ -351,6 +352,7 @@ impl Endpoint {
                 self.end_call(handle, EndReason::RemoteHangup, None);
             }
             Method::Invite => self.on_reinvite(now, handle, inc),
+            Method::Update => self.on_update(now, handle, inc),
             Method::Options => self.respond(now, &inc, 200, None, |_| {}),
             Method::Info => {
                 self.respond(now, &inc, 200, None, |_| {});
@@ -389,6 +391,38 @@ impl Endpoint {
                 self.respond(now, &inc, 405, None, |r| r.headers.push("Allow", allow));
             }
         }
+    }
+
+    /// UPDATE (RFC 3311): a session refresh without body, or an offer answered in the 200.
+    fn on_update(&mut self, now: Instant, handle: CallHandle, inc: Incoming) {
+        if inc.req.body.is_empty() {
+            self.respond(now, &inc, 200, None, |_| {});
+            return;
+        }
+        let Some(call) = self.calls.get(&handle) else { return };
+        if call.reinvite_pending || call.ok.as_ref().is_some_and(|o| o.late_offer) {
+            self.respond(now, &inc, 491, None, |_| {});
+            return;
+        }
+        let (Some(mut local), Ok(offer)) =
+            (call.local_media.clone(), SessionDescription::parse(&inc.req.body))
+        else {
+            self.respond(now, &inc, 488, None, |_| {});
+            return;
+        };
+        local.session_version = local.session_version.wrapping_add(1);
+        let Ok((sdp, media)) = local.answer(&offer) else {
+            self.respond(now, &inc, 488, None, |_| {});
+            return;
+        };
+        if let Some(c) = self.calls.get_mut(&handle) {
+            c.local_media = Some(local);
+        }
+        self.respond(now, &inc, 200, None, |r| {
+            r.headers.push("Content-Type", "application/sdp");
+            r.body = sdp.to_bytes();
+        });
+        self.events.push_back(Event::MediaChanged { call: handle, media });
     }
 
     fn on_reinvite(&mut self, now: Instant, handle: CallHandle, inc: Incoming) {
