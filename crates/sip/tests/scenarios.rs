@@ -467,3 +467,55 @@ fn reinvite_answered_481_ends_the_call() {
     let ev = p.a.take_events();
     assert_eq!(ev, vec![Event::CallEnded { call: a, reason: EndReason::Failed, code: Some(481) }]);
 }
+
+#[test]
+fn reinvite_glare_backs_off_and_both_offers_land() {
+    let mut p = Pair::new();
+    let (a, b) = established(&mut p);
+    let t0 = p.now;
+    let mut hold = p.a.media(30000);
+    hold.direction = Direction::SendOnly;
+    p.a.ep.reinvite(t0, a, hold).unwrap();
+    p.b.ep.reinvite(t0, b, p.b.media(40002)).unwrap();
+    p.drive();
+    assert_eq!(p.a.sent_matching("SIP/2.0 491").len(), 1);
+    assert_eq!(p.b.sent_matching("SIP/2.0 491").len(), 1);
+    assert!(p.a.take_events().is_empty() && p.b.take_events().is_empty(), "491 is retried, not reported");
+    p.run_for(Duration::from_secs(10));
+    // Re-INVITEs after the colliding pair (A also sent the initial INVITE).
+    let after = |n: &Node, skip: usize| -> Vec<u64> {
+        n.sent_matching("INVITE")
+            .iter()
+            .skip(skip)
+            .map(|(t, _)| (t.as_micros() - t0.as_micros()) / 1000)
+            .collect()
+    };
+    // A placed the call (owns the Call-ID): 2.1-4 s; B: 0-2 s.
+    let (ra, rb) = (after(&p.a, 2), after(&p.b, 1));
+    assert_eq!((ra.len(), rb.len()), (1, 1), "{ra:?} {rb:?}");
+    assert!((2100..=4000).contains(&ra[0]), "{ra:?}");
+    assert!(rb[0] <= 2000, "{rb:?}");
+    let changed = |ev: Vec<Event>| ev.iter().filter(|e| matches!(e, Event::MediaChanged { .. })).count();
+    assert_eq!(changed(p.a.take_events()), 2);
+    assert_eq!(changed(p.b.take_events()), 2);
+}
+
+#[test]
+fn refused_reinvite_is_reported_and_the_old_media_stays() {
+    let mut p = Pair::new();
+    let (a, _b) = established(&mut p);
+    let now = p.now;
+    let mut nothing = p.a.media(30000);
+    nothing.codecs.clear();
+    nothing.telephone_event = false;
+    p.a.ep.reinvite(now, a, nothing).unwrap();
+    p.drive();
+    assert_eq!(p.a.take_events(), vec![Event::MediaUpdateFailed { call: a, code: 488 }]);
+    // The refused offer left the session at version 1, so the next offer is version 2 again.
+    let now = p.now;
+    p.a.ep.reinvite(now, a, p.a.media(30000)).unwrap();
+    p.drive();
+    let last = p.a.sent_matching("INVITE").last().unwrap().1.clone();
+    assert!(last.contains("o=frontdesk 1 2 IN IP4"), "{last}");
+    assert!(matches!(p.a.take_events().as_slice(), [Event::MediaChanged { .. }]));
+}

@@ -84,6 +84,12 @@ pub(super) struct Call {
     pub(super) hard_deadline: Instant,
     /// Incoming call: the media we sent in a 183 (the 200 repeats the same answer).
     pub(super) early_local: Option<LocalMedia>,
+    /// Our media before the re-INVITE in flight (restored if it is refused).
+    pub(super) media_before: Option<LocalMedia>,
+    /// A re-INVITE to send again after a 491 back-off.
+    pub(super) reinvite_retry: Option<(Instant, LocalMedia)>,
+    /// We sent the initial INVITE (we own the Call-ID, for the 491 back-off).
+    pub(super) we_called: bool,
 }
 
 impl Call {
@@ -105,6 +111,7 @@ impl Call {
             uac.and_then(|u| u.cancel.map(|c| c.2)),
             self.answer_deadline.filter(|_| self.state == CallState::Incoming),
             Some(self.hard_deadline),
+            self.reinvite_retry.as_ref().map(|r| r.0),
         ])
     }
 

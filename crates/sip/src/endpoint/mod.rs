@@ -34,6 +34,7 @@
 
 mod answer;
 mod call;
+mod midcall;
 mod register;
 mod uac;
 mod uas;
@@ -243,7 +244,14 @@ pub enum Event {
         /// Duration in ms, when given.
         duration_ms: Option<u32>,
     },
-    /// A registration changed state.
+    /// Our re-INVITE was refused with `code` (488, 500 ...); the previous media stays.
+    MediaUpdateFailed {
+        /// The call.
+        call: CallHandle,
+        /// Status code.
+        code: u16,
+    },
+    /// A registration changed state (also sent after every successful refresh).
     Registration {
         /// The registration.
         registration: RegistrationHandle,

@@ -168,6 +168,9 @@ impl Endpoint {
                 answer_deadline: None,
                 hard_deadline: now + self.config.max_call_duration,
                 early_local: None,
+                media_before: None,
+                reinvite_retry: None,
+                we_called: true,
             },
         );
         self.start_client(now, req, p.transport, dest, Purpose::Invite(handle));
@@ -279,7 +282,7 @@ impl Endpoint {
         Ok(())
     }
 
-    fn answer_media(&self, handle: CallHandle, resp: &Response) -> Option<crate::sdp::Negotiated> {
+    pub(super) fn answer_media(&self, handle: CallHandle, resp: &Response) -> Option<crate::sdp::Negotiated> {
         if resp.body.is_empty() {
             return None;
         }
@@ -287,7 +290,7 @@ impl Endpoint {
         self.calls.get(&handle)?.local_media.as_ref()?.accept_answer(&answer).ok()
     }
 
-    fn send_ack(&mut self, handle: CallHandle, seq: u32) {
+    pub(super) fn send_ack(&mut self, handle: CallHandle, seq: u32) {
         let via = self.via_for(handle);
         let Some(call) = self.calls.get_mut(&handle) else { return };
         let ack = call.request(Method::Ack, via, Some(seq)).to_bytes();
@@ -347,6 +350,9 @@ impl Endpoint {
             answer_deadline: None,
             hard_deadline: now,
             early_local: None,
+            media_before: None,
+            reinvite_retry: None,
+            we_called: false,
         };
         let Some(dest) = stray
             .route_set
@@ -367,7 +373,7 @@ impl Endpoint {
         self.start_client(now, bye, transport, dest, Purpose::Bye);
     }
 
-    fn via_for(&mut self, handle: CallHandle) -> String {
+    pub(super) fn via_for(&mut self, handle: CallHandle) -> String {
         let t = self.calls.get(&handle).map_or(Transport::Udp, |c| c.transport);
         self.via(t)
     }
@@ -440,82 +446,10 @@ impl Endpoint {
         Ok(())
     }
 
-    /// Blind transfer: sends REFER with `Refer-To: target`. Progress arrives as
-    /// [`Event::ReferProgress`] (202, then the NOTIFY sipfrag codes); hang up when it is done.
-    pub fn refer(&mut self, now: Instant, call: CallHandle, target: &SipUri) -> Result<(), Error> {
-        let via = self.via_for(call);
-        let contact = self.contact(self.calls.get(&call).map_or(Transport::Udp, |c| c.transport));
-        let c = self.calls.get_mut(&call).ok_or(Error::UnknownCall)?;
-        if c.state != CallState::Confirmed {
-            return Err(Error::InvalidState("REFER needs an established call"));
-        }
-        let mut req = c.request(Method::Refer, via, None);
-        req.headers.push("Refer-To", format!("<{target}>"));
-        req.headers.push("Referred-By", format!("<{}>", c.local.uri));
-        req.headers.push("Contact", contact);
-        let (transport, dest) = (c.transport, c.destination());
-        self.start_client(now, req, transport, dest, Purpose::Refer(call));
-        Ok(())
-    }
-
-    /// Sends a re-INVITE with new local media (hold: `direction = SendOnly`; unhold:
-    /// `SendRecv`). The result arrives as [`Event::MediaChanged`].
-    pub fn reinvite(&mut self, now: Instant, call: CallHandle, mut media: LocalMedia) -> Result<(), Error> {
-        let via = self.via_for(call);
-        let contact = self.contact(self.calls.get(&call).map_or(Transport::Udp, |c| c.transport));
-        let c = self.calls.get_mut(&call).ok_or(Error::UnknownCall)?;
-        if c.state != CallState::Confirmed || c.reinvite_pending || c.ok.is_some() {
-            return Err(Error::InvalidState("re-INVITE needs an established call with no offer pending"));
-        }
-        if let Some(old) = &c.local_media {
-            media.session_id = old.session_id;
-            media.session_version = old.session_version.wrapping_add(1);
-        }
-        let mut req = c.request(Method::Invite, via, None);
-        req.headers.push("Contact", contact);
-        req.headers.push("Content-Type", "application/sdp");
-        req.body = media.offer().to_bytes();
-        c.local_media = Some(media);
-        c.reinvite_pending = true;
-        let (transport, dest) = (c.transport, c.destination());
-        self.start_client(now, req, transport, dest, Purpose::ReInvite(call));
-        Ok(())
-    }
-
-    pub(super) fn on_reinvite_response(
-        &mut self,
-        now: Instant,
-        handle: CallHandle,
-        resp: Response,
-    ) -> Result<(), Error> {
-        if resp.code < 200 {
-            return Ok(());
-        }
-        let Some(call) = self.calls.get_mut(&handle) else { return Ok(()) };
-        call.reinvite_pending = false;
-        if matches!(resp.code, 408 | 481) {
-            // 14.1: the peer lost the dialog (481) or never answered (408): end the call,
-            // with a BYE in case the peer is only slow.
-            if resp.code == 408 {
-                let _ = self.send_bye(now, handle);
-            }
-            self.end_call(handle, EndReason::Failed, Some(resp.code));
-            return Ok(());
-        }
-        if resp.code >= 300 {
-            return Ok(()); // The session stays as it was.
-        }
-        let seq = resp.headers.cseq().map_or(0, |c| c.seq);
-        self.send_ack(handle, seq);
-        if let Some(media) = self.answer_media(handle, &resp) {
-            self.events.push_back(Event::MediaChanged { call: handle, media });
-        }
-        Ok(())
-    }
-
     /// Ring timeout, cancel give-up, and 2xx retransmission.
     pub(super) fn on_call_timer(&mut self, now: Instant, handle: CallHandle) {
         self.on_ok_timer(now, handle);
+        self.on_reinvite_retry(now, handle);
         let unanswered = self
             .calls
             .get(&handle)

@@ -248,6 +248,9 @@ impl Endpoint {
             answer_deadline: Some(now + self.config.answer_timeout),
             hard_deadline: now + self.config.max_call_duration,
             early_local: None,
+            media_before: None,
+            reinvite_retry: None,
+            we_called: false,
         };
         self.calls.insert(handle, call);
         self.respond(now, &inc, 100, None, |_| {});
