@@ -180,3 +180,82 @@ fn repeated_challenges_give_up() {
     );
     assert_eq!(ua.ep.invite(ua.now, p).unwrap_err(), Error::Unresolved);
 }
+
+/// SIPp's `uas_rr` answering our call: 180, then 200 with SDP retransmitted until our ACK;
+/// then we hang up and it answers the BYE.
+#[test]
+fn outgoing_call_to_a_sipp_uas() {
+    let mut ua = Ua::new();
+    let target = SipUri::parse(&format!("sip:service@{SIPP}")).unwrap();
+    let call = ua
+        .ep
+        .invite(ua.now, InviteParams::new(target, LocalMedia::new("10.0.0.1".parse().unwrap(), 30000)))
+        .unwrap();
+    let out = ua.out();
+    assert_eq!(out[0].destination, SIPP.parse::<SocketAddr>().unwrap());
+    let inv = request(&out[0]);
+    // SIPp copies our headers with [last_*] and adds its tag and Contact.
+    let copied = |name: &str| inv.headers.get(name).unwrap().to_owned();
+    let sipp_response = |status: &str, body: &str| {
+        format!(
+            "SIP/2.0 {status}
+Via: {}
+From: {}
+To: {};tag=4242SIPpTag011
+Call-ID: {}
+CSeq: {}
+Contact: <sip:10.0.0.5:5061;transport=UDP>
+{}Content-Length: [len]
+
+{body}",
+            copied("Via"),
+            copied("From"),
+            copied("To"),
+            copied("Call-ID"),
+            copied("CSeq"),
+            if body.is_empty() { "" } else { "Content-Type: application/sdp\n" }
+        )
+    };
+    ua.feed(SIPP, &sipp_response("180 Ringing", "")).unwrap();
+    assert_eq!(ua.events(), vec![Event::CallProgress { call, code: 180, media: None }]);
+    let answer = "v=0
+o=user1 53655765 2353687637 IN IP4 10.0.0.5
+s=-
+c=IN IP4 10.0.0.5
+t=0 0
+m=audio 6000 RTP/AVP 0
+a=rtpmap:0 PCMU/8000
+";
+    ua.advance(Duration::from_secs(2));
+    assert!(ua.out().is_empty(), "no INVITE retransmission after a provisional");
+    ua.feed(SIPP, &sipp_response("200 OK", answer)).unwrap();
+    let ev = ua.events();
+    let [Event::CallAnswered { media: Some(m), .. }] = ev.as_slice() else { panic!("{ev:?}") };
+    assert_eq!((m.codec, m.payload_type, m.telephone_event), (Codec::Pcmu, 0, None));
+    assert_eq!(m.remote, Some("10.0.0.5:6000".parse().unwrap()));
+    let out = ua.out();
+    let ack = request(&out[0]);
+    assert_eq!(
+        (ack.method.as_str(), ack.uri.to_string()),
+        ("ACK", "sip:10.0.0.5:5061;transport=UDP".to_owned())
+    );
+    assert_eq!(out[0].destination, SIPP.parse::<SocketAddr>().unwrap());
+    assert_eq!(ack.headers.to().unwrap().tag(), Some("4242SIPpTag011"));
+    assert_eq!(ack.headers.cseq().unwrap().to_string(), "1 ACK");
+    // SIPp retransmits the 200 (retrans="500") when our ACK is lost: we ACK again.
+    ua.advance(Duration::from_millis(500));
+    ua.feed(SIPP, &sipp_response("200 OK", answer)).unwrap();
+    assert_eq!(ua.out()[0].payload, out[0].payload);
+    assert!(ua.events().is_empty());
+
+    ua.ep.hangup(ua.now, call).unwrap();
+    let bye = request(&ua.out()[0]);
+    assert_eq!(bye.headers.cseq().unwrap().to_string(), "2 BYE");
+    let mut ok = Response::to_request(&bye, 200);
+    ok.headers.push("Contact", "<sip:10.0.0.5:5061;transport=UDP>");
+    ua.ep.handle_datagram(ua.now, SIPP.parse().unwrap(), &ok.to_bytes()).unwrap();
+    assert_eq!(ua.events(), vec![Event::CallEnded { call, reason: EndReason::Local, code: None }]);
+    // Timer K (T4 over UDP) and the INVITE's Timer M (64*T1), then nothing is left.
+    ua.advance(Duration::from_secs(40));
+    assert_eq!((ua.ep.transaction_count(), ua.ep.call_count(), ua.ep.poll_timeout()), (0, 0, None));
+}
