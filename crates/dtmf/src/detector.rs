@@ -1,9 +1,10 @@
 //! [`DtmfDetector`]: the push/poll state machine over per-block classifications.
 //!
 //! Blocks come from [`crate::analysis`]; the detector confirms a digit after
-//! [`Thresholds::hits_to_begin`] consecutive blocks agree (so a tone must last about 40 ms) and
-//! ends it after [`Thresholds::misses_to_end`] consecutive blocks without it (a gap of about
-//! 40 ms, the Q.24 minimum inter-digit pause). A single block lost to a noise burst in the
+//! [`Thresholds::hits_to_begin`] consecutive blocks agree (default 2: tones of 34 ms or more
+//! always pass, 20 ms or less never) and ends it after [`Thresholds::misses_to_end`]
+//! consecutive blocks without it (default 3: a gap of 38 ms, about the Q.24 minimum
+//! inter-digit pause of 40 ms). A single block lost to a noise burst in the
 //! middle of a tone therefore neither ends the digit nor reports it twice.
 
 use std::collections::VecDeque;
@@ -21,7 +22,7 @@ const SAMPLE_US: u64 = 125;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DtmfEvent {
     /// A digit was confirmed. `start` is when its first hit block began (the report comes about
-    /// 40 ms later, once the hits are confirmed).
+    /// 25 ms later, once the hits are confirmed).
     Started {
         /// The key.
         digit: Digit,

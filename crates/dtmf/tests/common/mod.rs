@@ -111,12 +111,14 @@ pub fn active_power(pcm: &[i16]) -> f32 {
 pub const SOUNDS_DIR: &str = "/usr/share/asterisk/sounds/en";
 pub const SOUNDS_LIST: &str = "/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz";
 
-/// The human speech prompts of `asterisk-core-sounds-en-wav`: transcript lines `name: text`,
+/// The human speech prompts of `asterisk-core-sounds-en-wav` (transcripts from
+/// `asterisk-core-sounds-en`): transcript lines `name: text`,
 /// without comments, tone entries (`[...]`) and entries without a WAV.
 pub fn asterisk_prompts() -> Vec<PathBuf> {
     use std::io::Read;
+    let list_hint = format!("install the Debian package `asterisk-core-sounds-en` ({INSTALL_HINT})");
     let hint = format!("install the Debian package `asterisk-core-sounds-en-wav` ({INSTALL_HINT})");
-    let gz = std::fs::File::open(SOUNDS_LIST).unwrap_or_else(|e| panic!("{SOUNDS_LIST}: {e}: {hint}"));
+    let gz = std::fs::File::open(SOUNDS_LIST).unwrap_or_else(|e| panic!("{SOUNDS_LIST}: {e}: {list_hint}"));
     let mut text = String::new();
     flate2::read::GzDecoder::new(gz)
         .read_to_string(&mut text)
