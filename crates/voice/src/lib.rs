@@ -22,9 +22,12 @@
 //! [`PlayoutQueue::flush`] (barge-in). Output: [`PlayoutQueue::pop_frame`] once per 20 ms tick,
 //! which returns audio or a [`Playout::Silence`] marker (idle, or an underrun while TTS is
 //! behind), never blocks and never skips ahead to a later utterance. After every call that takes
-//! `now`, drain [`PlayoutQueue::poll_event`] until `None`: each utterance yields one
-//! [`PlayoutEvent::Started`] when its first frame is popped (or when it finishes empty) and then
-//! exactly one of [`PlayoutEvent::Finished`] or [`PlayoutEvent::Interrupted`].
+//! `now`, drain [`PlayoutQueue::poll_event`] until `None`. Each utterance ends with exactly one
+//! [`PlayoutEvent::Finished`] or [`PlayoutEvent::Interrupted`]; before it comes one
+//! [`PlayoutEvent::Started`] when its first frame is popped (or when it finishes empty), except
+//! for an utterance flushed before it began, which gets only `Interrupted` with `played_ms: 0`.
+//! Late TTS chunks for a flushed utterance are refused with
+//! [`VoiceError::UtteranceClosed`] (reason `Interrupted`): the shell's cue to cancel synthesis.
 
 mod playout;
 
