@@ -8,3 +8,17 @@ here=$(cd "$(dirname "$0")" && pwd)
 # asterisk-core-sounds-en-wav + asterisk-core-sounds-en: 563 human telephone prompts with transcripts
 #   (DTMF talk-off, later ASR accuracy).
 apt_install sox asterisk-core-sounds-en-wav asterisk-core-sounds-en
+
+# Python peers, in a project-local virtual environment (.venv-test, git-ignored):
+# streamdouble: a Twilio Media Streams client simulator, the real peer for /media/twilio.
+venv="$here/../.venv-test"
+if [ ! -x "$venv/bin/python" ]; then
+  # Debian's own python3 needs python3-venv for this; other Pythons carry venv.
+  python3 -m venv "$venv" 2>/dev/null || { rm -rf "$venv"; apt_install python3-venv; python3 -m venv "$venv"; }
+fi
+pip_pkgs=(streamdouble==0.3.0)
+if ! "$venv/bin/python" -m pip show -q "${pip_pkgs[@]%%==*}" >/dev/null 2>&1; then
+  echo "installing Python test peers: ${pip_pkgs[*]}" >&2
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check "${pip_pkgs[@]}" || {
+    echo "error: pip could not install ${pip_pkgs[*]}; check that the Python package index is reachable" >&2; exit 1; }
+fi
