@@ -66,6 +66,8 @@ fn basic_call_ring_answer_bye_and_everything_ends() {
     let ev = p.a.take_events();
     let [Event::CallAnswered { call, media: Some(m) }] = ev.as_slice() else { panic!("{ev:?}") };
     assert_eq!(*call, a);
+    assert_eq!(p.a.ep.call_id(a), p.b.ep.call_id(b), "both ends name the dialog alike");
+    assert!(p.a.ep.call_id(a).unwrap().ends_with("@10.0.0.1"));
     assert_eq!((m.codec, m.remote), (Codec::Pcmu, Some("10.0.0.2:40000".parse().unwrap())));
     assert!(matches!(p.b.take_events().as_slice(), [Event::CallConfirmed { media: None, .. }]));
     assert_eq!(p.b.sent_matching("SIP/2.0 200").len(), 1, "ACK stopped the 2xx retransmissions");

@@ -329,6 +329,11 @@ impl Endpoint {
         self.calls.len()
     }
 
+    /// The Call-ID of a live call (for logs and CDRs; outgoing calls learn theirs here).
+    pub fn call_id(&self, call: CallHandle) -> Option<&str> {
+        self.calls.get(&call).map(|c| c.call_id.as_str())
+    }
+
     /// Number of live transactions (client + server).
     pub fn transaction_count(&self) -> usize {
         self.clients.len() + self.servers.len()
