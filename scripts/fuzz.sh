@@ -22,10 +22,8 @@ fi
 if [ "$#" -gt 0 ]; then
   targets=("$@")
 else
-  targets=()
-  for f in fuzz_targets/*.rs; do
-    targets+=("$(basename "$f" .rs)")
-  done
+  # The targets declared in fuzz/Cargo.toml (each a file in fuzz/fuzz_targets).
+  mapfile -t targets < <(cargo +nightly fuzz list)
 fi
 
 status=0

@@ -195,8 +195,14 @@ fn other_payload_types_and_garbage_are_counted_not_played() {
 #[test]
 fn depth_grows_fast_on_a_spike_and_shrinks_slowly() {
     let mut b = jb();
-    // Steady for 2 s, then a 120 ms delay spike on one packet, then steady for 10 s.
-    let arrivals = stream(600, 0, 0, |i| if i == 100 { 120_000 } else { 0 });
+    // Steady for 2 s, then a 120 ms delay spike on one packet, an 80 ms one a second later, then
+    // steady for 9 s. (Without the first spike, the 80 ms one is dropped as late: see
+    // `an_unexpected_spike_is_late`.)
+    let arrivals = stream(600, 0, 0, |i| match i {
+        100 => 120_000,
+        150 => 80_000,
+        _ => 0,
+    });
     let mut it = {
         let mut a = arrivals;
         a.sort_by_key(|x| x.0);
@@ -218,11 +224,16 @@ fn depth_grows_fast_on_a_spike_and_shrinks_slowly() {
     // Right after the spike packet arrives (2.12 s, pop 106) the target covers it.
     assert!(targets[107] >= 140, "{:?}", &targets[100..110]);
     // One second later it is still high (shrink slowly), ten seconds later back at the minimum.
-    assert!(targets[160] >= 80, "{}", targets[160]);
+    assert!(targets[200] >= 80, "{}", targets[200]);
     assert_eq!(targets[610], 20);
     assert!(targets.iter().all(|t| (20..=200).contains(t)));
     // Nothing was played out of order or twice.
     assert!(played.windows(2).all(|w| w[0] < w[1]));
+    // The first spike packet came too late; by the second the buffer had learnt, stalled for it
+    // (growing the depth during the gap it left) and played it.
+    assert!(!played.contains(&100));
+    assert!(played.contains(&150));
+    assert_eq!(b.stats().late, 1);
     assert_accounting(&b);
 }
 
@@ -253,4 +264,48 @@ fn rejects_nonsense_config() {
     c.clock_rate = 8000;
     c.min_depth_ms = 300;
     assert!(matches!(JitterBuffer::new(c), Err(RtpError::InvalidConfig(_))));
+}
+
+#[test]
+fn silence_suppression_gap_adds_no_latency() {
+    let mut b = jb();
+    // 50 packets, 600 ms of silence (DTX: no packets, timestamps keep running, sequence does
+    // not skip), then 50 more.
+    let mut arrivals = stream(50, 0, 0, |_| 0);
+    arrivals.extend((0..50u16).map(|i| {
+        let n = 80 + u32::from(i);
+        (u64::from(n) * 20_000, datagram(50 + i, n * 160, SSRC))
+    }));
+    let mut it = arrivals.into_iter().peekable();
+    let mut first_pop_of = std::collections::HashMap::new();
+    for k in 0..140u64 {
+        let t = 10_000 + k * 20_000;
+        while let Some((_, d)) = it.next_if(|a| a.0 <= t) {
+            b.push_datagram(Instant::from_micros(t), &d);
+        }
+        if let Out::Seq(s) = pop(&mut b, Instant::from_micros(t)) {
+            first_pop_of.insert(s, k);
+        }
+    }
+    assert_eq!(first_pop_of.len(), 100);
+    // Packet n is sent at n * 20 ms. The playout point jumped over the silence instead of
+    // stretching it: the delay from send to play after the gap is no longer than before (it is
+    // shorter: the talkspurt start re-anchors at the target depth, below the initial 40 ms).
+    let delay = |seq: u16, n: u64| first_pop_of[&seq] as i64 - n as i64;
+    assert_eq!(delay(49, 49), 2);
+    assert_eq!(delay(50, 80), delay(99, 129));
+    assert!((0..=2).contains(&delay(99, 129)), "{}", delay(99, 129));
+    assert_eq!(b.stats().resyncs, 0);
+    assert_eq!(b.stats().lost, 0);
+    assert_accounting(&b);
+}
+
+#[test]
+fn an_unexpected_spike_is_late() {
+    let mut b = jb();
+    let out = run(&mut b, stream(300, 0, 0, |i| if i == 150 { 80_000 } else { 0 }), 310);
+    assert!(!frames(&out).contains(&150));
+    assert_eq!(b.stats().late, 1);
+    // ...and teaches the buffer: the target now covers a spike like it.
+    assert!(b.stats().target_depth_ms >= 60, "{}", b.stats().target_depth_ms);
 }
