@@ -22,6 +22,7 @@ pub mod event;
 pub mod extension;
 pub mod jitter;
 mod packet;
+pub mod rtcp;
 mod seq;
 
 pub use error::RtpError;
