@@ -2,7 +2,7 @@
 //! through the telephone-event receiver. Each capture must give exactly one digit, the right one.
 
 use frontdesk_rtp::event::EndReason;
-use frontdesk_rtp::{DtmfEvent, DtmfReceiver, RtpPacket, TelephoneEvent};
+use frontdesk_rtp::{DtmfEvent, DtmfReceiver, JitterBuffer, JitterConfig, Pop, RtpPacket, TelephoneEvent};
 use frontdesk_types::Instant;
 use std::path::PathBuf;
 
@@ -135,4 +135,46 @@ fn captures_round_trip_through_serialize() {
 fn pcap_reader_rejects_garbage() {
     assert!(read_pcap(b"not a pcap at all, not at all").is_err());
     assert!(read_pcap(&[0xd4, 0xc3, 0xb2, 0xa1]).is_err());
+}
+
+#[test]
+fn events_in_their_own_ssrc_do_not_disturb_the_audio_stream() {
+    // A G.711 stream (SSRC 0xA0D10, PT 0) with SIPp's '#' event packets (their own SSRC and
+    // sequence numbers, PT 101) interleaved, as a SIPp call sends them. Every datagram goes to
+    // both the jitter buffer and the DTMF receiver.
+    let events = capture("pound");
+    let t0 = events[0].at.as_micros();
+    let mut datagrams: Vec<(u64, Vec<u8>)> =
+        events.iter().map(|d| (d.at.as_micros() - t0 + 200_000, d.payload.clone())).collect();
+    let audio = [0xd5u8; 160];
+    for i in 0..100u16 {
+        let pkt = RtpPacket::new(0, 30_000 + i, u32::from(i) * 160, 0xA0D10, &audio);
+        datagrams.push((u64::from(i) * 20_000, pkt.to_vec().unwrap()));
+    }
+    datagrams.sort_by_key(|d| d.0);
+    let mut jb = JitterBuffer::new(JitterConfig::new(0, 8000)).unwrap();
+    let mut rx = DtmfReceiver::new(101, 8000);
+    let mut digits = Vec::new();
+    let mut frames = 0;
+    let mut it = datagrams.into_iter().peekable();
+    for k in 0..110u64 {
+        let now = k * 20_000 + 10_000;
+        while let Some((at, d)) = it.next_if(|d| d.0 <= now) {
+            jb.push_datagram(Instant::from_micros(at), &d);
+            rx.handle_datagram(Instant::from_micros(at), &d);
+        }
+        if let Pop::Frame(f) = jb.pop(Instant::from_micros(now)) {
+            assert_eq!(f.payload, audio);
+            frames += 1;
+        }
+        while let Some(e) = rx.poll_event() {
+            if let DtmfEvent::Ended(c) = e {
+                digits.extend(c.digit.map(|d| d.as_char()));
+            }
+        }
+    }
+    assert_eq!(digits, ['#']);
+    assert_eq!(frames, 100);
+    let s = jb.stats();
+    assert_eq!((s.ssrc_changes, s.other_payload_type, s.late, s.lost), (0, events.len() as u64, 0, 0));
 }
