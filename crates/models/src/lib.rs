@@ -192,9 +192,7 @@ pub fn default_dir(explicit: Option<PathBuf>) -> PathBuf {
 
 /// [`ModelPaths::resolve`] in the default models dir (`$FRONTDESK_MODELS` or `./models`).
 pub fn resolve(id: &str, file: &str) -> Result<PathBuf, EngineError> {
-    let paths = ModelPaths::from_env(None).map_err(|e| EngineError::ModelCorrupt {
-        path: default_dir(None),
-        why: e.to_string(),
-    })?;
+    let paths = ModelPaths::from_env(None)
+        .map_err(|e| EngineError::ModelCorrupt { path: default_dir(None), why: e.to_string() })?;
     paths.resolve(id, file)
 }

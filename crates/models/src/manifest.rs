@@ -132,8 +132,15 @@ mod tests {
     #[test]
     fn builtin_manifest_parses_and_has_every_set() {
         let m = Manifest::builtin().unwrap();
-        for id in ["onnxruntime", "silero-vad", "whisper-tiny.en", "whisper-base", "piper-joe", "minilm", "smart-turn"]
-        {
+        for id in [
+            "onnxruntime",
+            "silero-vad",
+            "whisper-tiny.en",
+            "whisper-base",
+            "piper-joe",
+            "minilm",
+            "smart-turn",
+        ] {
             assert!(m.set(id).is_ok(), "{id}");
         }
         let base = m.set("whisper-base").unwrap();

@@ -164,7 +164,12 @@ impl fmt::Display for FileState {
 /// Checks one file against the marker and the pin. With `hash_if_needed`, a file whose mtime
 /// differs from the marker's record (or that has no record) is hashed; otherwise it is
 /// [`FileState::Unverified`].
-pub(crate) fn check_file(set_dir: &Path, spec: &FileSpec, marker: Option<&Marker>, hash_if_needed: bool) -> FileState {
+pub(crate) fn check_file(
+    set_dir: &Path,
+    spec: &FileSpec,
+    marker: Option<&Marker>,
+    hash_if_needed: bool,
+) -> FileState {
     let path = set_dir.join(&spec.name);
     let (size, mtime) = match stat(&path) {
         Ok(s) => s,
@@ -227,10 +232,7 @@ impl SetStatus {
 /// Metadata-only status of `set` in `set_dir`.
 pub(crate) fn quick_status(set_dir: &Path, set: &ModelSet) -> SetStatus {
     let marker = Marker::read(set_dir);
-    let files = set
-        .files
-        .iter()
-        .map(|f| (f.name.clone(), check_file(set_dir, f, marker.as_ref(), false)))
-        .collect();
+    let files =
+        set.files.iter().map(|f| (f.name.clone(), check_file(set_dir, f, marker.as_ref(), false))).collect();
     SetStatus { id: set.id.clone(), dir: set_dir.to_path_buf(), files, marker: marker.is_some() }
 }

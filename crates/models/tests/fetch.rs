@@ -1,6 +1,8 @@
 //! Real fetches (pip and the package index are needed) into temporary models dirs, using the
 //! smallest set, `silero-vad` (11 MB wheel).
 
+#![allow(clippy::unwrap_used)] // test helpers: a failed set-up step should stop the test
+
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
@@ -43,8 +45,10 @@ fn fetch_installs_verifies_and_a_second_run_is_cached() {
     assert_eq!(fs::metadata(&model).unwrap().len(), 2_327_524);
     assert!(paths.status(SET).unwrap().installed());
     // Nothing but the files and the marker is left behind (no temporaries, no download dir).
-    let mut names: Vec<String> =
-        fs::read_dir(dir.path().join(SET)).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut names: Vec<String> = fs::read_dir(dir.path().join(SET))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     names.sort();
     assert_eq!(names, vec![".installed", "LICENSE", FILE]);
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
@@ -74,7 +78,10 @@ fn truncated_and_corrupted_files_are_detected_and_fetched_again() {
     let err = paths.resolve(SET, FILE).unwrap_err();
     assert!(matches!(err, EngineError::ModelCorrupt { .. }), "{err}");
     let msg = err.to_string();
-    assert!(msg.contains(FILE) && msg.contains("frontdesk models fetch") && msg.contains("1000 bytes"), "{msg}");
+    assert!(
+        msg.contains(FILE) && msg.contains("frontdesk models fetch") && msg.contains("1000 bytes"),
+        "{msg}"
+    );
     let out = fetch_quiet(&paths, &FetchOptions::default()).unwrap();
     assert_eq!(out, vec![(SET.to_owned(), Outcome::Installed(vec![FILE.to_owned()]))]);
     assert!(paths.resolve(SET, FILE).is_ok());
@@ -138,13 +145,22 @@ fn an_unreachable_index_says_so_and_what_to_do() {
     let paths = ModelPaths::new(dir.path()).unwrap();
     // Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
     let opts = FetchOptions {
-        pip: Some(vec!["pip".into(), "--retries".into(), "0".into(), "--no-cache-dir".into(), "--isolated".into()]),
+        pip: Some(vec![
+            "pip".into(),
+            "--retries".into(),
+            "0".into(),
+            "--no-cache-dir".into(),
+            "--isolated".into(),
+        ]),
         index_url: Some("http://127.0.0.1:9/simple".to_owned()),
     };
     let err = fetch_quiet(&paths, &opts).unwrap_err();
     assert!(matches!(err, ModelsError::PipFailed { .. }), "{err}");
     let msg = err.to_string();
-    assert!(msg.contains("silero-vad==6.2.3") && msg.contains("reachable") && msg.contains("--index-url"), "{msg}");
+    assert!(
+        msg.contains("silero-vad==6.2.3") && msg.contains("reachable") && msg.contains("--index-url"),
+        "{msg}"
+    );
     assert!(matches!(paths.resolve(SET, FILE), Err(EngineError::ModelMissing { .. })));
     assert!(!paths.status(SET).unwrap().installed());
 }
