@@ -172,6 +172,7 @@ pub(crate) fn recognize_week(toks: &[Tok], i: usize, p: &mut Parts) -> Option<us
     let is_weekend = |s: &str| matches!(s, "weekend" | "weekends");
     let (spec, n) = match (w(i), w(i + 1), w(i + 2), w(i + 3)) {
         ("the", "week", "after", "next") => (WeekSpec::WeekAfterNext, 4),
+        ("the", e, "after", "next") if is_weekend(e) => (WeekSpec::WeekendAfterNext, 4),
         ("this", "coming", e, _) if is_weekend(e) => (WeekSpec::ThisWeekend, 3),
         ("this" | "the" | "coming", e, _, _) if is_weekend(e) => (WeekSpec::ThisWeekend, 2),
         ("next", e, _, _) if is_weekend(e) => (WeekSpec::NextWeekend, 2),

@@ -12,6 +12,7 @@ use super::{date, holidays, relative, time, zones};
 /// Walks the tokens and collects what was recognised.
 pub(crate) fn parse(toks: &[Tok]) -> Parts {
     let mut p = Parts::default();
+    let mut skipped: Vec<usize> = Vec::new();
     let mut i = 0;
     while i < toks.len() {
         let before = (p.day.clone(), p.weekday, p.time, p.part);
@@ -30,10 +31,104 @@ pub(crate) fn parse(toks: &[Tok]) -> Parts {
                 p.hits += 1;
                 i += n;
             }
-            _ => i += 1,
+            _ => {
+                skipped.push(i);
+                i += 1;
+            }
         }
     }
+    drop_weak_time(toks, &skipped, &mut p);
     p
+}
+
+/// Words that say nothing on their own; a bare number among only these is a time ("three",
+/// "how about three", "let's say 10 please").
+fn is_filler(w: &str) -> bool {
+    matches!(
+        w,
+        "um" | "uh"
+            | "er"
+            | "erm"
+            | "hmm"
+            | "mm"
+            | "like"
+            | "ok"
+            | "okay"
+            | "yes"
+            | "yeah"
+            | "yep"
+            | "sure"
+            | "so"
+            | "well"
+            | "how"
+            | "about"
+            | "what"
+            | "maybe"
+            | "say"
+            | "please"
+            | "lets"
+            | "let"
+            | "us"
+            | "do"
+            | "at"
+            | "around"
+            | "the"
+            | "oh"
+            | "then"
+            | "just"
+            | "that"
+            | "works"
+            | "would"
+            | "be"
+            | "good"
+            | "fine"
+            | "great"
+            | "i"
+            | "guess"
+            | "think"
+            | "perhaps"
+            | "probably"
+            | "can"
+            | "we"
+            | "go"
+            | "with"
+            | "make"
+            | "it"
+            | "could"
+            | "is"
+            | "for"
+            | "ish"
+            | "or"
+            | "and"
+            | "no"
+            | "actually"
+            | "prefer"
+            | "rather"
+            | "want"
+            | "wanna"
+            | "id"
+            | "love"
+            | "try"
+            | "book"
+            | "me"
+            | "by"
+    )
+}
+
+fn drop_weak_time(toks: &[Tok], skipped: &[usize], p: &mut Parts) {
+    let Some(t) = p.time else { return };
+    let alone = p.day.is_none()
+        && p.weekday.is_none()
+        && p.week.is_none()
+        && p.part.is_none()
+        && p.zone.is_none()
+        && p.shift.is_none()
+        && p.offset_minutes.is_none();
+    let content = skipped.iter().filter_map(|&k| toks.get(k)).any(|t| t.word().is_none_or(|w| !is_filler(w)));
+    if t.weak && alone && content {
+        p.time = None;
+        p.hits = 0;
+    }
 }
 
 fn recognize_at(toks: &[Tok], i: usize, p: &mut Parts) -> Option<usize> {

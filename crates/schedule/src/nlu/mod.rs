@@ -32,6 +32,11 @@
 //! | `this weekend` | Saturday 00:00 to Monday 00:00 (from today when it is Saturday or Sunday), grain week |
 //! | `next weekend` | the weekend of the next calendar week; **ambiguous** on Monday-Friday (alternative: this weekend) |
 //! | `next week` | Monday 00:00 of the next calendar week, grain week |
+//! | `now`, `right now`, `as soon as possible` | now, grain minute |
+//! | `this time tomorrow`, `same time next week` | the current wall-clock time on that day, grain minute |
+//! | `end of the month` | the last day of the current month, grain day |
+//! | a bare number with nothing time-like around it | a time only when the rest is filler (`three`, `how about 10`); `I have one question` is not a time |
+//! | two different days or times (`monday or tuesday`) | the last one said, **ambiguous** |
 //! | holidays | US holidays by name, next occurrence on or after today, actual (not observed) date |
 //! | `3 pm eastern`, `pst`, `central time` | the expression is read on that zone's wall clock (today/tomorrow in that zone); `est` and `edt` both mean US Eastern time |
 //!

@@ -25,6 +25,8 @@ pub(crate) enum DaySpec {
     Tomorrow,
     DayAfterTomorrow,
     Yesterday,
+    /// The last day of the current month.
+    EndOfMonth,
     /// Month and day, with an optional year (`march 3rd`, `3/14`, `the 2nd of december`).
     MonthDay {
         m: i8,
@@ -44,6 +46,7 @@ pub(crate) enum WeekSpec {
     WeekAfterNext,
     ThisWeekend,
     NextWeekend,
+    WeekendAfterNext,
 }
 
 /// Parts of the day. Hours are the ranges of the module docs of `nlu`.
@@ -96,11 +99,14 @@ pub(crate) struct TimeSpec {
     pub(crate) minute_precision: bool,
     /// `midnight` / `12 am`: the midnight that ends the named day.
     pub(crate) midnight: bool,
+    /// A bare number (`one`, `1234`) with nothing time-like around it; dropped when nothing else
+    /// in the utterance is a date or time ("I have one question").
+    pub(crate) weak: bool,
 }
 
 impl TimeSpec {
     pub(crate) fn hour(hour: u32) -> TimeSpec {
-        TimeSpec { hour, minute: 0, meridiem: None, minute_precision: false, midnight: false }
+        TimeSpec { hour, minute: 0, meridiem: None, minute_precision: false, midnight: false, weak: false }
     }
 }
 
@@ -125,6 +131,8 @@ pub(crate) struct Parts {
     /// `this morning`, `tonight`: the part of today, even if it has passed.
     pub(crate) part_today: bool,
     pub(crate) zone: Option<TimeZone>,
+    /// `this time tomorrow`, `same time next week`: the current wall-clock time.
+    pub(crate) same_time: bool,
     /// A day, weekday, time or part of day was said twice, differently.
     pub(crate) conflict: bool,
     /// Number of recognised pieces.

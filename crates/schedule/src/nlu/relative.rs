@@ -132,6 +132,23 @@ pub(crate) fn recognize_day_word(toks: &[Tok], i: usize, p: &mut Parts) -> Optio
         p.shift = Some(Shift::Days(if w(j + 1) == "before" { -1 } else { 1 }));
         return Some(j + 2 - i);
     }
+    if matches!(w(i), "this" | "same") && w(i + 1) == "time" {
+        p.same_time = true;
+        return Some(2);
+    }
+    if w(i) == "end" && w(i + 1) == "of" && w(i + 2 + usize::from(w(i + 2) == "the")) == "month" {
+        p.day = Some(DaySpec::EndOfMonth);
+        return Some(3 + usize::from(w(i + 2) == "the"));
+    }
+    let asap = (w(i) == "as" && w(i + 1) == "soon" && w(i + 2) == "as" && w(i + 3) == "possible")
+        .then_some(4)
+        .or((w(i) == "asap").then_some(1))
+        .or((w(i) == "right" && w(i + 1) == "now").then_some(2))
+        .or((w(i) == "now" && w(i.wrapping_sub(1)) != "from").then_some(1));
+    if let Some(n) = asap {
+        p.offset_minutes = Some(0);
+        return Some(n);
+    }
     match w(i) {
         "today" | "todays" => p.day = Some(DaySpec::Today),
         t if is_tomorrow(t) => p.day = Some(DaySpec::Tomorrow),

@@ -82,7 +82,10 @@ struct Clock {
     grain: Grain,
 }
 
-fn clock(p: &Parts) -> Option<Clock> {
+fn clock(p: &Parts, now: &Zoned) -> Option<Clock> {
+    if p.time.is_none() && p.same_time {
+        return Some(Clock { h: now.hour(), m: now.minute(), midnight: false, grain: Grain::Minute });
+    }
     let t = p.time?;
     if t.midnight || (t.hour == 24 && t.minute == 0) {
         return Some(Clock { h: 0, m: 0, midnight: true, grain: Grain::Hour });
@@ -218,7 +221,7 @@ pub(crate) fn resolve(p: &Parts, now: &Zoned) -> Result<DateTimeMatch, ScheduleE
         return Ok(DateTimeMatch::new(ts.to_zoned(tz), None, Grain::Minute));
     }
 
-    let c = clock(p);
+    let c = clock(p, &now_l);
     let has_day = p.day.is_some() || p.weekday.is_some();
 
     // Week-sized answers.
@@ -238,6 +241,7 @@ pub(crate) fn resolve(p: &Parts, now: &Zoned) -> Result<DateTimeMatch, ScheduleE
                 let alt = if off < 5 { Some(add_days(monday, 5)?) } else { None };
                 (add_days(monday, 12)?, Some(add_days(monday, 14)?), alt)
             }
+            WeekSpec::WeekendAfterNext => (add_days(monday, 19)?, Some(add_days(monday, 21)?), None),
         };
         let mut m = DateTimeMatch::new(
             zoned_quiet(&tz, start, 0, 0)?,
@@ -275,6 +279,7 @@ pub(crate) fn resolve(p: &Parts, now: &Zoned) -> Result<DateTimeMatch, ScheduleE
                 DaySpec::Tomorrow => add_days(today, 1)?,
                 DaySpec::DayAfterTomorrow => add_days(today, 2)?,
                 DaySpec::Yesterday => add_days(today, -1)?,
+                DaySpec::EndOfMonth => today.last_of_month(),
                 DaySpec::MonthDay { m, d, y } => month_day(today, *m, *d, *y)?,
                 DaySpec::Holiday(h) => h.next_on_or_after(today).ok_or(ScheduleError::NotRecognised)?,
                 DaySpec::DayOfMonth(_) => today,
@@ -293,6 +298,12 @@ pub(crate) fn resolve(p: &Parts, now: &Zoned) -> Result<DateTimeMatch, ScheduleE
         (None, None) => {
             if p.shift.is_some() {
                 today
+            } else if let (true, Some(week)) = (p.same_time, p.week) {
+                match week {
+                    WeekSpec::NextWeek | WeekSpec::NextWeekend => add_days(today, 7)?,
+                    WeekSpec::WeekAfterNext | WeekSpec::WeekendAfterNext => add_days(today, 14)?,
+                    _ => today,
+                }
             } else if let Some(c) = &c {
                 if c.midnight || ahead(p, Some(c), &tz, today, &now_l)? { today } else { add_days(today, 1)? }
             } else if p.part.is_some() {
@@ -301,6 +312,7 @@ pub(crate) fn resolve(p: &Parts, now: &Zoned) -> Result<DateTimeMatch, ScheduleE
                 let monday = monday_of(today)?;
                 match week {
                     WeekSpec::NextWeek | WeekSpec::NextWeekend => add_days(monday, 7)?,
+                    WeekSpec::WeekAfterNext | WeekSpec::WeekendAfterNext => add_days(monday, 14)?,
                     _ => today,
                 }
             } else {

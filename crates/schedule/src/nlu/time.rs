@@ -74,6 +74,29 @@ fn suffix(toks: &[Tok], mut j: usize) -> (Option<Meridiem>, usize) {
     (mer, j - start)
 }
 
+/// Whether the word before `i` introduces a time (`at 3`, `around 3`, `by 3`, `say 3`).
+fn after_preposition(toks: &[Tok], i: usize) -> bool {
+    let prev = i.checked_sub(1).and_then(|k| toks.get(k)).and_then(Tok::word).unwrap_or("");
+    matches!(
+        prev,
+        "at" | "around"
+            | "round"
+            | "about"
+            | "by"
+            | "after"
+            | "before"
+            | "until"
+            | "till"
+            | "til"
+            | "from"
+            | "say"
+            | "like"
+            | "maybe"
+            | "approximately"
+            | "roughly"
+    )
+}
+
 fn is_first(t: Option<&Tok>) -> bool {
     matches!(t, Some(Tok::Num { v: 1, ord: true, .. }))
 }
@@ -102,8 +125,14 @@ pub(crate) fn recognize_time(toks: &[Tok], i: usize, p: &mut Parts) -> Option<us
     }
     if let Some(Tok::Clock { h, m }) = toks.get(i) {
         let (mer, n) = suffix(toks, i + 1);
-        p.time =
-            Some(TimeSpec { hour: *h, minute: *m, meridiem: mer, minute_precision: true, midnight: false });
+        p.time = Some(TimeSpec {
+            hour: *h,
+            minute: *m,
+            meridiem: mer,
+            minute_precision: true,
+            midnight: false,
+            weak: mer.is_none() && !after_preposition(toks, i),
+        });
         return Some(1 + n);
     }
     let h = hour_at(toks, i)?;
@@ -140,6 +169,7 @@ pub(crate) fn recognize_time(toks: &[Tok], i: usize, p: &mut Parts) -> Option<us
         meridiem: mer,
         minute_precision: minute.is_some(),
         midnight: false,
+        weak: minute.is_none() && n == 0 && !after_preposition(toks, i),
     };
     if h == 12 && mer == Some(Meridiem::Am) && minute.is_none() {
         spec = TimeSpec { midnight: true, ..TimeSpec::hour(0) };
@@ -194,7 +224,8 @@ fn relational(toks: &[Tok], i: usize, p: &mut Parts) -> Option<usize> {
     } else {
         (hour % 24, amount)
     };
-    p.time = Some(TimeSpec { hour, minute, meridiem: mer, minute_precision: true, midnight: false });
+    p.time =
+        Some(TimeSpec { hour, minute, meridiem: mer, minute_precision: true, midnight: false, weak: false });
     Some(j - i)
 }
 
