@@ -104,3 +104,97 @@ fn the_templates_are_valid_so_the_mutations_start_from_real_traffic() {
     ep.handle_datagram(Instant::ZERO, "10.0.0.5:5061".parse().unwrap(), TEMPLATES[0].as_bytes()).unwrap();
     assert!(matches!(ep.poll_event(), Some(Event::IncomingCall { .. })));
 }
+
+mod common;
+
+use common::Pair;
+use frontdesk_sip::InviteParams;
+use frontdesk_sip::message::SipUri;
+
+/// App actions in a lossy two-endpoint call.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Wait(u16),
+    BRing,
+    BAnswer,
+    BReject,
+    AHangup,
+    BHangup,
+    AHold,
+    BRefer,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        3 => any::<u16>().prop_map(Step::Wait),
+        1 => Just(Step::BRing),
+        2 => Just(Step::BAnswer),
+        1 => Just(Step::BReject),
+        1 => Just(Step::AHangup),
+        1 => Just(Step::BHangup),
+        1 => Just(Step::AHold),
+        1 => Just(Step::BRefer),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// Two endpoints, a lossy network (each message lost when its bit in `loss` is set), random
+    /// app actions: afterwards both ends are idle, and a call either both ends saw answered is
+    /// ended on both ends.
+    #[test]
+    fn lossy_calls_always_wind_down(loss in proptest::collection::vec(any::<bool>(), 64), steps in proptest::collection::vec(step(), 1..12)) {
+        let mut p = Pair::new();
+        let counter = std::rc::Rc::new(std::cell::Cell::new(0usize));
+        for node in [&mut p.a, &mut p.b] {
+            let (c, l) = (counter.clone(), loss.clone());
+            node.drop = Some(Box::new(move |_| {
+                let i = c.get();
+                c.set(i + 1);
+                l.get(i).copied().unwrap_or(false)
+            }));
+        }
+        let target = SipUri::parse(&format!("sip:ivr@{}", p.b.addr)).unwrap();
+        let now = p.now;
+        let media = p.a.media(30000);
+        let a = p.a.ep.invite(now, InviteParams::new(target, media)).unwrap();
+        p.drive();
+        let mut b = None;
+        for s in steps {
+            for e in p.b.take_events() {
+                if let Event::IncomingCall { call, .. } = e { b = Some(call); }
+            }
+            let now = p.now;
+            match (s, b) {
+                (Step::Wait(ms), _) => p.run_for(Duration::from_millis(u64::from(ms % 20_000))),
+                (Step::BRing, Some(b)) => { let _ = p.b.ep.ring(now, b); }
+                (Step::BAnswer, Some(b)) => { let m = p.b.media(40000); let _ = p.b.ep.answer(now, b, m); }
+                (Step::BReject, Some(b)) => { let _ = p.b.ep.reject(now, b, 486); }
+                (Step::BHangup, Some(b)) => { let _ = p.b.ep.hangup(now, b); }
+                (Step::AHangup, _) => { let _ = p.a.ep.hangup(now, a); }
+                (Step::AHold, _) => {
+                    let mut m = p.a.media(30000);
+                    m.direction = frontdesk_sip::Direction::SendOnly;
+                    let _ = p.a.ep.reinvite(now, a, m);
+                }
+                (Step::BRefer, Some(b)) => {
+                    let _ = p.b.ep.refer(now, b, &SipUri::parse("sip:agent@10.0.0.50").unwrap());
+                }
+                _ => {}
+            }
+            p.drive();
+        }
+        // Whoever is still in a call hangs up; then the network heals and time runs out.
+        let now = p.now;
+        let _ = p.a.ep.hangup(now, a);
+        if let Some(b) = b { let _ = p.b.ep.hangup(now, b); }
+        p.run_for(Duration::from_secs(5 * 3600));
+        prop_assert_eq!((p.a.ep.call_count(), p.a.ep.transaction_count()), (0, 0));
+        prop_assert_eq!((p.b.ep.call_count(), p.b.ep.transaction_count()), (0, 0));
+        prop_assert_eq!(p.a.ep.poll_timeout(), None);
+        prop_assert_eq!(p.b.ep.poll_timeout(), None);
+        let a_ended = p.a.take_events().iter().filter(|e| matches!(e, Event::CallEnded { .. })).count();
+        prop_assert_eq!(a_ended, 1, "the outgoing call ends exactly once");
+    }
+}

@@ -60,6 +60,8 @@ use register::Registration;
 
 /// The shortest ring timeout [`Config::ring_timeout`] is clamped to.
 pub const MIN_RING_TIMEOUT: Duration = Duration::from_secs(15);
+/// The longest ring timeout (below the INVITE transaction's Timer C).
+pub const MAX_RING_TIMEOUT: Duration = Duration::from_secs(170);
 
 /// Endpoint settings.
 #[derive(Clone, Debug)]
@@ -72,7 +74,8 @@ pub struct Config {
     pub user_agent: String,
     /// Transaction timers.
     pub timers: Timers,
-    /// How long an outgoing call may ring before it is cancelled (default 25 s, at least 15 s).
+    /// How long an outgoing call may ring before it is cancelled (default 25 s, clamped to
+    /// 15-170 s: the INVITE transaction's Timer C gives up at 181 s).
     pub ring_timeout: Duration,
     /// How long an incoming call may wait for [`Endpoint::answer`] / [`Endpoint::reject`]
     /// before the core answers 480 itself ([`EndReason::NoAnswer`]); default 120 s.
@@ -303,9 +306,9 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// A new endpoint. The ring timeout is clamped to at least [`MIN_RING_TIMEOUT`].
+    /// A new endpoint. The ring timeout is clamped to [`MIN_RING_TIMEOUT`]..=[`MAX_RING_TIMEOUT`].
     pub fn new(mut config: Config) -> Self {
-        config.ring_timeout = config.ring_timeout.max(MIN_RING_TIMEOUT);
+        config.ring_timeout = config.ring_timeout.clamp(MIN_RING_TIMEOUT, MAX_RING_TIMEOUT);
         Endpoint {
             rng: Rng::new(config.seed),
             config,
@@ -383,7 +386,6 @@ impl Endpoint {
         for (key, purpose) in timed_out {
             self.on_client_timeout(now, &key, purpose);
         }
-        self.clients.retain(|_, e| !e.tx.is_terminated());
         for e in self.servers.values_mut() {
             if e.tx.next_timeout().is_some_and(|t| t <= now) {
                 // Timer H (no ACK for a non-2xx final) needs no further action: the call ended
@@ -391,7 +393,6 @@ impl Endpoint {
                 let _ = e.tx.on_timeout(now, &mut self.transmits);
             }
         }
-        self.servers.retain(|_, e| !e.tx.is_terminated());
         let due: Vec<CallHandle> = self
             .calls
             .iter()
@@ -415,6 +416,9 @@ impl Endpoint {
         for h in due {
             self.on_registration_timer(now, h);
         }
+        // Last, so transactions the call timers just ended go too.
+        self.clients.retain(|_, e| !e.tx.is_terminated());
+        self.servers.retain(|_, e| !e.tx.is_terminated());
     }
 
     /// The next bytes to send.

@@ -9,6 +9,10 @@ use frontdesk_types::Instant;
 use super::{Timers, Transmit, Transport, earliest};
 use crate::message::{CSeq, Method, Request, Response};
 
+/// Timer C: the longest an INVITE client transaction waits in Proceeding (RFC 3261 16.6
+/// gives proxies "greater than 3 minutes"; each provisional response restarts it).
+pub const TIMER_C: Duration = Duration::from_secs(181);
+
 /// Client transaction state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClientState {
@@ -125,9 +129,11 @@ impl ClientTransaction {
             (ClientState::Calling | ClientState::Proceeding, 100..=199) => {
                 self.state = ClientState::Proceeding;
                 if self.invite {
-                    // Timer A stops; Timer B no longer applies once something was heard.
+                    // Timer A stops; Timer B no longer applies once something was heard. Timer C
+                    // (borrowed from proxies, 16.6) bounds the wait for a final response, so the
+                    // transaction ends even if its user never cancels.
                     self.retransmit_at = None;
-                    self.timeout_at = None;
+                    self.timeout_at = Some(now + TIMER_C);
                 } else if !reliable {
                     // Timer E continues at T2.
                     self.interval = self.timers.t2;

@@ -10,6 +10,7 @@
 //! |---|---|---|---|
 //! | A | INVITE client | T1, doubling | retransmit INVITE (UDP only) |
 //! | B | INVITE client | 64*T1 | give up waiting for any response |
+//! | C | INVITE client | 181 s, restarted by each provisional | give up waiting for a final (a bound; the dialog's ring timeout cancels long before) |
 //! | D | INVITE client | 32 s UDP, 0 TCP | absorb retransmitted non-2xx finals, re-ACK them |
 //! | M | INVITE client (RFC 6026) | 64*T1 | absorb retransmitted 2xx after the first |
 //! | E | non-INVITE client | T1, doubling to T2 (T2 once proceeding) | retransmit (UDP only) |
@@ -32,7 +33,7 @@ use std::time::Duration;
 
 use frontdesk_types::Instant;
 
-pub use client::{ClientOutcome, ClientState, ClientTransaction};
+pub use client::{ClientOutcome, ClientState, ClientTransaction, TIMER_C};
 pub use server::{ServerState, ServerTransaction};
 
 /// The transport a message travels on.

@@ -89,7 +89,18 @@ fn invite_client_provisional_stops_retransmits_and_non_2xx_is_acked() {
     );
     out.clear();
     assert_eq!(tx.on_response(Instant::from_millis(100), &resp(&r, 180), &mut out), ClientOutcome::Deliver);
-    assert_eq!(tx.next_timeout(), None, "nothing runs in Proceeding: the dialog's ring timer owns it");
+    assert_eq!(tx.next_timeout(), Some(Instant::from_millis(100) + TIMER_C), "only Timer C in Proceeding");
+    let mut lone = ClientTransaction::start(
+        Instant::ZERO,
+        r.clone(),
+        Transport::Udp,
+        DEST.parse().unwrap(),
+        Timers::default(),
+        &mut VecDeque::new(),
+    );
+    lone.on_response(Instant::from_millis(100), &resp(&r, 183), &mut VecDeque::new());
+    assert!(lone.on_timeout(Instant::from_millis(100) + TIMER_C, &mut VecDeque::new()), "Timer C times out");
+    assert!(lone.is_terminated());
     assert_eq!(tx.on_response(Instant::from_millis(200), &resp(&r, 486), &mut out), ClientOutcome::Deliver);
     assert_eq!(tx.state(), ClientState::Completed);
     let Message::Request(ack) = Message::parse(&out.pop_front().unwrap().payload).unwrap() else { panic!() };
