@@ -20,7 +20,10 @@ pub mod slots;
 pub use booking::{AppointmentType, Booking, Hold, HoldRequest, Occupancy, Schedule, check_conflict};
 pub use calendar::{Exception, Resource, ResourceId, ResourceKind, WallInterval, WeeklyHours};
 pub use ics::{IcsEvent, to_ics};
-pub use nlu::{DateTimeMatch, Grain, Holiday, parse_datetime, read_back, rfc3339};
+pub use nlu::{DateTimeMatch, Grain, Holiday, local_now, parse_datetime, read_back, rfc3339};
+
+/// The `jiff` this crate's API speaks (so callers need not pin their own copy).
+pub use jiff;
 pub use slots::{Slot, SlotQuery, find_slots, range_for};
 
 /// Errors of this crate.

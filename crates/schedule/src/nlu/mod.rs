@@ -154,6 +154,20 @@ impl Serialize for DateTimeMatch {
     }
 }
 
+/// `now` from a local wall-clock time (`2026-11-18T10:15`, seconds optional) and an IANA zone
+/// name, as a CLI's `--now`/`--tz` give them. A time in a DST fold takes the earlier instant; one
+/// in a gap moves forward.
+///
+/// # Errors
+/// [`ScheduleError::Invalid`] for an unparsable time or an unknown zone.
+pub fn local_now(local: &str, tz: &str) -> Result<Zoned, ScheduleError> {
+    let zone = jiff::tz::TimeZone::get(tz)
+        .map_err(|e| ScheduleError::Invalid(format!("unknown time zone {tz:?}: {e}")))?;
+    let dt: jiff::civil::DateTime =
+        local.parse().map_err(|e| ScheduleError::Invalid(format!("bad local time {local:?}: {e}")))?;
+    dt.to_zoned(zone).map_err(ScheduleError::time)
+}
+
 /// Parses a date/time expression said at `now` (the caller's local time and zone).
 ///
 /// # Errors

@@ -66,3 +66,54 @@ fn read_back_is_absolute_and_names_foreign_zones() {
     let m = parse_datetime("this weekend", &n).unwrap();
     assert_eq!(read_back(&m, &ny), "Saturday, November 21 through Sunday, November 22");
 }
+
+#[test]
+fn spring_forward_gap_moves_forward_and_is_not_ambiguous() {
+    let n = now("2026-03-07T09:00", "America/New_York");
+    let m = parse_datetime("tomorrow at 2:30 am", &n).unwrap();
+    assert_eq!(rfc3339(&m.start), "2026-03-08T03:30:00-04:00");
+    assert!(!m.ambiguous);
+    // Without am/pm the hour rule applies first: 2:30 is 14:30.
+    let m = parse_datetime("tomorrow at 2:30", &n).unwrap();
+    assert_eq!(rfc3339(&m.start), "2026-03-08T14:30:00-04:00");
+}
+
+#[test]
+fn next_weekday_rule_and_its_ambiguity() {
+    // Wednesday: Friday is still in this week, so "next friday" skips it (ambiguous).
+    let n = now("2026-11-18T10:15", "America/New_York");
+    let m = parse_datetime("next friday", &n).unwrap();
+    assert_eq!(rfc3339(&m.start), "2026-11-27T00:00:00-05:00");
+    assert!(m.ambiguous);
+    assert_eq!(rfc3339(&m.alternatives[0]), "2026-11-20T00:00:00-05:00");
+    // Friday: the coming Tuesday is in next week already.
+    let n = now("2026-11-20T10:15", "America/New_York");
+    let m = parse_datetime("next tuesday", &n).unwrap();
+    assert_eq!(rfc3339(&m.start), "2026-11-24T00:00:00-05:00");
+    assert!(!m.ambiguous);
+}
+
+#[test]
+fn bare_numbers_need_a_time_context() {
+    let n = now("2026-11-18T10:15", "America/New_York");
+    assert!(parse_datetime("I have one question", &n).is_err());
+    assert!(parse_datetime("my number is 555 1234", &n).is_err());
+    assert_eq!(start("how about three"), "2026-11-18T15:00:00-05:00");
+    assert_eq!(start("one"), "2026-11-18T13:00:00-05:00");
+}
+
+#[test]
+fn two_different_days_are_ambiguous() {
+    let n = now("2026-11-18T10:15", "America/New_York");
+    let m = parse_datetime("monday, no, tuesday", &n).unwrap();
+    assert_eq!(rfc3339(&m.start), "2026-11-24T00:00:00-05:00");
+    assert!(m.ambiguous);
+}
+
+#[test]
+fn local_now_reads_cli_arguments() {
+    let n = local_now("2026-11-18T10:15", "America/New_York").unwrap();
+    assert_eq!(rfc3339(&n), "2026-11-18T10:15:00-05:00");
+    assert!(local_now("2026-11-18T10:15", "Mars/Olympus").is_err());
+    assert!(local_now("yesterday-ish", "UTC").is_err());
+}
