@@ -138,13 +138,14 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
-    /// Two endpoints, a lossy network (each message lost when its bit in `loss` is set), random
+    /// Two endpoints, a lossy network (message n lost when `loss[n]` is set, about one in five),
+    /// random
     /// app actions: afterwards both ends are idle, and a call either both ends saw answered is
     /// ended on both ends.
     #[test]
-    fn lossy_calls_always_wind_down(loss in proptest::collection::vec(any::<bool>(), 64), steps in proptest::collection::vec(step(), 1..12)) {
+    fn lossy_calls_always_wind_down(loss in proptest::collection::vec(proptest::bool::weighted(0.2), 128), steps in proptest::collection::vec(step(), 1..16)) {
         let mut p = Pair::new();
         let counter = std::rc::Rc::new(std::cell::Cell::new(0usize));
         for node in [&mut p.a, &mut p.b] {
