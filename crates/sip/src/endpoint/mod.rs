@@ -7,9 +7,12 @@
 //!   one message cut from a TCP stream by [`crate::message::StreamFramer`];
 //! - [`Endpoint::handle_timeout`] when the instant from [`Endpoint::poll_timeout`] is reached;
 //! - [`Endpoint::handle_transport_error`] when a send failed (TCP connect refused, ICMP);
-//! - commands: [`Endpoint::ring`], [`Endpoint::answer`], [`Endpoint::reject`],
-//!   [`Endpoint::hangup`], [`Endpoint::invite`], [`Endpoint::cancel`], [`Endpoint::refer`],
-//!   [`Endpoint::register`], [`Endpoint::unregister`].
+//! - commands: incoming calls [`Endpoint::ring`], [`Endpoint::provisional`],
+//!   [`Endpoint::early_media`], [`Endpoint::answer`], [`Endpoint::reject`]; outgoing calls
+//!   [`Endpoint::invite`], [`Endpoint::cancel`]; any call [`Endpoint::hangup`],
+//!   [`Endpoint::reinvite`] (hold/unhold), [`Endpoint::refer`] (blind transfer); registration
+//!   [`Endpoint::register`], [`Endpoint::unregister`]. Commands return at once; an `Err` says
+//!   why the command could not do what was asked (unknown call, wrong state; see each one).
 //!
 //! After **every** input, drain [`Endpoint::poll_transmit`] (send each [`Transmit`]) and
 //! [`Endpoint::poll_event`] until both return `None`, then re-arm the shell's timer with
@@ -30,7 +33,14 @@
 //! outgoing call rings at most [`Config::ring_timeout`] and then is cancelled; an incoming call
 //! the application leaves unanswered gets 480 after [`Config::answer_timeout`]; a CANCEL that
 //! draws no final response ends the call 64*T1 later; a BYE is fire-and-forget for the call
-//! (its transaction retransmits on its own).
+//! (its transaction retransmits on its own); an established call is hung up at
+//! [`Config::max_call_duration`] (a guard; the shell's media-inactivity timer should act
+//! first). Every timer that fires moves its call on or ends it; a property test feeds random
+//! traffic and lossy two-endpoint calls and checks that nothing is left once time runs out.
+//!
+//! # Threading
+//! [`Endpoint`] is `Send`: one per SIP socket (or per process), owned by one task. Calls are
+//! addressed by [`CallHandle`]; events carry caller data wrapped in [`Pii`].
 
 mod answer;
 mod call;
