@@ -2,7 +2,7 @@
 //!
 //! - `today`, `tomorrow`, `the day after tomorrow`, `yesterday`, `tonight` (today, 17:00-24:00).
 //! - `in two hours`, `in 30 minutes`, `in half an hour`, `in an hour and a half`,
-//!   `in a couple of hours`, `90 minutes from now`: an exact offset from now (absolute time, so
+//!   `in a couple of hours`, `in 2 and a half hours`, `90 minutes from now`: an exact offset from now (absolute time, so
 //!   `in 24 hours` across a DST change lands on a different wall-clock hour), grain minute.
 //! - `in 3 days`, `in 2 weeks`, `in a month`, `3 days from now`: a calendar shift of today,
 //!   grain day (the whole day, from 00:00).
@@ -56,9 +56,14 @@ fn quantity_unit(toks: &[Tok], i: usize) -> Option<(i64, Unit, usize)> {
         _ => return None,
     };
     j += 1;
+    let mut halves = qty * 2;
+    // "2 and a half hours"
+    if w(j) == "and" && w(j + 1) == "a" && w(j + 2) == "half" {
+        halves += 1;
+        j += 3;
+    }
     let unit = unit_word(w(j))?;
     j += 1;
-    let mut halves = qty * 2;
     if w(j) == "and" && w(j + 1) == "a" && w(j + 2) == "half" {
         halves += 1;
         j += 3;
