@@ -22,3 +22,15 @@ if ! "$venv/bin/python" -m pip show -q "${pip_pkgs[@]%%==*}" >/dev/null 2>&1; th
   "$venv/bin/python" -m pip install -q --disable-pip-version-check "${pip_pkgs[@]}" || {
     echo "error: pip could not install ${pip_pkgs[*]}; check that the Python package index is reachable" >&2; exit 1; }
 fi
+
+# SIP peers for tests/sip_*.rs (issue "Telephony"), none written by this team:
+# sip-tester (sipp): caller/callee scenarios, RTP streaming, RFC 4733 by pcap replay, load;
+# baresip-core: a headless softphone that plays a WAV and records the far end;
+# kamailio: a SIP proxy (dispatcher) in front of two gateway instances.
+apt_install sip-tester baresip-core kamailio
+# pjsua2-python: PJSIP's Python binding, a third SIP stack (play/record, dialDtmf).
+if ! "$venv/bin/python" -c 'import pjsua2' >/dev/null 2>&1; then
+  echo "installing Python SIP peer: pjsua2-python" >&2
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check pjsua2-python || {
+    echo "error: pip could not install pjsua2-python; check that the Python package index is reachable" >&2; exit 1; }
+fi

@@ -1,7 +1,7 @@
 //! `frontdesk`: the gateway binary and operator CLI.
 //!
 //! Subcommands:
-//! - `serve`: run the gateway (HTTP with the Twilio media WebSocket, AudioSocket) with an app.
+//! - `serve`: run the gateway (HTTP with the Twilio media WebSocket, AudioSocket, SIP/RTP) with an app.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use frontdesk_server::apps::App;
-use frontdesk_server::{ServeConfig, Server};
+use frontdesk_server::{ServeConfig, Server, SipConfig};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser, Debug)]
@@ -36,6 +36,16 @@ struct ServeArgs {
     /// Asterisk AudioSocket TCP listener (off unless given), e.g. 0.0.0.0:9092.
     #[arg(long)]
     audiosocket: Option<SocketAddr>,
+    /// SIP listener, UDP and TCP on the same address; `off` to disable.
+    #[arg(long, default_value = "0.0.0.0:5060")]
+    sip: String,
+    /// Address put in SIP Via/Contact and SDP (default: the --sip address, or 127.0.0.1 when
+    /// that is 0.0.0.0): the address callers reach this gateway on.
+    #[arg(long)]
+    sip_advertise: Option<std::net::IpAddr>,
+    /// RTP port range for SIP calls, `LOW-HIGH` (RTP on even ports, RTCP on the next).
+    #[arg(long, default_value = "20000-20999")]
+    rtp_ports: String,
     /// What answers calls: `echo` (play the caller's audio back, log DTMF) or `playback:FILE.wav`.
     #[arg(long, default_value = "echo")]
     app: String,
@@ -69,9 +79,22 @@ fn main() -> ExitCode {
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let app = App::parse(&args.app).map_err(|e| anyhow::anyhow!("--app: {e}"))?;
+    let sip = if args.sip == "off" {
+        None
+    } else {
+        let listen: SocketAddr = args
+            .sip
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--sip {:?}: {e} (use ADDR:PORT or off)", args.sip))?;
+        let rtp_ports = parse_port_range(&args.rtp_ports).ok_or_else(|| {
+            anyhow::anyhow!("--rtp-ports {:?}: use LOW-HIGH, e.g. 20000-20999", args.rtp_ports)
+        })?;
+        Some(SipConfig { listen, advertise: args.sip_advertise, rtp_ports })
+    };
     let cfg = ServeConfig {
         http: args.http,
         audiosocket: args.audiosocket,
+        sip,
         app,
         drain: Duration::from_secs(args.drain_timeout),
     };
@@ -81,6 +104,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         server.run(shutdown_signal()).await;
         Ok(())
     })
+}
+
+/// `LOW-HIGH` with at least one RTP/RTCP pair in it.
+fn parse_port_range(s: &str) -> Option<(u16, u16)> {
+    let (lo, hi) = s.split_once('-')?;
+    let (lo, hi): (u16, u16) = (lo.trim().parse().ok()?, hi.trim().parse().ok()?);
+    (lo > 0 && hi > lo).then_some((lo, hi))
 }
 
 /// Resolves on SIGTERM or SIGINT.

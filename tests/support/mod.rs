@@ -37,8 +37,12 @@ impl Gateway {
     /// Starts `frontdesk serve --http 127.0.0.1:PORT ARGS...` and waits until /healthz answers.
     pub fn start(args: &[&str]) -> Gateway {
         let http = free_port();
+        // SIP listens on 0.0.0.0:5060 by default: off unless the test asks for it, so tests
+        // run side by side.
+        let sip_off: &[&str] = if args.contains(&"--sip") { &[] } else { &["--sip", "off"] };
         let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
             .args(["serve", "--http", &format!("127.0.0.1:{http}")])
+            .args(sip_off)
             .args(args)
             .env("FRONTDESK_LOG", "info")
             .stdout(Stdio::null())

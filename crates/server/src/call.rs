@@ -1,6 +1,6 @@
 //! One call abstraction for every transport.
 //!
-//! A transport (Twilio Media Streams, AudioSocket, later SIP/RTP) owns the socket; the application
+//! A transport (Twilio Media Streams, AudioSocket, SIP/RTP) owns the socket; the application
 //! (a diagnostic app, later the voice pipeline) owns a [`Call`]. They talk over two channels:
 //! [`CallInput`] (caller audio as 20 ms frames of 8 kHz PCM, DTMF, marks played, hang-up) and
 //! [`CallOutput`] (audio to play, marks, clear, hang-up).
@@ -30,6 +30,8 @@ pub enum TransportKind {
     Twilio,
     /// An Asterisk AudioSocket TCP connection.
     AudioSocket,
+    /// A SIP dialog with RTP media.
+    Sip,
 }
 
 impl fmt::Display for TransportKind {
@@ -37,6 +39,7 @@ impl fmt::Display for TransportKind {
         f.write_str(match self {
             TransportKind::Twilio => "twilio",
             TransportKind::AudioSocket => "audiosocket",
+            TransportKind::Sip => "sip",
         })
     }
 }

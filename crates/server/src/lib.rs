@@ -5,17 +5,23 @@
 //!
 //! - [`serve`]: binds listeners, runs, drains calls on shutdown;
 //! - [`call`]: the one call abstraction every transport feeds;
-//! - transports: [`twilio`] (Media Streams WebSocket on the HTTP server), [`audiosocket`];
+//! - transports: [`twilio`] (Media Streams WebSocket on the HTTP server), [`audiosocket`],
+//!   [`sip`] (SIP over UDP and TCP, with RTP media per call in [`media`]);
+//! - `clock`: the one place the shell reads the time (mapped onto the cores' `Instant`);
 //! - [`apps`]: diagnostic applications (`echo`, `playback:FILE`);
 //! - [`wav`]: WAV files in.
 
 pub mod apps;
 pub mod audiosocket;
 pub mod call;
+mod clock;
 mod http;
+pub mod media;
 pub mod serve;
 mod shutdown;
+pub mod sip;
 pub mod twilio;
 pub mod wav;
 
 pub use serve::{ServeConfig, ServeError, Server};
+pub use sip::SipConfig;

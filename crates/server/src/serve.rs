@@ -1,4 +1,8 @@
 //! `frontdesk serve`: binds the listeners, runs until told to stop, then drains calls.
+//!
+//! Shutdown (see [`crate::shutdown`]): listeners stop accepting (SIP answers new INVITEs 503),
+//! calls in progress get the drain time, then the rest are hung up (SIP sends BYE) and the
+//! listener tasks return.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -9,6 +13,7 @@ use tracing::info;
 
 use crate::apps::App;
 use crate::shutdown::Shutdown;
+use crate::sip::{SipConfig, SipSockets};
 
 /// What `serve` listens on and runs.
 #[derive(Clone, Debug)]
@@ -17,6 +22,8 @@ pub struct ServeConfig {
     pub http: SocketAddr,
     /// AudioSocket TCP listener, if any.
     pub audiosocket: Option<SocketAddr>,
+    /// SIP (UDP and TCP) with RTP media, if any.
+    pub sip: Option<SipConfig>,
     /// The application that answers calls.
     pub app: App,
     /// How long calls in progress may continue after a shutdown signal.
@@ -46,6 +53,7 @@ pub enum ServeError {
 pub struct Server {
     http: TcpListener,
     audiosocket: Option<TcpListener>,
+    sip: Option<SipSockets>,
     app: App,
     drain: Duration,
     shutdown: Shutdown,
@@ -63,7 +71,18 @@ impl Server {
             Some(addr) => Some(bind("audiosocket", addr).await?),
             None => None,
         };
-        Ok(Server { http, audiosocket, app: cfg.app, drain: cfg.drain, shutdown: Shutdown::default() })
+        let sip = match cfg.sip {
+            Some(sc) => {
+                let addr = sc.listen;
+                Some(SipSockets::bind(sc).await.map_err(|source| ServeError::Bind {
+                    what: "sip",
+                    addr,
+                    source,
+                })?)
+            }
+            None => None,
+        };
+        Ok(Server { http, audiosocket, sip, app: cfg.app, drain: cfg.drain, shutdown: Shutdown::default() })
     }
 
     /// The bound HTTP address.
@@ -76,6 +95,11 @@ impl Server {
         self.audiosocket.as_ref().and_then(|l| l.local_addr().ok())
     }
 
+    /// The bound SIP address (UDP and TCP).
+    pub fn sip_addr(&self) -> Option<SocketAddr> {
+        self.sip.as_ref().and_then(SipSockets::local_addr)
+    }
+
     /// Serves until `stop` completes, then stops accepting calls, lets calls in progress finish
     /// for the drain time, hangs up the rest and returns.
     pub async fn run(self, stop: impl Future<Output = ()>) {
@@ -86,6 +110,9 @@ impl Server {
         if let Some(l) = self.audiosocket {
             info!(addr = ?l.local_addr().ok(), "audiosocket listening");
             listeners.spawn(crate::audiosocket::serve(l, self.app.clone(), sd.clone()));
+        }
+        if let Some(s) = self.sip {
+            listeners.spawn(crate::sip::serve(s, self.app.clone(), sd.clone()));
         }
         stop.await;
         info!(calls = sd.calls.len(), drain = ?self.drain, "shutting down: no new calls; waiting for calls in progress");

@@ -1,6 +1,7 @@
 //! The transports over real TCP on 127.0.0.1: AudioSocket (published frame format) and Twilio
 //! Media Streams (a WebSocket client from tokio-tungstenite), with the echo and playback apps, and
 //! graceful shutdown.
+#![allow(clippy::unwrap_used)] // helpers of a test file: a failed unwrap is a failed test
 
 use std::time::Duration;
 
@@ -28,6 +29,7 @@ async fn start(app: App, drain: Duration) -> Running {
     let cfg = ServeConfig {
         http: "127.0.0.1:0".parse().unwrap(),
         audiosocket: Some("127.0.0.1:0".parse().unwrap()),
+        sip: None,
         app,
         drain,
     };

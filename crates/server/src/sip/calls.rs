@@ -1,0 +1,162 @@
+//! Calls of the SIP transport: what each endpoint event does, and the link between a dialog and
+//! its media task.
+//!
+//! A call is [`CallEntry::Pending`] between answering an INVITE without SDP and the ACK that
+//! brings the offer, then [`CallEntry::Live`] while its media task runs. The entry is removed
+//! only when the media task reports it ended ([`SipCmd::MediaEnded`]), so shutdown can wait for
+//! every call.
+
+use std::collections::BTreeMap;
+
+use frontdesk_sip::{CallHandle, Event, LocalMedia, Negotiated};
+use frontdesk_types::{CallId, Pii};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+use super::{SipCmd, SipTask};
+use crate::call::{CallInfo, TransportKind, call_pair};
+use crate::media::{self, MediaCtl, MediaParams};
+
+/// Control messages buffered towards one media task.
+const CTL_DEPTH: usize = 16;
+
+/// One call known to the SIP task.
+#[derive(Debug)]
+pub(super) enum CallEntry {
+    /// Answered without an offer: media starts with the ACK's answer.
+    Pending { rtp: UdpSocket, rtcp: UdpSocket, info: CallInfo },
+    /// Media running; `ctl` is `None` once the dialog ended (the media task is stopping).
+    Live { ctl: Option<mpsc::Sender<MediaCtl>> },
+}
+
+impl SipTask {
+    pub(super) async fn on_event(&mut self, ev: Event) {
+        let now = self.clock.now();
+        match ev {
+            Event::IncomingCall { call, call_id, from, to, request_uri, offer, .. } => {
+                if self.stopping {
+                    info!(call = %call_id, "sip call refused: shutting down");
+                    let _ = self.ep.reject(now, call, 503);
+                    return;
+                }
+                let Some((rtp, rtcp)) = self.ports.allocate().await else {
+                    warn!(call = %call_id, "sip call refused: no free RTP port in --rtp-ports");
+                    let _ = self.ep.reject(now, call, 503);
+                    return;
+                };
+                let port = rtp.local_addr().map_or(0, |a| a.port());
+                let mut params = BTreeMap::new();
+                params.insert("to".to_owned(), Pii::new(to.into_inner()));
+                params.insert("request_uri".to_owned(), Pii::new(request_uri.into_inner()));
+                let info = CallInfo {
+                    id: CallId(call_id.clone()),
+                    transport: TransportKind::Sip,
+                    from: Some(from.clone()),
+                    params,
+                };
+                info!(call = %call_id, from = %from, rtp_port = port, offer = offer.is_some(), "sip call");
+                match self.ep.answer(now, call, LocalMedia::new(self.advertise, port)) {
+                    Ok(Some(neg)) => self.start_media(call, rtp, rtcp, neg, info),
+                    Ok(None) => {
+                        self.calls.insert(call, CallEntry::Pending { rtp, rtcp, info });
+                    }
+                    Err(e) => warn!(call = %call_id, "sip call not answered: {e}"),
+                }
+            }
+            Event::CallConfirmed { call, media } => {
+                if let Some(neg) = media
+                    && let Some(CallEntry::Pending { .. }) = self.calls.get(&call)
+                    && let Some(CallEntry::Pending { rtp, rtcp, info }) = self.calls.remove(&call)
+                {
+                    self.start_media(call, rtp, rtcp, neg, info);
+                }
+            }
+            Event::MediaChanged { call, media } => self.ctl(call, MediaCtl::Update(media)),
+            Event::Dtmf { call, digit, .. } => self.ctl(call, MediaCtl::Dtmf(digit)),
+            Event::CallEnded { call, reason, code } => {
+                debug!(?call, ?reason, ?code, "sip call ended");
+                match self.calls.get_mut(&call) {
+                    Some(CallEntry::Live { ctl }) => *ctl = None,
+                    Some(CallEntry::Pending { .. }) => {
+                        self.calls.remove(&call);
+                    }
+                    None => {}
+                }
+            }
+            other => debug!(?other, "sip event"),
+        }
+    }
+
+    fn ctl(&mut self, call: CallHandle, msg: MediaCtl) {
+        if let Some(CallEntry::Live { ctl: Some(tx) }) = self.calls.get(&call)
+            && tx.try_send(msg).is_err()
+        {
+            debug!(?call, "media control message dropped");
+        }
+    }
+
+    fn start_media(
+        &mut self,
+        call: CallHandle,
+        rtp: UdpSocket,
+        rtcp: UdpSocket,
+        neg: Negotiated,
+        info: CallInfo,
+    ) {
+        let (ctl_tx, mut ctl_rx) = mpsc::channel(CTL_DEPTH);
+        self.calls.insert(call, CallEntry::Live { ctl: Some(ctl_tx) });
+        let params = MediaParams {
+            rtp,
+            rtcp,
+            negotiated: neg,
+            clock: self.clock,
+            cname: format!("frontdesk@{}", self.advertise),
+        };
+        let (app_call, mut port) = call_pair(info);
+        let app = self.app.clone();
+        let cmd_tx = self.cmd_tx.clone();
+        self.shutdown.calls.spawn(async move {
+            let app_task = tokio::spawn(app.run(app_call));
+            let end = media::run(params, &mut port, &mut ctl_rx).await;
+            if port.dropped_frames > 0 {
+                warn!(
+                    dropped = port.dropped_frames,
+                    "caller audio frames dropped: the application fell behind"
+                );
+            }
+            drop(port);
+            let _ = app_task.await;
+            let _ = cmd_tx.send(SipCmd::MediaEnded(call, end));
+        });
+    }
+
+    pub(super) fn on_cmd(&mut self, cmd: SipCmd) {
+        match cmd {
+            SipCmd::MediaEnded(call, end) => {
+                self.calls.remove(&call);
+                if end != media::MediaEnd::Remote {
+                    // Still up on the SIP side: we hang up (BYE). An already-ended call is
+                    // unknown to the core by now, which is fine.
+                    let _ = self.ep.hangup(self.clock.now(), call);
+                }
+            }
+        }
+    }
+
+    /// The drain time is over: BYE every call still up and stop its media.
+    pub(super) fn hang_up_all(&mut self) {
+        let now = self.clock.now();
+        let mut n = 0;
+        for (call, entry) in &mut self.calls {
+            if self.ep.hangup(now, *call).is_ok() {
+                n += 1;
+            }
+            if let CallEntry::Live { ctl } = entry {
+                *ctl = None;
+            }
+        }
+        self.calls.retain(|_, e| matches!(e, CallEntry::Live { .. }));
+        info!(calls = n, "sip: hanging up calls still in progress");
+    }
+}
