@@ -129,8 +129,11 @@ proptest! {
             // Never absurdly far from now.
             let gap = (m.start.timestamp().as_second() - now.timestamp().as_second()).abs();
             prop_assert!(gap < 10 * 366 * 86_400, "{text}: {gap} s from now");
-            if matches!(m.grain, Grain::Minute | Grain::Hour) {
-                prop_assert!(m.end.is_none());
+            if m.grain == Grain::Day {
+                prop_assert!(m.end.is_none(), "{text}: a day has no end");
+            }
+            if m.grain == Grain::PartOfDay {
+                prop_assert!(m.end.is_some(), "{text}: a part of day has an end");
             }
             let said = read_back(&m, now.time_zone());
             prop_assert!(said.contains("day"), "{text}: read-back {said:?} names a weekday");

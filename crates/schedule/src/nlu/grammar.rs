@@ -3,7 +3,8 @@
 //! come in", "how about", "at", "on", "around") cost nothing. What a recogniser takes is
 //! recorded in [`Parts`]; resolution against `now` happens later (`resolve.rs`). When a second,
 //! different day, weekday, time or part of day is said, the last one wins and the match is
-//! ambiguous.
+//! ambiguous, except for a time range: `between 2 and 4`, `from 10 to 2`, `2 to 4`, `9-11`
+//! give a start and an end time.
 
 use super::lexer::Tok;
 use super::parts::{DaySpec, Parts};
@@ -14,10 +15,25 @@ pub(crate) fn parse(toks: &[Tok]) -> Parts {
     let mut p = Parts::default();
     let mut skipped: Vec<usize> = Vec::new();
     let mut i = 0;
+    // Where the last time said started and ended (token indices).
+    let mut last_time: Option<(usize, usize)> = None;
     while i < toks.len() {
         let before = (p.day.clone(), p.weekday, p.time, p.part);
         match recognize_at(toks, i, &mut p) {
             Some(n) if n > 0 => {
+                if p.time != before.2 {
+                    if let (Some(prev), Some((s, e))) = (before.2, last_time)
+                        && p.time_end.is_none()
+                        && is_range(toks, s, e, i)
+                    {
+                        p.time_end = p.time;
+                        p.time = Some(prev);
+                        p.hits += 1;
+                        i += n;
+                        continue;
+                    }
+                    last_time = Some((i, i + n));
+                }
                 // Two different days or times ("monday or tuesday", "tuesday, no, wednesday"):
                 // the last one said wins (self-corrections are common) and the match is ambiguous.
                 let changed = |was: bool, now_same: bool| was && !now_same;
@@ -39,6 +55,22 @@ pub(crate) fn parse(toks: &[Tok]) -> Parts {
     }
     drop_weak_time(toks, &skipped, &mut p);
     p
+}
+
+/// Whether the words between two times (`[end, next)`) make a range, given the first time
+/// started at `start`.
+fn is_range(toks: &[Tok], start: usize, end: usize, next: usize) -> bool {
+    let gap: Vec<&str> = (end..next).filter_map(|k| toks.get(k)).filter_map(Tok::word).collect();
+    if gap.len() != next.saturating_sub(end) {
+        return false;
+    }
+    let before = start.checked_sub(1).and_then(|k| toks.get(k)).and_then(Tok::word).unwrap_or("");
+    match gap.as_slice() {
+        [] => true,
+        ["and"] => before == "between",
+        [w] => matches!(*w, "to" | "till" | "til" | "until" | "through" | "thru"),
+        _ => false,
+    }
 }
 
 /// Words that say nothing on their own; a bare number among only these is a time ("three",
@@ -111,6 +143,12 @@ fn is_filler(w: &str) -> bool {
             | "try"
             | "book"
             | "me"
+            | "to"
+            | "till"
+            | "til"
+            | "until"
+            | "from"
+            | "between"
             | "by"
     )
 }

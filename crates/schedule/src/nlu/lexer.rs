@@ -80,6 +80,14 @@ fn split_piece(piece: &str, out: &mut Vec<String>) {
         out.push(piece.to_string());
         return;
     }
+    // "9-11": a range of hours.
+    if let Some((a, b)) = piece.split_once('-') {
+        let short = |s: &str| all_digits(s) && s.len() <= 2;
+        if short(a) && short(b) {
+            out.extend([a.to_string(), "to".to_string(), b.to_string()]);
+            return;
+        }
+    }
     for part in piece.split('-') {
         // Keep "3.30" (a clock) but drop the dots of "a.m." and a sentence's final period.
         let digits_dot = part.contains('.')

@@ -36,6 +36,7 @@
 //! | `this time tomorrow`, `same time next week` | the current wall-clock time on that day, grain minute |
 //! | `end of the month` | the last day of the current month, grain day |
 //! | a bare number with nothing time-like around it | a time only when the rest is filler (`three`, `how about 10`); `I have one question` is not a time |
+//! | `between 2 and 4`, `from 10 to 2`, `9-11` | start and end on that day (hour rules per end; a bare start takes the end's PM when `8 to 10 pm`), grain of the start |
 //! | two different days or times (`monday or tuesday`) | the last one said, **ambiguous** |
 //! | holidays | US holidays by name, next occurrence on or after today, actual (not observed) date |
 //! | `3 pm eastern`, `pst`, `central time` | the expression is read on that zone's wall clock (today/tomorrow in that zone); `est` and `edt` both mean US Eastern time |

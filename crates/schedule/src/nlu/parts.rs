@@ -127,6 +127,8 @@ pub(crate) struct Parts {
     /// Exact offset from now, in minutes (`in two hours`, `90 minutes from now`).
     pub(crate) offset_minutes: Option<i64>,
     pub(crate) time: Option<TimeSpec>,
+    /// The end of a time range (`between 2 and 4`).
+    pub(crate) time_end: Option<TimeSpec>,
     pub(crate) part: Option<PartOfDay>,
     /// `this morning`, `tonight`: the part of today, even if it has passed.
     pub(crate) part_today: bool,

@@ -3,7 +3,7 @@
 //! Always absolute: weekday, month, day and time ("Tuesday, November 24 at 3:00 PM"), never
 //! "tomorrow". The zone is named when the match's zone differs from the business zone
 //! ("... at 3:00 PM Pacific time"). Days read "Tuesday, November 24, any time"; parts of the day
-//! read their window ("Friday, November 20 between 8:00 AM and 12:00 PM"); weeks read
+//! and time ranges read their window ("Friday, November 20 between 8:00 AM and 12:00 PM"); weeks read
 //! "the week of Monday, November 23"; weekends read "Saturday, November 21 through Sunday,
 //! November 22".
 
@@ -39,9 +39,8 @@ pub fn read_back(m: &DateTimeMatch, business_tz: &TimeZone) -> String {
     let s = &m.start;
     let zone = zone_suffix(s, business_tz);
     match m.grain {
-        Grain::Minute | Grain::Hour => format!("{} at {}{zone}", day_text(s), time_text(s)),
         Grain::Day => format!("{}, any time", day_text(s)),
-        Grain::PartOfDay => match &m.end {
+        Grain::Minute | Grain::Hour | Grain::PartOfDay => match &m.end {
             Some(e) => format!("{} between {} and {}{zone}", day_text(s), time_text(s), time_text(e)),
             None => format!("{} at {}{zone}", day_text(s), time_text(s)),
         },

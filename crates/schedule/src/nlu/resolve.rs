@@ -90,8 +90,30 @@ fn clock(p: &Parts, now: &Zoned) -> Option<Clock> {
     if t.midnight || (t.hour == 24 && t.minute == 0) {
         return Some(Clock { h: 0, m: 0, midnight: true, grain: Grain::Hour });
     }
-    let (h, m) = hour24(&t, p.part);
+    let (mut h, m) = hour24(&t, p.part);
+    // "8 to 10 pm": a bare start hour takes the end's afternoon when it would otherwise be
+    // more than 12 hours before it.
+    if let Some(end) = p.time_end {
+        let (eh, em) = hour24(&end, p.part);
+        if t.meridiem.is_none() && h < 12 && (h + 12, m) < (eh, em) {
+            h += 12;
+        }
+    }
     Some(Clock { h, m, midnight: false, grain: if t.minute_precision { Grain::Minute } else { Grain::Hour } })
+}
+
+/// The end of a time range on the 24-hour clock. A bare end hour that would fall before the
+/// start moves to the afternoon (`10 to 2` = 10:00-14:00).
+fn range_end(p: &Parts, c: &Clock) -> Option<(i8, i8)> {
+    let t = p.time_end?;
+    if t.midnight {
+        return Some((0, 0));
+    }
+    let (mut h, m) = hour24(&t, p.part);
+    if (h, m) <= (c.h, c.m) && t.meridiem.is_none() && h < 12 {
+        h += 12;
+    }
+    Some((h, m))
 }
 
 /// Whether the stated time (or part of day) on `date` is still ahead of `now`.
@@ -343,7 +365,14 @@ pub(crate) fn resolve(p: &Parts, now: &Zoned) -> Result<DateTimeMatch, ScheduleE
             amb.alt_starts.push(zoned_quiet(&tz, date, 0, 0)?);
         }
         let start = at(date, &mut amb)?;
-        let mut m = DateTimeMatch::new(start, None, c.grain);
+        let end = match range_end(p, c) {
+            Some((h, m)) if !c.midnight => {
+                let d = if (h, m) <= (c.h, c.m) { add_days(date, 1)? } else { date };
+                Some(zoned_quiet(&tz, d, h, m)?)
+            }
+            _ => None,
+        };
+        let mut m = DateTimeMatch::new(start, end, c.grain);
         for d in std::mem::take(&mut amb.alt_dates) {
             let mut scratch = Amb::default();
             m.alternatives.push(at(d, &mut scratch)?);

@@ -117,3 +117,19 @@ fn local_now_reads_cli_arguments() {
     assert!(local_now("2026-11-18T10:15", "Mars/Olympus").is_err());
     assert!(local_now("yesterday-ish", "UTC").is_err());
 }
+
+#[test]
+fn time_ranges_have_an_end() {
+    let n = now("2026-11-18T10:15", "America/New_York");
+    let ny = TimeZone::get("America/New_York").unwrap();
+    let m = parse_datetime("between 2 and 4 tomorrow", &n).unwrap();
+    assert_eq!(rfc3339(&m.start), "2026-11-19T14:00:00-05:00");
+    assert_eq!(m.end.as_ref().map(rfc3339).as_deref(), Some("2026-11-19T16:00:00-05:00"));
+    assert_eq!(read_back(&m, &ny), "Thursday, November 19 between 2:00 PM and 4:00 PM");
+    let m = parse_datetime("from 10 to 2 on friday", &n).unwrap();
+    assert_eq!(m.end.as_ref().map(rfc3339).as_deref(), Some("2026-11-20T14:00:00-05:00"));
+    // "ten to four" stays a clock time.
+    let m = parse_datetime("ten to four", &n).unwrap();
+    assert_eq!(rfc3339(&m.start), "2026-11-18T15:50:00-05:00");
+    assert!(m.end.is_none());
+}

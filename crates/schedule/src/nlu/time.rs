@@ -181,6 +181,10 @@ pub(crate) fn recognize_time(toks: &[Tok], i: usize, p: &mut Parts) -> Option<us
 /// `quarter past two`, `ten to four`, `half past twelve`...
 fn relational(toks: &[Tok], i: usize, p: &mut Parts) -> Option<usize> {
     let w = |k: usize| toks.get(k).and_then(Tok::word).unwrap_or("");
+    // "from 10 to 2", "between 10 and 2": a range, not 1:50.
+    if matches!(w(i.wrapping_sub(1)), "from" | "between") {
+        return None;
+    }
     let mut j = i;
     if w(j) == "a" {
         j += 1;
