@@ -11,7 +11,7 @@
 use jiff::civil::Weekday;
 
 use super::lexer::Tok;
-use super::parts::{DaySpec, Parts, WdMod, WeekSpec};
+use super::parts::{DaySpec, MonthRef, Parts, WdMod, WeekSpec};
 
 pub(crate) fn month_word(w: &str) -> Option<i8> {
     Some(match w {
@@ -112,6 +112,9 @@ pub(crate) fn recognize_date(toks: &[Tok], i: usize, p: &mut Parts) -> Option<us
     if had_the {
         j += 1;
     }
+    if let Some(n) = nth_weekday(toks, j, p) {
+        return Some(j + n - i);
+    }
     let (d, n) = day_number(toks, j, had_the || toks.get(j + 1).is_some_and(|t| t.is_word("of")))?;
     let ordinal = is_ordinal_at(toks, j);
     j += n;
@@ -141,6 +144,29 @@ pub(crate) fn recognize_date(toks: &[Tok], i: usize, p: &mut Parts) -> Option<us
         return Some(j - i);
     }
     None
+}
+
+/// `first monday of december`, `last friday of the month`, `second tuesday in january`,
+/// `third thursday of next month` (after an optional `the`).
+fn nth_weekday(toks: &[Tok], j: usize, p: &mut Parts) -> Option<usize> {
+    let w = |k: usize| toks.get(k).and_then(Tok::word).unwrap_or("");
+    let nth: i8 = match toks.get(j)? {
+        Tok::Num { v, ord: true, .. } if (1..=5).contains(v) => *v as i8,
+        Tok::Word(x) if x == "second" => 2,
+        Tok::Word(x) if x == "last" => -1,
+        _ => return None,
+    };
+    let wd = weekday_word(w(j + 1))?;
+    if !matches!(w(j + 2), "of" | "in") {
+        return None;
+    }
+    let (month, n) = match (w(j + 3), w(j + 4)) {
+        ("the" | "this", "month") => (MonthRef::This, 5),
+        ("next", "month") => (MonthRef::Next, 5),
+        (m, _) => (MonthRef::Named(month_word(m)?), 4),
+    };
+    p.day = Some(DaySpec::NthWeekday { nth, wd, month });
+    Some(n)
 }
 
 /// Recognises a weekday with its qualifiers at `i`.
@@ -180,6 +206,10 @@ pub(crate) fn recognize_week(toks: &[Tok], i: usize, p: &mut Parts) -> Option<us
         ("this", "week", _, _) => (WeekSpec::ThisWeek, 2),
         ("next", "week", _, _) => (WeekSpec::NextWeek, 2),
         ("later", "this", "week", _) => (WeekSpec::ThisWeek, 3),
+        ("next", "month", _, _) => {
+            p.next_month = true;
+            return Some(2);
+        }
         _ => return None,
     };
     p.week = Some(spec);

@@ -34,6 +34,8 @@
 //! | `next week` | Monday 00:00 of the next calendar week, grain week |
 //! | `now`, `right now`, `as soon as possible` | now, grain minute |
 //! | `this time tomorrow`, `same time next week` | the current wall-clock time on that day, grain minute |
+//! | `the first monday of december`, `the last friday of the month` | that weekday of that month (next year / next month when past) |
+//! | `the 3rd of next month`; `next month` alone | the day in next month; alone the 1st of next month, **ambiguous** |
 //! | `end of the month` | the last day of the current month, grain day |
 //! | a bare number with nothing time-like around it | a time only when the rest is filler (`three`, `how about 10`); `I have one question` is not a time |
 //! | `between 2 and 4`, `from 10 to 2`, `9-11` | start and end on that day (hour rules per end; a bare start takes the end's PM when `8 to 10 pm`), grain of the start |

@@ -36,6 +36,20 @@ pub(crate) enum DaySpec {
     /// Day of the month only (`the 14th`).
     DayOfMonth(i8),
     Holiday(Holiday),
+    /// `the first monday of december`; `nth` -1 is the last.
+    NthWeekday {
+        nth: i8,
+        wd: Weekday,
+        month: MonthRef,
+    },
+}
+
+/// Which month an `nth weekday of ...` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MonthRef {
+    This,
+    Next,
+    Named(i8),
 }
 
 /// Week-sized expressions.
@@ -133,6 +147,8 @@ pub(crate) struct Parts {
     /// `this morning`, `tonight`: the part of today, even if it has passed.
     pub(crate) part_today: bool,
     pub(crate) zone: Option<TimeZone>,
+    /// `next month` was said (`the 3rd of next month`; alone: the 1st of next month).
+    pub(crate) next_month: bool,
     /// `this time tomorrow`, `same time next week`: the current wall-clock time.
     pub(crate) same_time: bool,
     /// A day, weekday, time or part of day was said twice, differently.

@@ -4,7 +4,7 @@ use jiff::civil::{Date, Weekday};
 use jiff::tz::{AmbiguousOffset, TimeZone};
 use jiff::{Timestamp, ToSpan, Zoned};
 
-use super::parts::{DaySpec, Meridiem, PartOfDay, Parts, Shift, TimeSpec, WdMod, WeekSpec};
+use super::parts::{DaySpec, Meridiem, MonthRef, PartOfDay, Parts, Shift, TimeSpec, WdMod, WeekSpec};
 use super::{DateTimeMatch, Grain};
 use crate::ScheduleError;
 
@@ -138,6 +138,32 @@ fn ahead(
         return Ok(end.timestamp() > now.timestamp());
     }
     Ok(false)
+}
+
+/// The `nth` `wd` of a month: this year's (or the current month), or the next when past.
+fn nth_weekday_date(today: Date, nth: i8, wd: Weekday, month: MonthRef) -> Result<Date, ScheduleError> {
+    let in_month = |first: Date| first.nth_weekday_of_month(nth, wd).map_err(ScheduleError::time);
+    let first = today.first_of_month();
+    match month {
+        MonthRef::Next => in_month(first.checked_add(1.month()).map_err(ScheduleError::time)?),
+        MonthRef::This => {
+            let d = in_month(first)?;
+            if d >= today {
+                Ok(d)
+            } else {
+                in_month(first.checked_add(1.month()).map_err(ScheduleError::time)?)
+            }
+        }
+        MonthRef::Named(m) => {
+            let this_year = Date::new(today.year(), m, 1).map_err(ScheduleError::time)?;
+            let d = in_month(this_year)?;
+            if d >= today {
+                Ok(d)
+            } else {
+                in_month(this_year.checked_add(1.year()).map_err(ScheduleError::time)?)
+            }
+        }
+    }
 }
 
 fn day_of_month_candidates(today: Date, d: i8) -> Vec<Date> {
@@ -282,7 +308,12 @@ pub(crate) fn resolve(p: &Parts, now: &Zoned) -> Result<DateTimeMatch, ScheduleE
     let ctx = Ctx { p, c: c.as_ref(), tz: &tz, today, now: &now_l };
     let mut date = match (&p.day, p.weekday) {
         (Some(DaySpec::DayOfMonth(d)), wd) => {
-            let cands = day_of_month_candidates(today, *d);
+            let from = if p.next_month {
+                today.first_of_month().checked_add(1.month()).map_err(ScheduleError::time)?
+            } else {
+                today
+            };
+            let cands = day_of_month_candidates(from, *d);
             let first = *cands.first().ok_or(ScheduleError::NotRecognised)?;
             match wd {
                 Some((wd, _)) => match cands.iter().find(|c| c.weekday() == wd) {
@@ -302,6 +333,7 @@ pub(crate) fn resolve(p: &Parts, now: &Zoned) -> Result<DateTimeMatch, ScheduleE
                 DaySpec::DayAfterTomorrow => add_days(today, 2)?,
                 DaySpec::Yesterday => add_days(today, -1)?,
                 DaySpec::EndOfMonth => today.last_of_month(),
+                DaySpec::NthWeekday { nth, wd, month } => nth_weekday_date(today, *nth, *wd, *month)?,
                 DaySpec::MonthDay { m, d, y } => month_day(today, *m, *d, *y)?,
                 DaySpec::Holiday(h) => h.next_on_or_after(today).ok_or(ScheduleError::NotRecognised)?,
                 DaySpec::DayOfMonth(_) => today,
@@ -320,6 +352,10 @@ pub(crate) fn resolve(p: &Parts, now: &Zoned) -> Result<DateTimeMatch, ScheduleE
         (None, None) => {
             if p.shift.is_some() {
                 today
+            } else if p.next_month && c.is_none() && p.part.is_none() {
+                // "next month" alone: from the 1st; which day is open, so ambiguous.
+                amb.ambiguous = true;
+                today.first_of_month().checked_add(1.month()).map_err(ScheduleError::time)?
             } else if let (true, Some(week)) = (p.same_time, p.week) {
                 match week {
                     WeekSpec::NextWeek | WeekSpec::NextWeekend => add_days(today, 7)?,

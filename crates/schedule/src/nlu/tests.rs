@@ -133,3 +133,13 @@ fn time_ranges_have_an_end() {
     assert_eq!(rfc3339(&m.start), "2026-11-18T15:50:00-05:00");
     assert!(m.end.is_none());
 }
+
+#[test]
+fn nth_weekday_of_month_and_next_month() {
+    assert_eq!(start("the first monday of december"), "2026-12-07T00:00:00-05:00");
+    assert_eq!(start("last friday of the month"), "2026-11-27T00:00:00-05:00");
+    assert_eq!(start("the 3rd of next month"), "2026-12-03T00:00:00-05:00");
+    // Past this year: next year's.
+    assert_eq!(start("the second tuesday in january"), "2027-01-12T00:00:00-05:00");
+    assert_eq!(start("the first monday of november"), "2027-11-01T00:00:00-04:00");
+}
