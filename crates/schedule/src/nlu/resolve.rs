@@ -225,6 +225,10 @@ fn weekday_date(ctx: &Ctx<'_>, wd: Weekday, md: WdMod, amb: &mut Amb) -> Result<
     }
     let upcoming = if d == 0 { 7 } else { d };
     match md {
+        // "this wednesday at 9" said on Wednesday after 9: next week's (today's has passed).
+        WdMod::This if d == 0 && (c.is_some() || p.part.is_some()) && !ahead(p, c, tz, today, now)? => {
+            add_days(today, 7)
+        }
         WdMod::This => add_days(today, d),
         WdMod::AfterNext => add_days(today, upcoming + 7),
         WdMod::Next => {
