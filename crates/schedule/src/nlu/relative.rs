@@ -7,6 +7,7 @@
 //! - `in 3 days`, `in 2 weeks`, `in a month`, `3 days from now`: a calendar shift of today,
 //!   grain day (the whole day, from 00:00).
 //! - `the day before christmas`, `the day after thanksgiving`: a one-day shift of the day named.
+//! - `three days before christmas`: a negative shift, same rule.
 //! - `a week from friday`, `two weeks from monday`, `a week from tomorrow`: a calendar shift
 //!   applied to the day that follows (`from`/`after`), grain day.
 
@@ -111,6 +112,14 @@ pub(crate) fn recognize_offset(toks: &[Tok], i: usize, p: &mut Parts) -> Option<
                 return None;
             }
             apply(p, halves, unit);
+            Some(j + 1 - i)
+        }
+        ("before", _) => {
+            // "three days before christmas": a negative shift of the day that follows.
+            if matches!(unit, Unit::Minute | Unit::Hour) {
+                return None;
+            }
+            apply(p, -halves, unit);
             Some(j + 1 - i)
         }
         ("later", _) | ("out", _) => {

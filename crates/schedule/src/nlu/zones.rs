@@ -47,7 +47,8 @@ const ZONES: &[(&[&str], &str)] = &[
     (&["london"], "Europe/London"),
 ];
 
-/// Words that must follow city-like names for them to count as a zone (`chicago time`).
+/// City-like names count as a zone only with `time` after them or `in` before them
+/// (`chicago time`, `3 pm in new york`).
 fn needs_time_word(words: &[&str]) -> bool {
     matches!(words, ["new", "york"] | ["chicago"] | ["denver"] | ["phoenix"] | ["california"] | ["london"])
 }
@@ -66,7 +67,9 @@ pub(crate) fn recognize(toks: &[Tok], i: usize) -> Option<(TimeZone, usize)> {
         let has_time = toks.get(i + n).is_some_and(|t| t.is_word("time"));
         if has_time {
             n += 1;
-        } else if needs_time_word(words) {
+        } else if needs_time_word(words)
+            && !i.checked_sub(1).and_then(|k| toks.get(k)).is_some_and(|t| t.is_word("in"))
+        {
             continue;
         }
         let tz = TimeZone::get(name).ok()?;
