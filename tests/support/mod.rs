@@ -1,6 +1,8 @@
 //! Helpers for the end-to-end tests: run the real `frontdesk` binary, find the test peers that
 //! `scripts/install-test-deps.sh` installs, and compare audio.
 #![allow(dead_code)] // each test binary uses a different subset
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+#![allow(unreachable_pub)] // `pub` so every test binary can use them
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -154,5 +156,252 @@ pub fn human_prompt(name: &str) -> PathBuf {
         "{} is missing: run scripts/install-test-deps.sh (asterisk-core-sounds-en-wav)",
         p.display()
     );
+    p
+}
+
+// ---- SIP peers (tests/sip_*.rs) ----
+
+/// A program from `PATH`, failing with the fix when it is missing.
+pub fn require(program: &str, package: &str) -> PathBuf {
+    let found = std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file());
+    found.unwrap_or_else(|| {
+        panic!("{program} is missing (Debian package {package}): run scripts/install-test-deps.sh")
+    })
+}
+
+/// A fresh scratch directory for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("frontdesk-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A port free for both UDP and TCP on 127.0.0.1 (SIP listens on both).
+pub fn free_udp_tcp_port() -> u16 {
+    for _ in 0..50 {
+        let p = free_port();
+        if std::net::UdpSocket::bind(("127.0.0.1", p)).is_ok() {
+            return p;
+        }
+    }
+    panic!("no free UDP+TCP port");
+}
+
+/// Two consecutive free UDP ports (even first): an RTP/RTCP pair for a peer.
+pub fn free_rtp_pair() -> u16 {
+    for _ in 0..100 {
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let p = s.local_addr().unwrap().port() & !1;
+        drop(s);
+        if p > 1024
+            && std::net::UdpSocket::bind(("127.0.0.1", p)).is_ok()
+            && std::net::UdpSocket::bind(("127.0.0.1", p + 1)).is_ok()
+        {
+            return p;
+        }
+    }
+    panic!("no free RTP port pair");
+}
+
+/// Polls `cond` every 20 ms until it holds or `within` passes; returns whether it held.
+pub fn wait_until(within: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let step = Duration::from_millis(20);
+    let mut waited = Duration::ZERO;
+    loop {
+        if cond() {
+            return true;
+        }
+        if waited >= within {
+            return false;
+        }
+        std::thread::sleep(step);
+        waited += step;
+    }
+}
+
+/// A gateway with SIP on 127.0.0.1 (UDP+TCP) and RTP ports of its own.
+pub struct SipGateway {
+    pub gw: Gateway,
+    pub sip: u16,
+}
+
+impl SipGateway {
+    /// `frontdesk serve --sip 127.0.0.1:PORT --rtp-ports ... ARGS...`.
+    pub fn start(args: &[&str]) -> SipGateway {
+        let sip = free_udp_tcp_port();
+        let listen = format!("127.0.0.1:{sip}");
+        // A range per gateway keeps parallel tests apart (taken ports are skipped anyway).
+        let base = 40_000 + (sip % 100) * 200;
+        let range = format!("{base}-{}", base + 199);
+        let mut all = vec!["--sip", listen.as_str(), "--rtp-ports", range.as_str()];
+        all.extend_from_slice(args);
+        SipGateway { gw: Gateway::start(&all), sip }
+    }
+
+    pub fn log(&self) -> String {
+        self.gw.log()
+    }
+
+    /// How often `needle` occurs in the log.
+    pub fn count(&self, needle: &str) -> usize {
+        self.gw.log().matches(needle).count()
+    }
+}
+
+/// Raw mu-law (what SIPp's `rtp_stream` sends byte for byte) of a WAV, converted by sox,
+/// optionally padded with `pad_s` seconds of silence at both ends.
+pub fn ulaw_from_wav(wav: &Path, out: &Path, pad_s: f32) {
+    let st = Command::new(require("sox", "sox"))
+        .arg(wav)
+        .args(["-r", "8000", "-c", "1", "-t", "ul"])
+        .arg(out)
+        .args(["pad", &pad_s.to_string(), &pad_s.to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success(), "sox failed converting {}", wav.display());
+}
+
+/// In-band DTMF with sox: per digit 100 ms of the two tones at -9 dBFS each, 100 ms gap.
+pub fn dtmf_wav(digits: &str, out: &Path) {
+    let mut parts = Vec::new();
+    for (i, c) in digits.chars().enumerate() {
+        let (lo, hi) = match c {
+            '1' => (697, 1209),
+            '2' => (697, 1336),
+            '3' => (697, 1477),
+            '4' => (770, 1209),
+            '5' => (770, 1336),
+            '6' => (770, 1477),
+            '7' => (852, 1209),
+            '8' => (852, 1336),
+            '9' => (852, 1477),
+            '*' => (941, 1209),
+            '0' => (941, 1336),
+            '#' => (941, 1477),
+            _ => panic!("no tone for {c:?}"),
+        };
+        let part = out.with_extension(format!("{i}.wav"));
+        let st = Command::new(require("sox", "sox"))
+            .args(["-n", "-r", "8000", "-c", "1", "-b", "16"])
+            .arg(&part)
+            .args(["synth", "0.1", "sine", &lo.to_string(), "sine", &hi.to_string()])
+            .args(["remix", "1,2", "gain", "-n", "-3", "pad", "0", "0.1"])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        parts.push(part);
+    }
+    let st = Command::new(require("sox", "sox")).args(&parts).arg(out).status().unwrap();
+    assert!(st.success());
+}
+
+/// A SIPp UAC scenario: INVITE offering `formats` (`m=` payload types with their `a=` lines),
+/// ACK, then `media` (SIPp `<nop>`/`<pause>` XML: rtp_stream, play_pcap_audio...), then BYE.
+/// `[routes]` keeps Record-Route, so it works through a proxy.
+pub fn sipp_uac_scenario(formats: &str, attrs: &str, media: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="frontdesk uac">
+  <send retrans="500"><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: sip:sipp@[local_ip]:[local_port];transport=[transport]
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP {formats}
+{attrs}a=ptime:20
+a=sendrecv
+]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200" rtd="true" rrs="true"/>
+  <send><![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 1 ACK
+[routes]
+Contact: sip:sipp@[local_ip]:[local_port];transport=[transport]
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+{media}
+  <send retrans="500"><![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 2 BYE
+[routes]
+Contact: sip:sipp@[local_ip]:[local_port];transport=[transport]
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200"/>
+</scenario>
+"#
+    )
+}
+
+/// PCMU with RFC 4733 telephone-event (PT 101), as SIPp's DTMF pcaps need.
+pub const PCMU_AND_EVENTS: (&str, &str) =
+    ("0 101", "a=rtpmap:0 PCMU/8000\na=rtpmap:101 telephone-event/8000\na=fmtp:101 0-15\n");
+
+/// Runs SIPp in `dir` against `target` with `scenario` (always `-i/-mi 127.0.0.1`); `extra` adds
+/// options (`-m`, `-t t1`, ...). Returns (exit success, stdout+stderr and the error trace).
+pub fn sipp(dir: &Path, target: &str, scenario: &str, extra: &[&str]) -> (bool, String) {
+    let sf = dir.join("scenario.xml");
+    std::fs::write(&sf, scenario).unwrap();
+    let (sip_port, media_port) = (free_udp_tcp_port(), free_rtp_pair());
+    let out = Command::new(require("sipp", "sip-tester"))
+        .current_dir(dir)
+        .arg(target)
+        .arg("-sf")
+        .arg(&sf)
+        .args(["-s", "agent", "-i", "127.0.0.1", "-mi", "127.0.0.1"])
+        .args(["-p", &sip_port.to_string(), "-mp", &media_port.to_string()])
+        .args(["-nostdin", "-timeout", "30", "-timeout_error", "-trace_err"])
+        .args(extra)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().ends_with("_errors.log") {
+                text.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
+            }
+        }
+    }
+    (out.status.success(), text)
+}
+
+/// Absolute path of a file under tests/data.
+pub fn data(rel: &str) -> PathBuf {
+    let p = repo().join("tests/data").join(rel);
+    assert!(p.exists(), "{} is missing", p.display());
     p
 }
