@@ -13,6 +13,7 @@
 //! | hour 1-7 without am/pm | PM (`at 3` = 15:00) |
 //! | hour 8-11 without am/pm | AM (`at 9` = 09:00) |
 //! | `12` without am/pm | noon; `12 am` = midnight |
+//! | `quarter to eight`, `ten to one` | the hour rules apply to the spoken hour: 07:45, 12:50 |
 //! | hour with a part of day | the part decides: `7 in the morning` 07:00, `evening at 8` 20:00, `tonight at 7` 19:00 |
 //! | `0`, `13`-`23` | 24-hour clock as said |
 //! | a time without a day | today if still ahead, else tomorrow |

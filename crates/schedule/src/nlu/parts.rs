@@ -116,11 +116,22 @@ pub(crate) struct TimeSpec {
     /// A bare number (`one`, `1234`) with nothing time-like around it; dropped when nothing else
     /// in the utterance is a date or time ("I have one question").
     pub(crate) weak: bool,
+    /// `quarter to eight`: `minute` past the hour before `hour`; the am/pm rules apply to the
+    /// spoken hour (eight -> AM, so 07:45).
+    pub(crate) to_hour: bool,
 }
 
 impl TimeSpec {
     pub(crate) fn hour(hour: u32) -> TimeSpec {
-        TimeSpec { hour, minute: 0, meridiem: None, minute_precision: false, midnight: false, weak: false }
+        TimeSpec {
+            hour,
+            minute: 0,
+            meridiem: None,
+            minute_precision: false,
+            midnight: false,
+            weak: false,
+            to_hour: false,
+        }
     }
 }
 

@@ -54,6 +54,11 @@ fn days_until(today: Date, wd: Weekday) -> i64 {
 
 /// 24-hour clock from what was said (hour rules of the module docs of `nlu`).
 fn hour24(t: &TimeSpec, part: Option<PartOfDay>) -> (i8, i8) {
+    if t.to_hour {
+        let spoken = TimeSpec { to_hour: false, minute: 0, ..*t };
+        let (h, _) = hour24(&spoken, part);
+        return ((h + 23) % 24, t.minute as i8);
+    }
     let h = t.hour;
     let m = t.minute as i8;
     if h == 0 || h > 12 {

@@ -132,6 +132,7 @@ pub(crate) fn recognize_time(toks: &[Tok], i: usize, p: &mut Parts) -> Option<us
             minute_precision: true,
             midnight: false,
             weak: mer.is_none() && !after_preposition(toks, i),
+            to_hour: false,
         });
         return Some(1 + n);
     }
@@ -170,6 +171,7 @@ pub(crate) fn recognize_time(toks: &[Tok], i: usize, p: &mut Parts) -> Option<us
         minute_precision: minute.is_some(),
         midnight: false,
         weak: minute.is_none() && n == 0 && !after_preposition(toks, i),
+        to_hour: false,
     };
     if h == 12 && mer == Some(Meridiem::Am) && minute.is_none() {
         spec = TimeSpec { midnight: true, ..TimeSpec::hour(0) };
@@ -221,15 +223,16 @@ fn relational(toks: &[Tok], i: usize, p: &mut Parts) -> Option<usize> {
     j += 1;
     let (mer, n) = suffix(toks, j);
     j += n;
-    let (hour, minute) = if before {
-        let h = if hour == 0 { 23 } else { hour - 1 };
-        let h = if h == 0 && hour == 1 { 12 } else { h };
-        (h, 60 - amount)
-    } else {
-        (hour % 24, amount)
-    };
-    p.time =
-        Some(TimeSpec { hour, minute, meridiem: mer, minute_precision: true, midnight: false, weak: false });
+    let (hour, minute) = if before { (hour, 60 - amount) } else { (hour % 24, amount) };
+    p.time = Some(TimeSpec {
+        hour,
+        minute,
+        meridiem: mer,
+        minute_precision: true,
+        midnight: false,
+        weak: false,
+        to_hour: before,
+    });
     Some(j - i)
 }
 
