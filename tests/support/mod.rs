@@ -405,3 +405,69 @@ pub fn data(rel: &str) -> PathBuf {
     assert!(p.exists(), "{} is missing", p.display());
     p
 }
+
+/// Runs a child to completion, killing it after `within`; returns its exit status if it ended.
+pub fn run_bounded(mut cmd: Command, within: Duration) -> Option<std::process::ExitStatus> {
+    let mut child = cmd.stdin(Stdio::null()).spawn().unwrap();
+    let mut status = None;
+    wait_until(within, || {
+        status = child.try_wait().ok().flatten();
+        status.is_some()
+    });
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    status
+}
+
+/// One call from baresip (Debian `baresip-core`) to `uri`: plays `caller` (any WAV; converted
+/// to 8 kHz and padded with silence to `talk_s` seconds, since baresip's `aufile` hangs up at
+/// the end of the file) and records what the far end sent. Returns the recording (8 kHz WAV).
+pub fn baresip_call(dir: &Path, uri: &str, caller: &Path, talk_s: u32) -> PathBuf {
+    let baresip = require("baresip", "baresip-core");
+    let wav = dir.join("caller8k.wav");
+    let st = Command::new(require("sox", "sox"))
+        .arg(caller)
+        .args(["-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer"])
+        .arg(&wav)
+        .args(["pad", "0", &talk_s.to_string(), "trim", "0", &talk_s.to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let rec = dir.join("rec");
+    std::fs::create_dir_all(&rec).unwrap();
+    let (sip, rtp) = (free_udp_tcp_port(), free_rtp_pair());
+    // Gotchas: net_interface is the address, not the device; no stdio module without a terminal.
+    let config = format!(
+        "poll_method epoll\nsip_listen 127.0.0.1:{sip}\nnet_interface 127.0.0.1\n\
+         audio_player aufile,{play}\naudio_source aufile,{src}\naudio_alert aufile,{play}\n\
+         ausrc_srate 8000\nauplay_srate 8000\nausrc_channels 1\nauplay_channels 1\n\
+         rtp_ports {rtp}-{rtp_hi}\nrtp_stats yes\nmodule_path /usr/lib/baresip/modules\n\
+         module g711.so\nmodule aufile.so\nmodule sndfile.so\nmodule_tmp uuid.so\n\
+         module_tmp account.so\nmodule_app contact.so\nmodule_app menu.so\nsnd_path {rec}\n",
+        play = dir.join("played.wav").display(),
+        src = wav.display(),
+        rtp_hi = rtp + 1,
+        rec = rec.display(),
+    );
+    std::fs::write(dir.join("config"), config).unwrap();
+    std::fs::write(
+        dir.join("accounts"),
+        format!("<sip:caller@127.0.0.1:{sip}>;regint=0;audio_codecs=PCMU,PCMA\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("contacts"), "").unwrap();
+    let log = std::fs::File::create(dir.join("baresip.log")).unwrap();
+    let mut cmd = Command::new(baresip);
+    cmd.arg("-f").arg(dir).args(["-e", &format!("/dial {uri}"), "-t", &(talk_s + 5).to_string()]);
+    cmd.stdout(log.try_clone().unwrap()).stderr(log);
+    run_bounded(cmd, Duration::from_secs(u64::from(talk_s) + 20));
+    let blog = std::fs::read_to_string(dir.join("baresip.log")).unwrap_or_default();
+    let found = std::fs::read_dir(&rec)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with("-dec.wav"));
+    found.unwrap_or_else(|| panic!("baresip recorded nothing; its log:\n{blog}"))
+}
