@@ -187,6 +187,9 @@ pub(crate) fn recognize_weekday(toks: &[Tok], i: usize, p: &mut Parts) -> Option
     if w(i + n) == "after" && w(i + n + 1) == "next" {
         modifier = WdMod::AfterNext;
         n += 2;
+    } else if matches!(w(i + n), "after" | "before") && modifier == WdMod::Plain {
+        modifier = if w(i + n) == "after" { WdMod::After } else { WdMod::Before };
+        n += 1;
     }
     p.weekday = Some((wd, modifier));
     Some(n)

@@ -21,6 +21,7 @@
 //! | bare weekday (`monday`) | the next one; today's weekday means today if the stated time (or part of day) is still ahead, else a week later; without a time it means a week later and is **ambiguous** (alternative: today) |
 //! | `this monday`, `coming monday` | the next one, today included (unless the stated time has passed today) |
 //! | `next monday` | the next Monday that is not in the current calendar week (weeks start Monday). When the nearest Monday is still in this week, `next` skips it and the match is **ambiguous** (alternative: the nearest). On Friday, `next tuesday` is the coming Tuesday, not ambiguous |
+//! | `the friday after thanksgiving`, `the monday before christmas` | the first such weekday strictly after / before the named day |
 //! | `monday after next` | the next Monday plus 7 days |
 //! | `tuesday next week` | the Tuesday of the next calendar week |
 //! | `the 14th` | the next 14th on or after today (skipping months without that day) |

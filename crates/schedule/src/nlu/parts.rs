@@ -16,6 +16,10 @@ pub(crate) enum WdMod {
     Next,
     /// `monday after next`: the next one plus seven days.
     AfterNext,
+    /// `the friday after thanksgiving`: the first such weekday after the day that follows.
+    After,
+    /// `the monday before christmas`: the last such weekday before the day that follows.
+    Before,
 }
 
 /// A day named without a weekday.

@@ -171,6 +171,21 @@ fn nth_weekday_date(today: Date, nth: i8, wd: Weekday, month: MonthRef) -> Resul
     }
 }
 
+/// A named day without weekday constraints (`DayOfMonth` is handled by the caller).
+fn simple_day(day: &DaySpec, today: Date) -> Result<Date, ScheduleError> {
+    Ok(match day {
+        DaySpec::Today => today,
+        DaySpec::Tomorrow => add_days(today, 1)?,
+        DaySpec::DayAfterTomorrow => add_days(today, 2)?,
+        DaySpec::Yesterday => add_days(today, -1)?,
+        DaySpec::EndOfMonth => today.last_of_month(),
+        DaySpec::NthWeekday { nth, wd, month } => nth_weekday_date(today, *nth, *wd, *month)?,
+        DaySpec::MonthDay { m, d, y } => month_day(today, *m, *d, *y)?,
+        DaySpec::Holiday(h) => h.next_on_or_after(today).ok_or(ScheduleError::NotRecognised)?,
+        DaySpec::DayOfMonth(_) => today,
+    })
+}
+
 fn day_of_month_candidates(today: Date, d: i8) -> Vec<Date> {
     let mut out = Vec::new();
     let first = today.first_of_month();
@@ -246,7 +261,7 @@ fn weekday_date(ctx: &Ctx<'_>, wd: Weekday, md: WdMod, amb: &mut Amb) -> Result<
                 add_days(today, upcoming)
             }
         }
-        WdMod::Plain => {
+        WdMod::Plain | WdMod::After | WdMod::Before => {
             if d != 0 {
                 return add_days(today, d);
             }
@@ -315,7 +330,26 @@ pub(crate) fn resolve(p: &Parts, now: &Zoned) -> Result<DateTimeMatch, ScheduleE
 
     // The day.
     let ctx = Ctx { p, c: c.as_ref(), tz: &tz, today, now: &now_l };
+    let relative_wd = match p.weekday {
+        Some((wd, WdMod::After)) => Some((wd, 1)),
+        Some((wd, WdMod::Before)) => Some((wd, -1)),
+        _ => None,
+    };
     let mut date = match (&p.day, p.weekday) {
+        (Some(day), Some(_)) if relative_wd.is_some() => {
+            let base = match day {
+                DaySpec::DayOfMonth(d) => {
+                    *day_of_month_candidates(today, *d).first().ok_or(ScheduleError::NotRecognised)?
+                }
+                other => simple_day(other, today)?,
+            };
+            let (wd, dir) = relative_wd.ok_or(ScheduleError::NotRecognised)?;
+            let mut d = add_days(base, dir)?;
+            while d.weekday() != wd {
+                d = add_days(d, dir)?;
+            }
+            d
+        }
         (Some(DaySpec::DayOfMonth(d)), wd) => {
             let from = if p.next_month {
                 today.first_of_month().checked_add(1.month()).map_err(ScheduleError::time)?
@@ -336,17 +370,7 @@ pub(crate) fn resolve(p: &Parts, now: &Zoned) -> Result<DateTimeMatch, ScheduleE
             }
         }
         (Some(day), wd) => {
-            let date = match day {
-                DaySpec::Today => today,
-                DaySpec::Tomorrow => add_days(today, 1)?,
-                DaySpec::DayAfterTomorrow => add_days(today, 2)?,
-                DaySpec::Yesterday => add_days(today, -1)?,
-                DaySpec::EndOfMonth => today.last_of_month(),
-                DaySpec::NthWeekday { nth, wd, month } => nth_weekday_date(today, *nth, *wd, *month)?,
-                DaySpec::MonthDay { m, d, y } => month_day(today, *m, *d, *y)?,
-                DaySpec::Holiday(h) => h.next_on_or_after(today).ok_or(ScheduleError::NotRecognised)?,
-                DaySpec::DayOfMonth(_) => today,
-            };
+            let date = simple_day(day, today)?;
             if let Some((wd, md)) = wd
                 && date.weekday() != wd
                 && matches!(day, DaySpec::MonthDay { .. })
