@@ -16,7 +16,7 @@ fn main() {
         let Ok(now) = now.parse::<DateTime>() else { continue };
         let Ok(now) = now.to_zoned(zone.clone()) else { continue };
         match parse_datetime(text, &now) {
-            Ok(m) => println!("{text:40} {} | {}", m.to_json(), read_back(&m, &zone)),
+            Ok(m) => println!("{text:40} {} | {}", m.to_json_with_alternatives(), read_back(&m, &zone)),
             Err(e) => println!("{text:40} ERROR {e}"),
         }
     }

@@ -111,8 +111,9 @@ impl Grain {
 
 /// A resolved date/time expression.
 ///
-/// Serialises as `{"start": RFC 3339, "end": RFC 3339 or null, "grain": ..., "ambiguous": bool}`,
-/// plus `"alternatives": [RFC 3339...]` only when there are alternative readings.
+/// Serialises as exactly `{"start": RFC 3339, "end": RFC 3339 or null, "grain": ...,
+/// "ambiguous": bool}`; [`DateTimeMatch::to_json_with_alternatives`] adds
+/// `"alternatives": [RFC 3339...]`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct DateTimeMatch {
@@ -132,9 +133,15 @@ impl DateTimeMatch {
         DateTimeMatch { start, end, grain, ambiguous: false, alternatives: Vec::new() }
     }
 
-    /// The JSON the CLI prints (one line).
+    /// The JSON the CLI prints (one line, exactly the four keys).
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The JSON with `"alternatives": [RFC 3339 starts]` added (empty when not ambiguous).
+    pub fn to_json_with_alternatives(&self) -> String {
+        let w = WithAlternatives { m: self, alternatives: self.alternatives.iter().map(rfc3339).collect() };
+        serde_json::to_string(&w).unwrap_or_default()
     }
 }
 
@@ -145,18 +152,21 @@ pub fn rfc3339(z: &Zoned) -> String {
 
 impl Serialize for DateTimeMatch {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let n = if self.alternatives.is_empty() { 4 } else { 5 };
-        let mut st = s.serialize_struct("DateTimeMatch", n)?;
+        let mut st = s.serialize_struct("DateTimeMatch", 4)?;
         st.serialize_field("start", &rfc3339(&self.start))?;
         st.serialize_field("end", &self.end.as_ref().map(rfc3339))?;
         st.serialize_field("grain", &self.grain)?;
         st.serialize_field("ambiguous", &self.ambiguous)?;
-        if !self.alternatives.is_empty() {
-            let alts: Vec<String> = self.alternatives.iter().map(rfc3339).collect();
-            st.serialize_field("alternatives", &alts)?;
-        }
         st.end()
     }
+}
+
+/// The match plus its alternative readings (for logs and a verbose CLI).
+#[derive(Serialize)]
+struct WithAlternatives<'a> {
+    #[serde(flatten)]
+    m: &'a DateTimeMatch,
+    alternatives: Vec<String>,
 }
 
 /// `now` from a local wall-clock time (`2026-11-18T10:15`, seconds optional) and an IANA zone

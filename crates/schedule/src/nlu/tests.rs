@@ -143,3 +143,17 @@ fn nth_weekday_of_month_and_next_month() {
     assert_eq!(start("the second tuesday in january"), "2027-01-12T00:00:00-05:00");
     assert_eq!(start("the first monday of november"), "2027-11-01T00:00:00-04:00");
 }
+
+#[test]
+fn json_with_alternatives() {
+    let n = now("2026-11-18T10:15", "America/New_York");
+    let m = parse_datetime("next friday", &n).unwrap();
+    assert_eq!(
+        m.to_json(),
+        r#"{"start":"2026-11-27T00:00:00-05:00","end":null,"grain":"day","ambiguous":true}"#
+    );
+    assert_eq!(
+        m.to_json_with_alternatives(),
+        r#"{"start":"2026-11-27T00:00:00-05:00","end":null,"grain":"day","ambiguous":true,"alternatives":["2026-11-20T00:00:00-05:00"]}"#
+    );
+}
