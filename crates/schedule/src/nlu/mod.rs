@@ -17,7 +17,7 @@
 //! | hour with a part of day | the part decides: `7 in the morning` 07:00, `evening at 8` 20:00, `tonight at 7` 19:00 |
 //! | `0`, `13`-`23` | 24-hour clock as said |
 //! | a time without a day | today if still ahead, else tomorrow |
-//! | `midnight` | 00:00 ending the named day (`midnight` = the coming one; `tomorrow at midnight` = 00:00 after tomorrow, **ambiguous**, the alternative is 00:00 starting tomorrow) |
+//! | `midnight`, `tonight at 12` | 00:00 ending the named day (`midnight` = the coming one; `friday night at midnight` = 00:00 after Friday; `tomorrow at midnight` = 00:00 after tomorrow, **ambiguous**, the alternative is 00:00 starting tomorrow) |
 //! | bare weekday (`monday`) | the next one; today's weekday means today if the stated time (or part of day) is still ahead, else a week later; without a time it means a week later and is **ambiguous** (alternative: today) |
 //! | `this monday`, `coming monday` | the next one, today included (unless the stated time has passed today) |
 //! | `next monday` | the next Monday that is not in the current calendar week (weeks start Monday). When the nearest Monday is still in this week, `next` skips it and the match is **ambiguous** (alternative: the nearest). On Friday, `next tuesday` is the coming Tuesday, not ambiguous |

@@ -92,7 +92,12 @@ fn clock(p: &Parts, now: &Zoned) -> Option<Clock> {
         return Some(Clock { h: now.hour(), m: now.minute(), midnight: false, grain: Grain::Minute });
     }
     let t = p.time?;
-    if t.midnight || (t.hour == 24 && t.minute == 0) {
+    // "tonight at 12", "tomorrow night at 12": midnight, not noon.
+    let night_twelve = t.hour == 12
+        && t.minute == 0
+        && t.meridiem.is_none()
+        && matches!(p.part, Some(PartOfDay::Night | PartOfDay::Tonight));
+    if t.midnight || night_twelve || (t.hour == 24 && t.minute == 0) {
         return Some(Clock { h: 0, m: 0, midnight: true, grain: Grain::Hour });
     }
     let (mut h, m) = hour24(&t, p.part);
@@ -420,7 +425,9 @@ pub(crate) fn resolve(p: &Parts, now: &Zoned) -> Result<DateTimeMatch, ScheduleE
     // The time of day on that day.
     if let Some(c) = &c {
         let explicit_day = p.day.is_some() || p.weekday.is_some();
-        let day_is_tonight = matches!(p.day, Some(DaySpec::Today)) || p.part_today;
+        let day_is_tonight = matches!(p.day, Some(DaySpec::Today))
+            || p.part_today
+            || matches!(p.part, Some(PartOfDay::Night | PartOfDay::Tonight));
         let at = |d: Date, amb: &mut Amb| -> Result<Zoned, ScheduleError> {
             if c.midnight {
                 to_zoned(&tz, add_days(d, 1)?, 0, 0, amb)
