@@ -2,7 +2,7 @@
 //!
 //! - `today`, `tomorrow`, `the day after tomorrow`, `yesterday`, `tonight` (today, 17:00-24:00).
 //! - `in two hours`, `in 30 minutes`, `in half an hour`, `in an hour and a half`,
-//!   `in a couple of hours`, `in 2 and a half hours`, `90 minutes from now`: an exact offset from now (absolute time, so
+//!   `in a couple of hours`, `in a half hour`, `in about an hour`, `in 2 and a half hours`, `90 minutes from now`: an exact offset from now (absolute time, so
 //!   `in 24 hours` across a DST change lands on a different wall-clock hour), grain minute.
 //! - `in 3 days`, `in 2 weeks`, `in a month`, `3 days from now`: a calendar shift of today,
 //!   grain day (the whole day, from 00:00).
@@ -40,8 +40,12 @@ fn unit_word(w: &str) -> Option<Unit> {
 fn quantity_unit(toks: &[Tok], i: usize) -> Option<(i64, Unit, usize)> {
     let w = |k: usize| toks.get(k).and_then(Tok::word).unwrap_or("");
     let mut j = i;
-    // "half an hour", "half a day"
+    // "half an hour", "half a day", "a half hour"
     if w(j) == "half" && matches!(w(j + 1), "a" | "an") {
+        let unit = unit_word(w(j + 2))?;
+        return Some((1, unit, 3));
+    }
+    if w(j) == "a" && w(j + 1) == "half" {
         let unit = unit_word(w(j + 2))?;
         return Some((1, unit, 3));
     }
@@ -87,6 +91,10 @@ pub(crate) fn recognize_offset(toks: &[Tok], i: usize, p: &mut Parts) -> Option<
     let w = |k: usize| toks.get(k).and_then(Tok::word).unwrap_or("");
     if w(i) == "in" || w(i) == "within" {
         let mut j = i + 1;
+        // Hedges: "in about an hour", "in roughly 20 minutes".
+        if matches!(w(j), "about" | "around" | "roughly" | "approximately" | "like" | "maybe" | "just") {
+            j += 1;
+        }
         if w(j) == "a" && matches!(w(j + 1), "couple" | "few") {
             j += 1;
         }
