@@ -400,17 +400,33 @@ pub(crate) fn resolve(p: &Parts, now: &Zoned) -> Result<DateTimeMatch, ScheduleE
                     WeekSpec::WeekAfterNext | WeekSpec::WeekendAfterNext => add_days(today, 14)?,
                     _ => today,
                 }
+            } else if let Some(week) = p.week.filter(|w| *w != WeekSpec::ThisWeek) {
+                // "next week at 3", "next weekend in the morning": the first day of that span.
+                let monday = monday_of(today)?;
+                match week {
+                    WeekSpec::NextWeek => add_days(monday, 7)?,
+                    WeekSpec::NextWeekend => {
+                        if today.weekday().to_monday_zero_offset() < 5 {
+                            amb.ambiguous = true;
+                            amb.alt_dates.push(add_days(monday, 5)?);
+                        }
+                        add_days(monday, 12)?
+                    }
+                    WeekSpec::WeekAfterNext => add_days(monday, 14)?,
+                    WeekSpec::WeekendAfterNext => add_days(monday, 19)?,
+                    WeekSpec::ThisWeekend => {
+                        if today.weekday().to_monday_zero_offset() >= 5 {
+                            today
+                        } else {
+                            add_days(monday, 5)?
+                        }
+                    }
+                    WeekSpec::ThisWeek => today,
+                }
             } else if let Some(c) = &c {
                 if c.midnight || ahead(p, Some(c), &tz, today, &now_l)? { today } else { add_days(today, 1)? }
             } else if p.part.is_some() {
                 if p.part_today || ahead(p, None, &tz, today, &now_l)? { today } else { add_days(today, 1)? }
-            } else if let Some(week) = p.week {
-                let monday = monday_of(today)?;
-                match week {
-                    WeekSpec::NextWeek | WeekSpec::NextWeekend => add_days(monday, 7)?,
-                    WeekSpec::WeekAfterNext | WeekSpec::WeekendAfterNext => add_days(monday, 14)?,
-                    _ => today,
-                }
             } else {
                 return Err(ScheduleError::NotRecognised);
             }
