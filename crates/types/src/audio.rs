@@ -27,8 +27,13 @@ pub struct UnsupportedRate(pub u32);
 
 impl SampleRate {
     /// All supported rates, ascending.
-    pub const ALL: [SampleRate; 5] =
-        [SampleRate::Hz8000, SampleRate::Hz16000, SampleRate::Hz22050, SampleRate::Hz24000, SampleRate::Hz48000];
+    pub const ALL: [SampleRate; 5] = [
+        SampleRate::Hz8000,
+        SampleRate::Hz16000,
+        SampleRate::Hz22050,
+        SampleRate::Hz24000,
+        SampleRate::Hz48000,
+    ];
 
     /// Samples per second.
     pub const fn hz(self) -> u32 {

@@ -10,7 +10,7 @@ mod dtmf;
 mod pii;
 mod time;
 
-pub use audio::{AudioFrame, SampleRate, UnsupportedRate, FRAME_MS};
+pub use audio::{AudioFrame, FRAME_MS, SampleRate, UnsupportedRate};
 pub use dtmf::{Digit, InvalidDigit};
 pub use pii::Pii;
 pub use time::Instant;

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Installs what the gateway needs (system packages, models), builds it, and runs `frontdesk serve`.
+# Extra arguments go to `frontdesk serve` (see `frontdesk serve --help`).
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+cd "$here/.."
+"$here/install.sh"
+cargo build --release --locked --bin frontdesk
+exec ./target/release/frontdesk serve "$@"
