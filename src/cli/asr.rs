@@ -7,9 +7,9 @@
 //! command then fails.
 
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, anyhow};
+use anyhow::anyhow;
 use frontdesk_asr_whisper::{WhisperModel, WhisperTranscriber, paths, to_16k};
 use frontdesk_engines::{DecodeOptions, Transcriber as _};
 use frontdesk_types::SampleRate;
@@ -29,12 +29,15 @@ pub struct AsrArgs {
     pub models_dir: Option<PathBuf>,
 }
 
-fn transcribe_file(m: &WhisperTranscriber, path: &std::path::Path) -> anyhow::Result<String> {
-    let pcm = frontdesk_server::wav::read(path)?;
-    let rate = SampleRate::from_hz(pcm.rate).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+/// Transcribes one file; errors are one line naming the file.
+fn transcribe_file(m: &WhisperTranscriber, path: &Path) -> anyhow::Result<String> {
+    let shown = path.display();
+    // The reader's messages already name the file (and its source error).
+    let pcm = frontdesk_server::wav::read(path).map_err(|e| anyhow!("{e}"))?;
+    let rate = SampleRate::from_hz(pcm.rate).map_err(|e| anyhow!("{shown}: {e}"))?;
     let samples: Vec<f32> = pcm.samples.iter().map(|&s| f32::from(s) / 32768.0).collect();
-    let pcm16 = to_16k(&samples, rate).with_context(|| path.display().to_string())?;
-    let t = m.transcribe(&pcm16, &DecodeOptions::default()).with_context(|| path.display().to_string())?;
+    let pcm16 = to_16k(&samples, rate).map_err(|e| anyhow!("{shown}: {e}"))?;
+    let t = m.transcribe(&pcm16, &DecodeOptions::default()).map_err(|e| anyhow!("{shown}: {e}"))?;
     Ok(t.text)
 }
 
@@ -53,7 +56,7 @@ pub fn run(args: AsrArgs) -> anyhow::Result<()> {
             Ok(text) => writeln!(out, "{text}")?,
             Err(e) => {
                 failed += 1;
-                eprintln!("error: {e:#}");
+                eprintln!("error: {e}");
             }
         }
     }
