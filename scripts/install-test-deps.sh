@@ -31,6 +31,6 @@ apt_install sip-tester baresip-core kamailio
 # pjsua2-python: PJSIP's Python binding, a third SIP stack (play/record, dialDtmf).
 if ! "$venv/bin/python" -c 'import pjsua2' >/dev/null 2>&1; then
   echo "installing Python SIP peer: pjsua2-python" >&2
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check pjsua2-python || {
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check pjsua2-python==2.15.1.post1 || {
     echo "error: pip could not install pjsua2-python; check that the Python package index is reachable" >&2; exit 1; }
 fi
