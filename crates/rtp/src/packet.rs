@@ -225,11 +225,11 @@ impl<'a> RtpPacket<'a> {
             | (u8::from(self.padding > 0) << 5)
             | (u8::from(self.extension.is_some()) << 4)
             | cc as u8;
-        out.push(b0);
-        out.push((u8::from(self.marker) << 7) | self.payload_type);
-        out.extend_from_slice(&self.sequence.to_be_bytes());
-        out.extend_from_slice(&self.timestamp.to_be_bytes());
-        out.extend_from_slice(&self.ssrc.to_be_bytes());
+        let [s0, s1] = self.sequence.to_be_bytes();
+        let [t0, t1, t2, t3] = self.timestamp.to_be_bytes();
+        let [c0, c1, c2, c3] = self.ssrc.to_be_bytes();
+        let b1 = (u8::from(self.marker) << 7) | self.payload_type;
+        out.extend_from_slice(&[b0, b1, s0, s1, t0, t1, t2, t3, c0, c1, c2, c3]);
         match self.csrcs {
             Csrcs::Wire(b) => out.extend_from_slice(b),
             Csrcs::Ids(ids) => ids.iter().for_each(|id| out.extend_from_slice(&id.to_be_bytes())),
