@@ -2,6 +2,9 @@
 //!
 //! Subcommands:
 //! - `serve`: run the gateway (HTTP with the Twilio media WebSocket, AudioSocket, SIP/RTP) with an app.
+//! - `nlu datetime`: date/time understanding on its own.
+
+mod cli_nlu;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -26,6 +29,8 @@ struct Cli {
 enum Command {
     /// Run the gateway until SIGTERM or Ctrl-C, then drain calls in progress.
     Serve(ServeArgs),
+    /// Language understanding on its own (dates and times as callers say them).
+    Nlu(cli_nlu::NluArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -67,6 +72,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
     let result = match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Nlu(args) => cli_nlu::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
