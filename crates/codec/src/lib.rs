@@ -19,3 +19,16 @@ pub use error::CodecError;
 pub use g711::Law;
 pub use opus::{DecoderStats, OpusConfig, OpusDecoder, OpusEncoder};
 pub use resample::Resampler;
+
+#[cfg(test)]
+mod tests {
+    /// Coders move into the shell's per-call tasks: they must be `Send`.
+    #[test]
+    fn coders_are_send() {
+        fn send<T: Send>() {}
+        send::<crate::OpusEncoder>();
+        send::<crate::OpusDecoder>();
+        send::<crate::Resampler>();
+        send::<crate::CodecError>();
+    }
+}

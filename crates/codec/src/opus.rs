@@ -33,9 +33,18 @@
 //!
 //! # Defaults
 //!
-//! [`OpusConfig::default`]: libopus's automatic bitrate, in-band FEC on, expected loss 10 %,
-//! libopus's default complexity. FEC only operates in the SILK (speech) modes, which VOIP mode
-//! selects at telephony bitrates; it costs some bitrate and nothing when no packet is lost.
+//! [`OpusConfig::default`]: in-band FEC on, expected loss 10 %, libopus's default complexity,
+//! libopus's automatic bitrate except at 8 kHz, where it is 20 kb/s ([`FEC_BITRATE_8K`]): the
+//! automatic 10 kb/s there is below the rate at which SILK adds FEC, and FEC would silently do
+//! nothing. FEC only operates in the SILK and hybrid (speech) modes, which VOIP mode selects;
+//! it takes part of the bitrate, and costs the decoder nothing unless a packet is lost.
+//! Measured on a speech-like signal, a frame rebuilt from FEC has 10 to 16 dB less error than
+//! PLC's guess (tests/opus.rs).
+//!
+//! Cost (criterion, `benches/codec.rs`, on a shared 2-core machine): encoding a 20 ms frame
+//! takes about 0.37 ms at 8 kHz and 0.62 ms at 48 kHz at libopus's default complexity (about
+//! half that at complexity 5, for nearly the same size); decoding 15 us and 80 us; PLC 12 us
+//! and 48 us.
 //!
 //! libopus is C reached through `audiopus`; the unsafe FFI lives there, this crate stays
 //! `unsafe_code = forbid`. Bad input (random bytes as a packet) comes back as an error, never a
@@ -51,6 +60,8 @@ const CODEC: &str = "Opus";
 /// The largest packet libopus can produce for one frame is 1275 bytes; 4000 is the buffer size
 /// its documentation recommends.
 const MAX_PACKET: usize = 4000;
+/// Bitrate used at 8 kHz when FEC is on and no bitrate is given (see [`OpusConfig`]).
+pub const FEC_BITRATE_8K: u32 = 20_000;
 /// Opus packets carry at most 120 ms of audio.
 const MAX_PACKET_MS: u32 = 120;
 
@@ -71,7 +82,10 @@ fn opus_err(e: audiopus::Error) -> CodecError {
 /// Encoder settings. [`OpusConfig::default`] suits telephony speech.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OpusConfig {
-    /// Target bitrate in bits per second; `None` lets libopus choose from the rate and mode.
+    /// Target bitrate in bits per second; `None` lets libopus choose from the rate and mode
+    /// (about 10 kb/s at 8 kHz, 18 kb/s at 16 kHz, 43 kb/s at 48 kHz for speech), except at 8 kHz
+    /// with FEC on, where `None` means [`FEC_BITRATE_8K`]: below about 20 kb/s libopus puts no
+    /// FEC data in narrowband packets.
     pub bitrate_bps: Option<u32>,
     /// Carry in-band FEC (a low-bitrate copy of the previous frame) in every packet.
     pub inband_fec: bool,
@@ -109,7 +123,14 @@ impl OpusEncoder {
     /// An encoder at `rate` with explicit settings.
     pub fn with_config(rate: SampleRate, config: &OpusConfig) -> Result<Self, CodecError> {
         let mut enc = Encoder::new(opus_rate(rate)?, Channels::Mono, Application::Voip).map_err(opus_err)?;
-        if let Some(bps) = config.bitrate_bps {
+        let bitrate = match config.bitrate_bps {
+            // libopus's automatic bitrate at 8 kHz (about 10 kb/s) is below the rate at which
+            // SILK adds FEC data (measured: FEC appears from about 20 kb/s), so FEC asked for
+            // without a bitrate would silently do nothing there.
+            None if config.inband_fec && rate == SampleRate::Hz8000 => Some(FEC_BITRATE_8K),
+            other => other,
+        };
+        if let Some(bps) = bitrate {
             let bps =
                 i32::try_from(bps).map_err(|_| CodecError::Opus(format!("bitrate {bps} out of range")))?;
             enc.set_bitrate(Bitrate::BitsPerSecond(bps)).map_err(opus_err)?;

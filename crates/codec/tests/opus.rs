@@ -117,55 +117,83 @@ fn a_lost_packet_becomes_20ms_of_concealment_that_continues_the_signal() {
 
 #[test]
 fn in_band_fec_recovers_a_lost_frame_better_than_concealment() {
-    let rate = SampleRate::Hz16000;
-    let config = OpusConfig { expected_loss_percent: 20, ..OpusConfig::default() };
-    let mut enc = OpusEncoder::with_config(rate, &config).unwrap();
-    // Lively intonation: PLC, which repeats the last pitch period, cannot guess where it goes.
-    let packets = encode_all(&mut enc, &intonated(rate, 1.0, 60.0, 4.0));
+    // Default config (FEC on, 10 % expected loss) at every rate; at 8 kHz that includes the
+    // 20 kb/s default that keeps SILK above its FEC threshold.
+    for rate in [SampleRate::Hz8000, SampleRate::Hz16000, SampleRate::Hz48000] {
+        let n = rate.frame_len();
+        let mut enc = OpusEncoder::new(rate).unwrap();
+        // Lively intonation: PLC, which repeats the last pitch period, cannot guess where it goes.
+        let packets = encode_all(&mut enc, &intonated(rate, 1.0, 60.0, 4.0));
 
-    // The reference: every packet decoded.
-    let mut reference = Vec::new();
-    let mut dec = OpusDecoder::new(rate).unwrap();
-    for p in &packets {
-        reference.push(dec.decode(Some(p)).unwrap().to_vec());
-    }
-
-    let mut fec_better = 0;
-    let (mut total_plc, mut total_fec) = (0.0, 0.0);
-    // Frames in the loud part of the syllable envelope: SILK sends no FEC for near-silent frames
-    // (there PLC is all there is, and all that is needed).
-    let lost_frames = [10, 20, 25, 35, 40];
-    for &lost in &lost_frames {
-        let mut plc = OpusDecoder::new(rate).unwrap();
-        let mut fec = OpusDecoder::new(rate).unwrap();
-        for p in &packets[..lost] {
-            plc.decode(Some(p)).unwrap();
-            fec.decode(Some(p)).unwrap();
+        // The reference: every packet decoded.
+        let mut reference = Vec::new();
+        let mut dec = OpusDecoder::new(rate).unwrap();
+        for p in &packets {
+            reference.push(dec.decode(Some(p)).unwrap().to_vec());
         }
-        let by_plc = plc.decode(None).unwrap().to_vec();
-        let by_fec = fec.decode_lost(Some(&packets[lost + 1])).unwrap().to_vec();
-        assert_eq!(by_fec.len(), 320);
-        assert_eq!(fec.stats().fec_recovered, 1);
-        // Then the next packet decodes as usual.
-        assert_eq!(fec.decode(Some(&packets[lost + 1])).unwrap().len(), 320);
 
-        let err = |x: &[i16]| {
-            x.iter().zip(&reference[lost]).map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2)).sum::<f64>()
-        };
-        let (e_plc, e_fec) = (err(&by_plc), err(&by_fec));
-        if e_fec < e_plc {
-            fec_better += 1;
+        let mut fec_better = 0;
+        let (mut total_plc, mut total_fec) = (0.0, 0.0);
+        // Frames in the loud part of the syllable envelope: SILK sends no FEC for near-silent
+        // frames (there PLC is all there is, and all that is needed).
+        let lost_frames = [10, 20, 25, 35, 40];
+        for &lost in &lost_frames {
+            let mut plc = OpusDecoder::new(rate).unwrap();
+            let mut fec = OpusDecoder::new(rate).unwrap();
+            for p in &packets[..lost] {
+                plc.decode(Some(p)).unwrap();
+                fec.decode(Some(p)).unwrap();
+            }
+            let by_plc = plc.decode(None).unwrap().to_vec();
+            let by_fec = fec.decode_lost(Some(&packets[lost + 1])).unwrap().to_vec();
+            assert_eq!(by_fec.len(), n);
+            assert_eq!(fec.stats().fec_recovered, 1);
+            // Then the next packet decodes as usual.
+            assert_eq!(fec.decode(Some(&packets[lost + 1])).unwrap().len(), n);
+
+            let err = |x: &[i16]| {
+                x.iter()
+                    .zip(&reference[lost])
+                    .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
+                    .sum::<f64>()
+            };
+            let (e_plc, e_fec) = (err(&by_plc), err(&by_fec));
+            if e_fec < e_plc {
+                fec_better += 1;
+            }
+            total_plc += e_plc;
+            total_fec += e_fec;
         }
-        total_plc += e_plc;
-        total_fec += e_fec;
-        // FEC carries the frame itself: it must resemble the lost frame.
-        let corr = correlation(&by_fec, &reference[lost]);
-        assert!(corr > 0.7, "frame {lost}: FEC correlation {corr:.3}");
+        let gain_db = 10.0 * (total_plc / total_fec).log10();
+        println!(
+            "{rate}: FEC error {gain_db:.1} dB below PLC; better on {fec_better} of {} frames",
+            lost_frames.len()
+        );
+        assert!(
+            fec_better >= 4,
+            "{rate}: FEC beat PLC on only {fec_better} of {} lost frames",
+            lost_frames.len()
+        );
+        // Measured: 12 dB at 8 kHz, 10 dB at 16 kHz, 16 dB at 48 kHz.
+        assert!(gain_db > 6.0, "{rate}: FEC error only {gain_db:.1} dB below PLC error");
     }
-    let gain_db = 10.0 * (total_plc / total_fec).log10();
-    assert!(fec_better >= 4, "FEC beat PLC on only {fec_better} of {} lost frames", lost_frames.len());
-    assert!(gain_db > 6.0, "FEC error only {gain_db:.1} dB below PLC error");
-    println!("FEC error {gain_db:.1} dB below PLC; better on {fec_better} of {} frames", lost_frames.len());
+}
+
+#[test]
+fn without_fec_at_8khz_lost_frames_fall_back_to_plc() {
+    // What the 20 kb/s default at 8 kHz is for: libopus's own bitrate there (about 10 kb/s) is
+    // below SILK's FEC threshold, so packets carry no FEC and "recovery" is plain PLC.
+    let rate = SampleRate::Hz8000;
+    let auto = OpusConfig { bitrate_bps: Some(10_000), ..OpusConfig::default() };
+    let mut enc = OpusEncoder::with_config(rate, &auto).unwrap();
+    let packets = encode_all(&mut enc, &intonated(rate, 0.5, 60.0, 4.0));
+    let mut plc = OpusDecoder::new(rate).unwrap();
+    let mut fec = OpusDecoder::new(rate).unwrap();
+    for p in &packets[..10] {
+        plc.decode(Some(p)).unwrap();
+        fec.decode(Some(p)).unwrap();
+    }
+    assert_eq!(plc.decode(None).unwrap(), fec.decode_lost(Some(&packets[11])).unwrap());
 }
 
 #[test]
