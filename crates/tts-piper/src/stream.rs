@@ -1,0 +1,333 @@
+//! Clause-streaming synthesis on the inference pool, resampled to the call's rate.
+//!
+//! [`TtsStream::new`] splits the text with [`split_clauses`] and submits the first `lookahead`
+//! clauses to the [`InferencePool`]; each time a clause's audio is taken, the next clause is
+//! submitted. So the first audio comes after one clause (not the whole answer), the pool's queue
+//! holds at most `lookahead` jobs of this stream (other calls' jobs are not starved behind a long
+//! answer), and dropping the stream drops its tickets, which cancels clauses not yet started and
+//! never submits the rest.
+//!
+//! Audio goes through one streaming [`Resampler`] from the voice's rate to the call's rate, so
+//! clause joints are continuous; the last chunk carries the resampler's flushed tail. A silence of
+//! `sentence_silence_ms` follows each clause that ends a sentence (`.`, `!`, `?`).
+//!
+//! Two ways to consume: [`TtsStream::next_blocking`] (a plain thread) and [`TtsStream::next`]
+//! (async; cancel-safe: a `select!` that drops the future loses nothing, the ticket stays queued).
+
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Instant;
+
+use frontdesk_codec::Resampler;
+use frontdesk_engines::pool::{InferencePool, Ticket};
+use frontdesk_engines::{EngineError, Synthesizer, split_clauses};
+use frontdesk_types::SampleRate;
+
+/// Streaming options.
+#[derive(Clone, Copy, Debug)]
+pub struct StreamOptions {
+    /// The rate of the chunks (the call's rate).
+    pub out_rate: SampleRate,
+    /// Clauses submitted ahead of the one being consumed (at least 1).
+    pub lookahead: usize,
+    /// Silence after a clause that ends a sentence.
+    pub sentence_silence_ms: u32,
+    /// A deadline for every clause job (the pool drops jobs still queued past it).
+    pub deadline: Option<Instant>,
+}
+
+impl StreamOptions {
+    /// Defaults for `out_rate`: two clauses ahead, 200 ms between sentences, no deadline.
+    pub fn new(out_rate: SampleRate) -> Self {
+        StreamOptions { out_rate, lookahead: 2, sentence_silence_ms: 200, deadline: None }
+    }
+}
+
+/// One clause's audio.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Chunk {
+    /// Clause number, from 0.
+    pub index: usize,
+    /// The clause's text.
+    pub clause: String,
+    /// Samples at [`StreamOptions::out_rate`], -1..1.
+    pub pcm: Vec<f32>,
+    /// Whether this is the last chunk.
+    pub last: bool,
+}
+
+fn codec_err(e: frontdesk_codec::CodecError) -> EngineError {
+    EngineError::Inference(format!("resampling: {e}"))
+}
+
+fn ends_sentence(clause: &str) -> bool {
+    clause.trim_end().ends_with(['.', '!', '?'])
+}
+
+/// Converts one voice's clause audio to the call's rate, continuously across clauses.
+#[derive(Debug)]
+pub(crate) struct Joiner {
+    resampler: Resampler,
+    silence: usize,
+}
+
+impl Joiner {
+    pub(crate) fn new(src_hz: u32, opts: &StreamOptions) -> Result<Self, EngineError> {
+        let src = SampleRate::from_hz(src_hz).map_err(|e| EngineError::Input(e.to_string()))?;
+        Ok(Joiner {
+            resampler: Resampler::new(src, opts.out_rate).map_err(codec_err)?,
+            silence: src.samples_in_ms(opts.sentence_silence_ms),
+        })
+    }
+
+    /// Clause audio (at the voice's rate) in, call-rate audio out.
+    pub(crate) fn push(
+        &mut self,
+        clause: &str,
+        mut pcm: Vec<f32>,
+        last: bool,
+    ) -> Result<Vec<f32>, EngineError> {
+        if ends_sentence(clause) && !last {
+            pcm.resize(pcm.len() + self.silence, 0.0);
+        }
+        let mut out = Vec::with_capacity((pcm.len() as f64 * self.resampler.ratio()) as usize + 64);
+        self.resampler.push_f32(&pcm, &mut out).map_err(codec_err)?;
+        if last {
+            self.resampler.flush_f32(&mut out).map_err(codec_err)?;
+        }
+        Ok(out)
+    }
+}
+
+/// Audio of a text, clause by clause. See the module docs.
+pub struct TtsStream {
+    synth: Arc<dyn Synthesizer>,
+    pool: Arc<InferencePool>,
+    opts: StreamOptions,
+    pending: VecDeque<(usize, String)>,
+    inflight: VecDeque<(usize, String, Ticket<Vec<f32>>)>,
+    joiner: Joiner,
+    failed: bool,
+}
+
+impl std::fmt::Debug for TtsStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TtsStream")
+            .field("voice", &self.synth.name())
+            .field("pending", &self.pending.len())
+            .field("inflight", &self.inflight.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TtsStream {
+    /// Starts synthesising `text` with `synth` on `pool`.
+    pub fn new(
+        synth: Arc<dyn Synthesizer>,
+        pool: Arc<InferencePool>,
+        text: &str,
+        opts: StreamOptions,
+    ) -> Result<Self, EngineError> {
+        let joiner = Joiner::new(synth.rate(), &opts)?;
+        let pending = split_clauses(text).into_iter().enumerate().collect();
+        let mut s =
+            TtsStream { synth, pool, opts, pending, inflight: VecDeque::new(), joiner, failed: false };
+        s.top_up();
+        Ok(s)
+    }
+
+    fn top_up(&mut self) {
+        while self.inflight.len() < self.opts.lookahead.max(1) {
+            let Some((i, clause)) = self.pending.pop_front() else { break };
+            let synth = self.synth.clone();
+            let text = clause.clone();
+            let ticket = self.pool.submit(self.opts.deadline, move || synth.synthesize_clause(&text));
+            self.inflight.push_back((i, clause, ticket));
+        }
+    }
+
+    /// Clauses not yet delivered (submitted or not).
+    pub fn remaining(&self) -> usize {
+        self.pending.len() + self.inflight.len()
+    }
+
+    fn finish(
+        &mut self,
+        i: usize,
+        clause: String,
+        r: Result<Vec<f32>, EngineError>,
+    ) -> Result<Chunk, EngineError> {
+        let result = r.and_then(|pcm| {
+            let last = self.pending.is_empty() && self.inflight.is_empty();
+            let out = self.joiner.push(&clause, pcm, last)?;
+            Ok(Chunk { index: i, clause, pcm: out, last })
+        });
+        if result.is_err() {
+            // Stop here: the rest would follow a hole in the sentence.
+            self.failed = true;
+            self.pending.clear();
+            self.inflight.clear();
+        } else {
+            self.top_up();
+        }
+        result
+    }
+
+    /// The next clause's audio, blocking this thread until it is ready; `None` at the end.
+    pub fn next_blocking(&mut self) -> Option<Result<Chunk, EngineError>> {
+        let (i, clause, ticket) = self.inflight.pop_front()?;
+        let r = ticket.wait();
+        Some(self.finish(i, clause, r))
+    }
+
+    /// The next clause's audio; `None` at the end. Cancel-safe.
+    pub async fn next(&mut self) -> Option<Result<Chunk, EngineError>> {
+        let r = poll_fn(|cx| match self.inflight.front_mut() {
+            None => Poll::Ready(None),
+            Some((_, _, ticket)) => Pin::new(ticket).poll(cx).map(Some),
+        })
+        .await?;
+        let (i, clause, _) = self.inflight.pop_front()?;
+        Some(self.finish(i, clause, r))
+    }
+}
+
+impl Iterator for TtsStream {
+    type Item = Result<Chunk, EngineError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        self.next_blocking()
+    }
+}
+
+/// Synthesises all of `text` on this thread (clause by clause, same joins as the stream).
+pub fn synthesize_text(
+    synth: &dyn Synthesizer,
+    text: &str,
+    opts: &StreamOptions,
+) -> Result<Vec<f32>, EngineError> {
+    let mut joiner = Joiner::new(synth.rate(), opts)?;
+    let clauses = split_clauses(text);
+    let mut out = Vec::new();
+    for (i, clause) in clauses.iter().enumerate() {
+        let pcm = synth.synthesize_clause(clause)?;
+        out.extend(joiner.push(clause, pcm, i + 1 == clauses.len())?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::mpsc;
+
+    /// 100 ms of a 440 Hz tone per clause at 16 kHz, counting calls; optionally held at a gate.
+    struct Fake {
+        calls: AtomicUsize,
+        gate: Option<std::sync::Mutex<mpsc::Receiver<()>>>,
+    }
+
+    impl Synthesizer for Fake {
+        fn name(&self) -> &str {
+            "fake"
+        }
+        fn rate(&self) -> u32 {
+            16000
+        }
+        fn synthesize_clause(&self, clause: &str) -> Result<Vec<f32>, EngineError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            if let Some(g) = &self.gate {
+                let _ = g.lock().unwrap().recv();
+            }
+            if clause.contains("fail") {
+                return Err(EngineError::Inference("failed on purpose".into()));
+            }
+            Ok((0..1600).map(|i| (i as f32 * 440.0 * std::f32::consts::TAU / 16000.0).sin() * 0.5).collect())
+        }
+    }
+
+    const TEXT: &str = "One two three, four five six. Seven eight nine, ten eleven twelve. Done now.";
+
+    #[test]
+    fn chunks_come_clause_by_clause_resampled_with_sentence_gaps() {
+        let synth = Arc::new(Fake { calls: AtomicUsize::new(0), gate: None });
+        let pool = Arc::new(InferencePool::new(2, 16));
+        let s = TtsStream::new(synth, pool, TEXT, StreamOptions::new(SampleRate::Hz8000)).unwrap();
+        let chunks: Vec<Chunk> = s.map(|c| c.unwrap()).collect();
+        let clauses = split_clauses(TEXT);
+        assert_eq!(chunks.iter().map(|c| c.clause.clone()).collect::<Vec<_>>(), clauses);
+        assert_eq!(
+            chunks.iter().map(|c| c.index).collect::<Vec<_>>(),
+            (0..clauses.len()).collect::<Vec<_>>()
+        );
+        assert_eq!(chunks.iter().filter(|c| c.last).count(), 1);
+        assert!(chunks.last().unwrap().last);
+        // 1600 samples at 16 kHz = 800 at 8 kHz, plus 200 ms (1600 samples at 8 kHz) after
+        // sentences except the last; the flush evens out the resampler's delay.
+        let total: usize = chunks.iter().map(|c| c.pcm.len()).sum();
+        let expected = 5 * 800 + 2 * 1600;
+        assert!(total.abs_diff(expected) <= 40, "{total} vs {expected}");
+        let same = synthesize_text(
+            &Fake { calls: AtomicUsize::new(0), gate: None },
+            TEXT,
+            &StreamOptions::new(SampleRate::Hz8000),
+        )
+        .unwrap();
+        assert_eq!(same, chunks.iter().flat_map(|c| c.pcm.clone()).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn dropping_the_stream_cancels_the_remaining_clauses() {
+        let (open, gate) = mpsc::channel();
+        let synth = Arc::new(Fake { calls: AtomicUsize::new(0), gate: Some(std::sync::Mutex::new(gate)) });
+        let pool = Arc::new(InferencePool::new(1, 16));
+        let mut s =
+            TtsStream::new(synth.clone(), pool.clone(), TEXT, StreamOptions::new(SampleRate::Hz16000))
+                .unwrap();
+        assert_eq!(s.remaining(), 5);
+        open.send(()).unwrap();
+        let first = s.next_blocking().unwrap().unwrap();
+        assert_eq!(first.index, 0);
+        // Only `lookahead` clauses were submitted: clause 1, and clause 2 once 0 was taken.
+        assert!(pool.queued() <= 2);
+        drop(s);
+        for _ in 0..5 {
+            let _ = open.send(());
+        }
+        drop(Arc::try_unwrap(pool).unwrap()); // joins the worker
+        // Clause 0, and at most the one running when the stream was dropped: never all five.
+        let calls = synth.calls.load(Ordering::SeqCst);
+        assert!((1..=2).contains(&calls), "{calls} clauses synthesised");
+    }
+
+    #[test]
+    fn an_error_ends_the_stream_and_async_next_works() {
+        let synth = Arc::new(Fake { calls: AtomicUsize::new(0), gate: None });
+        let pool = Arc::new(InferencePool::new(1, 16));
+        let text = "First clause is fine. This one will fail. Never reached.";
+        let mut s = TtsStream::new(synth, pool, text, StreamOptions::new(SampleRate::Hz16000)).unwrap();
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        let mut results = Vec::new();
+        loop {
+            let mut fut = std::pin::pin!(s.next());
+            let r = loop {
+                if let Poll::Ready(r) = fut.as_mut().poll(&mut cx) {
+                    break r;
+                }
+                std::thread::yield_now();
+            };
+            match r {
+                Some(r) => results.push(r.is_ok()),
+                None => break,
+            }
+        }
+        assert_eq!(results, vec![true, false]);
+    }
+}
