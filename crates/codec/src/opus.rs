@@ -41,10 +41,10 @@
 //! Measured on a speech-like signal, a frame rebuilt from FEC has 10 to 16 dB less error than
 //! PLC's guess (tests/opus.rs).
 //!
-//! Cost (criterion, `benches/codec.rs`, on a shared 2-core machine): encoding a 20 ms frame
-//! takes about 0.37 ms at 8 kHz and 0.62 ms at 48 kHz at libopus's default complexity (about
-//! half that at complexity 5, for nearly the same size); decoding 15 us and 80 us; PLC 12 us
-//! and 48 us.
+//! Cost per 20 ms frame (criterion medians, `benches/codec.rs`, on a shared 2-core machine;
+//! the range spans a quiet and a loaded run): encoding 0.37..0.52 ms at 8 kHz and
+//! 0.62..1.15 ms at 48 kHz at libopus's default complexity (complexity 5 halves it for nearly
+//! the same packet size); decoding 15..18 us and 80..92 us; PLC 12..15 us and 48..77 us.
 //!
 //! libopus is C reached through `audiopus`; the unsafe FFI lives there, this crate stays
 //! `unsafe_code = forbid`. Bad input (random bytes as a packet) comes back as an error, never a

@@ -290,3 +290,11 @@ fn i16_path_rounds_the_f32_path_and_counts_clipping() {
         }
     }
 }
+
+#[test]
+fn flush_of_an_empty_stream_emits_nothing() {
+    let mut r = Resampler::new(SampleRate::Hz8000, SampleRate::Hz16000).unwrap();
+    let mut y = Vec::new();
+    assert_eq!(r.flush_f32(&mut y).unwrap(), 0);
+    assert!(y.is_empty());
+}
