@@ -1,0 +1,283 @@
+//! The typed flow: what a YAML file becomes after [`crate::parse`]. Every user-written item
+//! keeps the [`Pos`] it came from, so the checker and runtime errors point at `line:column`.
+
+use std::collections::BTreeMap;
+
+use crate::template::Template;
+
+/// A 1-based line and column in the flow file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
+pub struct Pos {
+    pub line: usize,
+    pub col: usize,
+}
+
+impl std::fmt::Display for Pos {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.line, self.col)
+    }
+}
+
+/// A whole flow file.
+#[derive(Debug, Clone)]
+pub struct Flow {
+    /// `flow:` name.
+    pub name: String,
+    /// Legal business name, available to templates as `{{business}}`.
+    pub business: String,
+    /// Business phone (callback number), `{{business_phone}}`.
+    pub business_phone: Option<String>,
+    /// IANA zone of the business (dates are read back in it).
+    pub timezone: Option<String>,
+    pub start: Spanned<String>,
+    pub settings: Settings,
+    /// Knowledge-base file for `faq` (relative to the flow file).
+    pub knowledge: Option<Spanned<String>>,
+    pub intents: BTreeMap<String, Intent>,
+    pub global: Globals,
+    /// Nodes in file order.
+    pub nodes: Vec<Node>,
+}
+
+impl Flow {
+    /// The node called `id`.
+    pub fn node(&self, id: &str) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.id == id)
+    }
+}
+
+/// A value with the position it was written at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub pos: Pos,
+}
+
+/// `settings:`; every field has a default.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Intent confidence below which an utterance is a no-match.
+    pub intent_threshold: f32,
+    /// When the best two intents are closer than this, ask which one was meant.
+    pub clarify_margin: f32,
+    /// FAQ similarity threshold; below it the agent says it does not know.
+    pub faq_threshold: f32,
+    /// Failed tries (no-input + no-match) before escalation.
+    pub max_tries: u32,
+    /// Silence (ms) before a no-input reprompt.
+    pub no_input_ms: u64,
+    /// ASR confidence below which an utterance is treated as not understood.
+    pub min_asr_confidence: f32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            intent_threshold: 0.55,
+            clarify_margin: 0.05,
+            faq_threshold: 0.6,
+            max_tries: 3,
+            no_input_ms: 6000,
+            min_asr_confidence: 0.3,
+        }
+    }
+}
+
+/// An intent: example phrases (embedding) and keyword rules.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Intent {
+    pub name: String,
+    pub pos: Pos,
+    pub examples: Vec<String>,
+    /// Each rule is a set of words that must all appear (any order).
+    pub keywords: Vec<Vec<String>>,
+    /// Said in a clarifying question ("Did you want to {{description}}?").
+    pub description: Option<String>,
+}
+
+/// `global:` handlers (repair patterns), available on every listening node.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Globals {
+    /// Node for "speak to a person" and escalation after repeated failure.
+    pub human: Option<Spanned<String>>,
+    /// Node for "goodbye".
+    pub goodbye: Option<Spanned<String>>,
+    /// Text for "help"; `{{business}}` etc. allowed.
+    pub help: Option<Template>,
+    /// Answer to "am I talking to a real person?" (must say it is automated).
+    pub are_you_human: Option<Template>,
+    /// What is said before an opt-out hang-up.
+    pub opt_out: Option<Template>,
+}
+
+/// One node.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub id: String,
+    pub pos: Pos,
+    /// Spoken when the node is entered.
+    pub say: Option<Template>,
+    pub kind: NodeKind,
+    /// Conditional routes, first match wins; `next` is the unconditional fallback.
+    pub routes: Vec<Route>,
+    pub next: Option<Spanned<String>>,
+}
+
+/// What a node does after its `say`.
+#[derive(Debug, Clone)]
+pub enum NodeKind {
+    /// Say and continue to `next`/routes.
+    Say,
+    /// Listen for an intent (routes with `intent:`), with optional FAQ fallback.
+    Menu(Menu),
+    Collect(Collect),
+    /// Answer the last (or next) question from the knowledge base.
+    Faq(FaqNode),
+    Transfer(Transfer),
+    Hangup,
+    /// Assign slots.
+    Set(Vec<(String, Literal, Pos)>),
+    /// Call out; the result arrives as an event and is stored in `result_slot`.
+    Webhook(Webhook),
+}
+
+#[derive(Debug, Clone)]
+pub struct Menu {
+    pub prompt: Option<Template>,
+    /// Utterances that match no intent are answered from the knowledge base.
+    pub faq: bool,
+    pub reprompt: Reprompts,
+}
+
+#[derive(Debug, Clone)]
+pub struct FaqNode {
+    /// Node to continue at after an answer (default: `next`).
+    pub prompt: Option<Template>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Transfer {
+    pub target: TransferTarget,
+    /// Context handed to the agent (templates, rendered at transfer time).
+    pub context: Vec<(String, Template)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TransferTarget {
+    Queue(String),
+    Sip(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    pub url: String,
+    pub result_slot: Option<String>,
+}
+
+/// Reprompts for no-input (silence) and no-match (not understood).
+#[derive(Debug, Clone, Default)]
+pub struct Reprompts {
+    pub no_input: Option<Template>,
+    pub no_match: Option<Template>,
+    /// Failed tries before escalation (default: settings).
+    pub max_tries: Option<u32>,
+    /// Where to go after `max_tries` (default: `global.human`).
+    pub escalate: Option<Spanned<String>>,
+}
+
+/// A `collect` node: one typed slot.
+#[derive(Debug, Clone)]
+pub struct Collect {
+    pub slot: String,
+    pub ty: SlotType,
+    pub prompt: Template,
+    pub reprompt: Reprompts,
+    /// Read-back question ("I have {{phone | digits}}, is that right?"); the slot is kept only after yes.
+    pub confirm: Option<Template>,
+    /// Validation.
+    pub validate: Validate,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Validate {
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    pub length: Option<usize>,
+}
+
+/// Slot types.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SlotType {
+    YesNo,
+    Number,
+    Digits,
+    Phone,
+    Date,
+    Time,
+    DateTime,
+    PersonName,
+    /// Canonical value -> synonyms.
+    Enum(Vec<(String, Vec<String>)>),
+    Text,
+}
+
+impl SlotType {
+    /// The name used in YAML.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SlotType::YesNo => "yes_no",
+            SlotType::Number => "number",
+            SlotType::Digits => "digits",
+            SlotType::Phone => "phone",
+            SlotType::Date => "date",
+            SlotType::Time => "time",
+            SlotType::DateTime => "datetime",
+            SlotType::PersonName => "person_name",
+            SlotType::Enum(_) => "enum",
+            SlotType::Text => "text",
+        }
+    }
+}
+
+/// A literal in `set:` and conditions.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Literal {
+    Bool(bool),
+    Int(i64),
+    Str(String),
+}
+
+impl std::fmt::Display for Literal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Literal::Bool(b) => write!(f, "{b}"),
+            Literal::Int(i) => write!(f, "{i}"),
+            Literal::Str(s) => f.write_str(s),
+        }
+    }
+}
+
+/// `routes:` entry: `intent`, `if`, or both; then `goto`.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub pos: Pos,
+    pub intent: Option<Spanned<String>>,
+    pub cond: Option<Cond>,
+    pub goto: Spanned<String>,
+}
+
+/// A condition: `slot`, `not slot`, `slot == literal`, `slot != literal`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cond {
+    pub slot: String,
+    pub op: CondOp,
+    pub pos: Pos,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CondOp {
+    IsSet,
+    NotSet,
+    Eq(Literal),
+    Ne(Literal),
+}

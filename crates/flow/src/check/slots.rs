@@ -1,0 +1,258 @@
+//! Slot checks: set-before-use (must-analysis over the node graph) and types.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::ast::{CondOp, Flow, Literal, Node, NodeKind, Pos, SlotType};
+use crate::diag::Diagnostic;
+use crate::template::Template;
+
+/// What we know of a slot's type: collected type, or the literal kind `set` gives it.
+#[derive(Debug, Clone, PartialEq)]
+enum Known {
+    Ty(SlotType),
+    Any,
+}
+
+fn slot_types(flow: &Flow, out: &mut Vec<Diagnostic>) -> BTreeMap<String, (Known, Pos)> {
+    let mut m: BTreeMap<String, (Known, Pos)> = BTreeMap::new();
+    for n in &flow.nodes {
+        match &n.kind {
+            NodeKind::Collect(c) => {
+                if let Some((Known::Ty(t), p)) = m.get(&c.slot)
+                    && t.name() != c.ty.name()
+                {
+                    out.push(Diagnostic::new(
+                        n.pos,
+                        "type-mismatch",
+                        format!(
+                            "slot `{}` is collected as `{}` here and as `{}` at {p}",
+                            c.slot,
+                            c.ty.name(),
+                            t.name()
+                        ),
+                        "use one type per slot, or another slot name",
+                    ));
+                }
+                m.insert(c.slot.clone(), (Known::Ty(c.ty.clone()), n.pos));
+            }
+            NodeKind::Set(items) => {
+                for (k, _, p) in items {
+                    m.entry(k.clone()).or_insert((Known::Any, *p));
+                }
+            }
+            NodeKind::Webhook(w) => {
+                if let Some(r) = &w.result_slot {
+                    m.entry(r.clone()).or_insert((Known::Any, n.pos));
+                }
+            }
+            _ => {}
+        }
+    }
+    // `set` literals against collected types.
+    for n in &flow.nodes {
+        if let NodeKind::Set(items) = &n.kind {
+            for (k, lit, p) in items {
+                if let Some((Known::Ty(t), _)) = m.get(k)
+                    && !literal_fits(t, lit)
+                {
+                    out.push(Diagnostic::new(
+                        *p,
+                        "type-mismatch",
+                        format!("`{lit}` is not a valid `{}` value for slot `{k}`", t.name()),
+                        hint_for(t),
+                    ));
+                }
+            }
+        }
+    }
+    m
+}
+
+fn literal_fits(t: &SlotType, lit: &Literal) -> bool {
+    match (t, lit) {
+        (SlotType::YesNo, Literal::Bool(_)) => true,
+        (SlotType::YesNo, Literal::Str(s)) => s == "yes" || s == "no",
+        (SlotType::Number, Literal::Int(_)) => true,
+        (SlotType::Digits | SlotType::Phone, Literal::Int(_)) => true,
+        (SlotType::Digits | SlotType::Phone, Literal::Str(s)) => {
+            s.chars().all(|c| c.is_ascii_digit() || c == '+')
+        }
+        (SlotType::Enum(opts), Literal::Str(s)) => opts.iter().any(|(c, _)| c == s),
+        (SlotType::PersonName | SlotType::Text, Literal::Str(_)) => true,
+        _ => false,
+    }
+}
+
+fn hint_for(t: &SlotType) -> String {
+    match t {
+        SlotType::YesNo => "compare with true or false".into(),
+        SlotType::Number => "compare with a whole number".into(),
+        SlotType::Enum(o) => {
+            format!("options are: {}", o.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>().join(", "))
+        }
+        SlotType::Date | SlotType::Time | SlotType::DateTime => {
+            "date/time slots can only be tested for being set".into()
+        }
+        _ => "compare with text".into(),
+    }
+}
+
+/// Slots a node sets when it completes normally.
+fn defs(n: &Node) -> Vec<&str> {
+    match &n.kind {
+        NodeKind::Collect(c) => vec![c.slot.as_str()],
+        NodeKind::Set(items) => items.iter().map(|(k, _, _)| k.as_str()).collect(),
+        NodeKind::Webhook(w) => w.result_slot.iter().map(String::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Templates a node speaks before its own slot is set, and after (confirm).
+fn templates(n: &Node) -> (Vec<&Template>, Vec<&Template>) {
+    let mut before: Vec<&Template> = n.say.iter().collect();
+    let mut after = Vec::new();
+    match &n.kind {
+        NodeKind::Collect(c) => {
+            before.push(&c.prompt);
+            before.extend(c.reprompt.no_input.iter().chain(c.reprompt.no_match.iter()));
+            after.extend(c.confirm.iter());
+        }
+        NodeKind::Menu(m) => {
+            before
+                .extend(m.prompt.iter().chain(m.reprompt.no_input.iter()).chain(m.reprompt.no_match.iter()));
+        }
+        NodeKind::Faq(f) => before.extend(f.prompt.iter()),
+        _ => {}
+    }
+    (before, after)
+}
+
+pub(super) fn check_slots(flow: &Flow, out: &mut Vec<Diagnostic>) {
+    let types = slot_types(flow, out);
+    let idx: BTreeMap<&str, usize> = flow.nodes.iter().enumerate().map(|(i, n)| (n.id.as_str(), i)).collect();
+    // IN sets; None = not yet reached (the top of the lattice).
+    let mut ins: Vec<Option<BTreeSet<&str>>> = vec![None; flow.nodes.len()];
+    let mut work: Vec<usize> = Vec::new();
+    let roots =
+        std::iter::once(&flow.start).chain(flow.global.human.iter()).chain(flow.global.goodbye.iter());
+    for r in roots {
+        if let Some(&i) = idx.get(r.value.as_str())
+            && let Some(slot) = ins.get_mut(i)
+        {
+            *slot = Some(BTreeSet::new());
+            work.push(i);
+        }
+    }
+    let mut budget = flow.nodes.len().saturating_mul(flow.nodes.len()).saturating_add(64) * 4;
+    while let Some(i) = work.pop() {
+        budget = budget.saturating_sub(1);
+        if budget == 0 {
+            break;
+        }
+        let (Some(n), Some(Some(inn))) = (flow.nodes.get(i), ins.get(i).cloned()) else { continue };
+        let mut outs = inn.clone();
+        outs.extend(defs(n));
+        let mut succ: Vec<(&str, BTreeSet<&str>)> =
+            super::edges(flow, n, false).into_iter().map(|(t, _)| (t, outs.clone())).collect();
+        if let Some((t, _)) = super::escalation(flow, n) {
+            succ.push((t, inn.clone()));
+        }
+        for (t, set) in succ {
+            let Some(&j) = idx.get(t) else { continue };
+            let Some(slot) = ins.get_mut(j) else { continue };
+            let new = match slot {
+                None => set,
+                Some(old) => old.intersection(&set).copied().collect(),
+            };
+            if slot.as_ref() != Some(&new) {
+                *slot = Some(new);
+                work.push(j);
+            }
+        }
+    }
+    for (i, n) in flow.nodes.iter().enumerate() {
+        let inn = ins.get(i).cloned().flatten().unwrap_or_default();
+        let (before, after) = templates(n);
+        let mut with_own = inn.clone();
+        with_own.extend(defs(n));
+        for (ts, set) in [(before, &inn), (after, &with_own)] {
+            for t in ts {
+                for (name, filter) in t.vars() {
+                    if !set.contains(name) {
+                        let hint = if types.contains_key(name) {
+                            "some path reaches this node before the slot is collected; collect it earlier or route around"
+                        } else {
+                            "no node sets this slot; add a `collect` or `set` for it"
+                        };
+                        out.push(Diagnostic::new(
+                            t.pos,
+                            "unset-slot",
+                            format!("`{{{{{name}}}}}` may be used before it is set (node `{}`)", n.id),
+                            hint,
+                        ));
+                    }
+                    filter_type(name, filter, t.pos, &types, out);
+                }
+            }
+        }
+        if let NodeKind::Transfer(tr) = &n.kind {
+            for (_, t) in &tr.context {
+                for (name, filter) in t.vars() {
+                    if !types.contains_key(name) {
+                        out.push(Diagnostic::new(
+                            t.pos,
+                            "unset-slot",
+                            format!("transfer context reads `{name}`, which no node sets"),
+                            "add a `collect` or `set` for it",
+                        ));
+                    }
+                    filter_type(name, filter, t.pos, &types, out);
+                }
+            }
+        }
+        for r in &n.routes {
+            let Some(c) = &r.cond else { continue };
+            match (types.get(&c.slot), &c.op) {
+                (None, _) => out.push(Diagnostic::new(
+                    c.pos,
+                    "unset-slot",
+                    format!("condition reads slot `{}`, which no node sets", c.slot),
+                    "add a `collect` or `set` for it",
+                )),
+                (Some((Known::Ty(t), _)), CondOp::Eq(l) | CondOp::Ne(l)) if !literal_fits(t, l) => {
+                    out.push(Diagnostic::new(
+                        c.pos,
+                        "type-mismatch",
+                        format!("slot `{}` is `{}`; `{l}` can never match", c.slot, t.name()),
+                        hint_for(t),
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+fn filter_type(
+    name: &str,
+    filter: Option<&str>,
+    pos: Pos,
+    types: &BTreeMap<String, (Known, Pos)>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let (Some(f), Some((Known::Ty(t), _))) = (filter, types.get(name)) else { return };
+    let date = matches!(t, SlotType::Date | SlotType::Time | SlotType::DateTime);
+    let bad = (f.starts_with("spoken_") && !date) || (f == "digits" && date);
+    if bad {
+        out.push(Diagnostic::new(
+            pos,
+            "type-mismatch",
+            format!("filter `{f}` does not apply to slot `{name}` of type `{}`", t.name()),
+            if date {
+                "use spoken_datetime, spoken_date or spoken_time"
+            } else {
+                "spoken_* filters are for date/time slots"
+            },
+        ));
+    }
+}

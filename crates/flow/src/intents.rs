@@ -1,0 +1,322 @@
+//! Intent matching: keyword rules first, then the embedding model, with thresholds and a
+//! clarifying question when the best two intents are close.
+//!
+//! Design: the matcher never calls a model. Example phrases are embedded once, outside the
+//! machine, into an [`IntentIndex`] (see [`crate::Bundle::embed`]); each caller utterance
+//! arrives with its embedding already computed (or `None` when no model is configured). So
+//! classification is a pure function of (utterance, embedding, index): deterministic,
+//! replayable, testable with a fake embedder, and under a millisecond.
+//!
+//! Keyword rules are sets of words that must all appear; they make the common intents (and
+//! every repair pattern, see [`repair`]) work with no model at all.
+
+use crate::ast::{Flow, Intent};
+
+/// Lowercased words, apostrophes dropped (`don't` -> `dont`), other punctuation splits.
+pub fn words(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for c in text.chars() {
+        if c == '\'' || c == '\u{2019}' {
+            continue;
+        }
+        if c.is_alphanumeric() {
+            cur.extend(c.to_lowercase());
+        } else if !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// True when `phrase` (words) occurs contiguously in `ws`.
+pub fn has_phrase(ws: &[String], phrase: &str) -> bool {
+    let p = words(phrase);
+    !p.is_empty() && ws.windows(p.len()).any(|w| w == p.as_slice())
+}
+
+/// Word match allowing a plural/verb `s` and `ing`/`ed` endings (book ~ booking ~ booked).
+fn word_match(rule: &str, w: &str) -> bool {
+    w == rule
+        || w.strip_suffix('s') == Some(rule)
+        || w.strip_suffix("ing") == Some(rule)
+        || w.strip_suffix("ed") == Some(rule)
+        || w.strip_suffix("ing").is_some_and(|s| rule.strip_suffix('e') == Some(s))
+}
+
+/// Cosine similarity (0 for empty or zero vectors).
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let (mut dot, mut na, mut nb) = (0.0f32, 0.0f32, 0.0f32);
+    for (x, y) in a.iter().zip(b) {
+        dot += x * y;
+        na += x * x;
+        nb += y * y;
+    }
+    if na == 0.0 || nb == 0.0 { 0.0 } else { dot / (na.sqrt() * nb.sqrt()) }
+}
+
+/// Example-phrase embeddings per intent (computed outside the machine).
+#[derive(Debug, Clone, Default)]
+pub struct IntentIndex {
+    pub(crate) vectors: Vec<(String, Vec<Vec<f32>>)>,
+}
+
+impl IntentIndex {
+    /// Builds the index from precomputed vectors: `(intent, one vector per example)`.
+    pub fn from_vectors(vectors: Vec<(String, Vec<Vec<f32>>)>) -> Self {
+        IntentIndex { vectors }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.vectors.is_empty()
+    }
+}
+
+/// How an intent was recognised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Keyword,
+    Embedding,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntentMatch {
+    pub name: String,
+    pub confidence: f32,
+    pub source: Source,
+}
+
+/// Result of classifying one utterance against a set of allowed intents.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Classified {
+    Match(IntentMatch),
+    /// Two intents are close: ask which one was meant.
+    Ambiguous(IntentMatch, IntentMatch),
+    NoMatch {
+        best: Option<IntentMatch>,
+    },
+}
+
+/// Confidence given to a keyword-rule hit.
+pub const KEYWORD_CONFIDENCE: f32 = 0.9;
+
+/// Distinct rule words covered by the intent's matching rules (`None` when no rule matches).
+fn keyword_score(intent: &Intent, ws: &[String]) -> Option<usize> {
+    let mut covered: Vec<&str> = Vec::new();
+    for rule in intent.keywords.iter().filter(|rule| rule.iter().all(|r| ws.iter().any(|w| word_match(r, w))))
+    {
+        for r in rule {
+            if !covered.contains(&r.as_str()) {
+                covered.push(r);
+            }
+        }
+    }
+    if covered.is_empty() { None } else { Some(covered.len()) }
+}
+
+/// Classifies `text` (with its embedding, if a model is configured) among `allowed` intents.
+pub fn classify(
+    flow: &Flow,
+    index: &IntentIndex,
+    allowed: &[&str],
+    text: &str,
+    emb: Option<&[f32]>,
+) -> Classified {
+    let ws = words(text);
+    let s = &flow.settings;
+    // Keyword rules: the intent whose matching rules cover most words wins; a tie is ambiguous.
+    let mut kw: Vec<(usize, &str)> = allowed
+        .iter()
+        .filter_map(|name| flow.intents.get(*name).and_then(|i| keyword_score(i, &ws)).map(|n| (n, *name)))
+        .collect();
+    kw.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+    let km = |name: &str| IntentMatch {
+        name: name.to_owned(),
+        confidence: KEYWORD_CONFIDENCE,
+        source: Source::Keyword,
+    };
+    match kw.as_slice() {
+        [(n1, a), (n2, b), ..] if n1 == n2 => return Classified::Ambiguous(km(a), km(b)),
+        [(_, a), ..] => return Classified::Match(km(a)),
+        [] => {}
+    }
+    let Some(e) = emb else { return Classified::NoMatch { best: None } };
+    let mut scored: Vec<IntentMatch> = index
+        .vectors
+        .iter()
+        .filter(|(name, _)| allowed.contains(&name.as_str()))
+        .map(|(name, vs)| {
+            let best = vs.iter().map(|v| cosine(e, v)).fold(f32::MIN, f32::max);
+            IntentMatch { name: name.clone(), confidence: best, source: Source::Embedding }
+        })
+        .collect();
+    scored.sort_by(|a, b| b.confidence.total_cmp(&a.confidence).then(a.name.cmp(&b.name)));
+    let mut it = scored.into_iter();
+    match (it.next(), it.next()) {
+        (Some(a), b) if a.confidence >= s.intent_threshold => match b {
+            Some(b)
+                if b.confidence >= s.intent_threshold && a.confidence - b.confidence < s.clarify_margin =>
+            {
+                Classified::Ambiguous(a, b)
+            }
+            _ => Classified::Match(a),
+        },
+        (best, _) => Classified::NoMatch { best },
+    }
+}
+
+/// Repair patterns recognised on every listening turn (Rasa CALM's patterns, CX event handlers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repair {
+    OptOut,
+    AreYouHuman,
+    Human,
+    Repeat,
+    Back,
+    Help,
+    Goodbye,
+}
+
+impl Repair {
+    pub fn name(self) -> &'static str {
+        match self {
+            Repair::OptOut => "opt_out",
+            Repair::AreYouHuman => "are_you_human",
+            Repair::Human => "human",
+            Repair::Repeat => "repeat",
+            Repair::Back => "go_back",
+            Repair::Help => "help",
+            Repair::Goodbye => "goodbye",
+        }
+    }
+}
+
+const OPT_OUT: &[&str] = &[
+    "stop calling",
+    "dont call",
+    "do not call",
+    "remove me",
+    "take me off",
+    "unsubscribe",
+    "never call",
+    "no more calls",
+    "put me on the do not call",
+];
+const ARE_YOU_HUMAN: &[&str] = &[
+    "real person",
+    "are you human",
+    "are you a human",
+    "are you a robot",
+    "are you a bot",
+    "are you a machine",
+    "is this a robot",
+    "is this a machine",
+    "is this a recording",
+    "am i talking to a computer",
+    "am i talking to a robot",
+    "are you real",
+    "are you a computer",
+    "are you ai",
+    "are you an ai",
+];
+const HUMAN: &[&str] = &[
+    "speak to a person",
+    "talk to a person",
+    "speak to someone",
+    "talk to someone",
+    "speak with someone",
+    "speak with a person",
+    "talk to a human",
+    "speak to a human",
+    "speak to an agent",
+    "talk to an agent",
+    "representative",
+    "operator",
+    "receptionist",
+    "live person",
+    "real human",
+    "speak to somebody",
+    "talk to somebody",
+    "transfer me",
+    "connect me",
+    "a person",
+    "a human",
+    "person please",
+    "someone please",
+];
+const REPEAT: &[&str] =
+    &["repeat", "say that again", "come again", "pardon", "what did you say", "say again"];
+const BACK: &[&str] = &["go back", "back up", "previous question", "undo"];
+const HELP: &[&str] =
+    &["what can i say", "what are my options", "i need help", "what can you do", "how does this work"];
+const GOODBYE: &[&str] =
+    &["goodbye", "bye", "thats all", "that is all", "nothing else", "hang up", "thats it thanks"];
+
+/// The repair pattern `text` expresses, if any. Opt-out is checked first (it must work on
+/// every turn); "are you a real person" before "a person" so it is answered, not transferred.
+pub fn repair(text: &str) -> Option<Repair> {
+    let ws = words(text);
+    let any = |list: &[&str]| list.iter().any(|p| has_phrase(&ws, p));
+    if any(OPT_OUT) {
+        Some(Repair::OptOut)
+    } else if any(ARE_YOU_HUMAN) {
+        Some(Repair::AreYouHuman)
+    } else if any(HUMAN) {
+        Some(Repair::Human)
+    } else if any(REPEAT) {
+        Some(Repair::Repeat)
+    } else if any(BACK) {
+        Some(Repair::Back)
+    } else if ws == ["help"] || ws == ["help", "me"] || any(HELP) {
+        Some(Repair::Help)
+    } else if ws.len() <= 4 && any(GOODBYE) {
+        Some(Repair::Goodbye)
+    } else {
+        None
+    }
+}
+
+/// Repair by keypad: `0` a person, `*` repeat.
+pub fn repair_dtmf(digit: char) -> Option<Repair> {
+    match digit {
+        '0' => Some(Repair::Human),
+        '*' => Some(Repair::Repeat),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repairs_by_keyword() {
+        assert_eq!(repair("Please stop calling me!"), Some(Repair::OptOut));
+        assert_eq!(repair("am I talking to a real person?"), Some(Repair::AreYouHuman));
+        assert_eq!(repair("can I speak to a person"), Some(Repair::Human));
+        assert_eq!(repair("sorry, can you repeat that"), Some(Repair::Repeat));
+        assert_eq!(repair("help"), Some(Repair::Help));
+        assert_eq!(repair("ok bye"), Some(Repair::Goodbye));
+        assert_eq!(repair("I'd like to book an appointment"), None);
+        // "help me book" is a request, not a call for help.
+        assert_eq!(repair("can you help me book a visit next week"), None);
+    }
+
+    #[test]
+    fn words_and_stems() {
+        assert_eq!(words("Don't, I'm OK."), vec!["dont", "im", "ok"]);
+        assert!(word_match("book", "booking"));
+        assert!(word_match("schedule", "scheduling"));
+        assert!(!word_match("book", "bookshelf"));
+    }
+
+    #[test]
+    fn cosine_basics() {
+        assert!((cosine(&[1.0, 0.0], &[2.0, 0.0]) - 1.0).abs() < 1e-6);
+        assert_eq!(cosine(&[1.0, 0.0], &[0.0, 1.0]), 0.0);
+        assert_eq!(cosine(&[], &[]), 0.0);
+    }
+}

@@ -1,0 +1,269 @@
+//! The flow machine, sans-IO: events in, commands out, time passed in.
+//!
+//! ```text
+//!   shell ──handle_event(now, Event)──► FlowMachine ──poll_command()──► Say / Listen / Transfer / Hangup / OptOut / Webhook
+//!         ──handle_timeout(now)───────►             ──poll_timeout()──► next no-input deadline
+//! ```
+//! Drain contract: after every `handle_*` call, call `poll_command` until it returns `None`;
+//! then arm a timer for `poll_timeout` and call `handle_timeout` when it fires (calling it
+//! early is harmless). Nothing here reads a clock, does I/O, or calls a model: utterances
+//! arrive with their embedding (see the crate doc), so a step is a pure function of the state
+//! and the event, and a recorded call replays exactly. A step takes microseconds (cosine over
+//! the intent examples is the largest cost).
+//!
+//! Listening states: a `menu` waits for an intent, a `collect` for a typed value, then (with
+//! `confirm`) for a yes to the read-back, a clarifying question for one of two close intents,
+//! a `webhook` for its result. On every listening turn the repair patterns are checked first
+//! ([`crate::intents::repair`]): opt-out (say, write DNC, hang up; no "are you sure"), "are you
+//! a real person?" (always the truth: an automated assistant), a person (global `human` node),
+//! repeat, go back, help, goodbye. No-input and no-match count tries on the node; at
+//! `max_tries` the call escalates (to `escalate`, else `global.human`).
+
+mod listen;
+mod step;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use frontdesk_schedule::jiff::{SignedDuration, Zoned};
+use frontdesk_types::Instant;
+
+use crate::Bundle;
+use crate::ast::TransferTarget;
+use crate::intents::IntentMatch;
+use crate::slots::Value;
+
+/// Inputs to the machine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The call is answered: start at the flow's `start` node.
+    Start,
+    /// A final recognition result, with its embedding if a model is configured.
+    Utterance { text: String, confidence: f32, embedding: Option<Vec<f32>> },
+    /// Keypad input (one key, or several ended by `#`).
+    Dtmf(String),
+    /// The caller spoke over the agent: `heard_ms` of a `total_ms` prompt had been played.
+    BargeIn { heard_ms: u32, total_ms: u32 },
+    /// The agent finished speaking: the no-input timer starts now.
+    PlaybackDone,
+    /// The result of a `Command::Webhook`.
+    WebhookResult { ok: bool, value: Option<String> },
+}
+
+/// What the shell should expect next, as a hint for end-of-turn detection and ASR.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expect {
+    /// An intent or a question (open speech).
+    Open,
+    YesNo,
+    Number,
+    /// A digit string, with its length when known (the endpointer waits for all of it).
+    Digits(Option<usize>),
+    Phone,
+    DateTime,
+    Name,
+    Choice(Vec<String>),
+    Text,
+}
+
+impl Expect {
+    /// A short hint: "yes-no", "expecting 10 digits", ...
+    pub fn hint(&self) -> String {
+        match self {
+            Expect::Open => "open question".into(),
+            Expect::YesNo => "yes-no".into(),
+            Expect::Number => "a number".into(),
+            Expect::Digits(Some(n)) => format!("expecting {n} digits"),
+            Expect::Digits(None) => "digits".into(),
+            Expect::Phone => "expecting 10 digits".into(),
+            Expect::DateTime => "a date or time".into(),
+            Expect::Name => "a name".into(),
+            Expect::Choice(c) => format!("one of: {}", c.join(", ")),
+            Expect::Text => "free text".into(),
+        }
+    }
+}
+
+/// Outputs of the machine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Say {
+        text: String,
+    },
+    /// Listen for the caller; DTMF is always accepted too.
+    Listen {
+        expect: Expect,
+        no_input_ms: u64,
+    },
+    Transfer {
+        target: TransferTarget,
+        context: Vec<(String, String)>,
+    },
+    /// Record the caller's do-not-call request (before the hang-up that follows).
+    OptOut,
+    Webhook {
+        url: String,
+        slots: serde_json::Value,
+    },
+    Hangup,
+}
+
+/// What happened in the last step, for logs, `chat --json` and conversation tests.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Turn {
+    /// The node the machine is at after the step.
+    pub node: String,
+    pub intent: Option<IntentMatch>,
+    pub faq_id: Option<String>,
+    /// `repair:repeat`, `transfer:front_desk`, `hangup`, `opt_out`, `no_match`, `no_input`,
+    /// `escalate`, `webhook`, `set:slot`.
+    pub actions: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Wait {
+    Nothing,
+    Menu,
+    Collect,
+    Confirm(Value),
+    Clarify(IntentMatch, IntentMatch),
+    FaqQuestion,
+    Webhook(Option<String>),
+    Ended,
+}
+
+/// One call's flow state.
+#[derive(Debug)]
+pub struct FlowMachine {
+    b: Arc<Bundle>,
+    wall_start: Zoned,
+    t0: Option<Instant>,
+    node: usize,
+    wait: Wait,
+    slots: BTreeMap<String, Value>,
+    tries: u32,
+    /// Listening nodes entered, for "go back".
+    history: Vec<usize>,
+    /// The last question asked, for "repeat" and after a repair answer.
+    last_prompt: String,
+    /// Share of the last prompt the caller heard before barging in (1.0 if not interrupted).
+    heard: f32,
+    out: VecDeque<Command>,
+    deadline: Option<Instant>,
+    no_input_ms: u64,
+    turn: Turn,
+}
+
+impl FlowMachine {
+    /// A machine for one call. `wall_start` is the caller's local date and time when the call
+    /// starts (dates like "tomorrow" are read against it plus the elapsed [`Instant`] time).
+    pub fn new(bundle: Arc<Bundle>, wall_start: Zoned) -> FlowMachine {
+        let no_input_ms = bundle.flow.settings.no_input_ms;
+        FlowMachine {
+            b: bundle,
+            wall_start,
+            t0: None,
+            node: 0,
+            wait: Wait::Nothing,
+            slots: BTreeMap::new(),
+            tries: 0,
+            history: Vec::new(),
+            last_prompt: String::new(),
+            heard: 1.0,
+            out: VecDeque::new(),
+            deadline: None,
+            no_input_ms,
+            turn: Turn::default(),
+        }
+    }
+
+    /// Feeds one event.
+    ///
+    /// # Errors
+    /// [`crate::FlowError::Unexpected`] for a webhook result nobody waits for, or `Start` twice.
+    pub fn handle_event(&mut self, now: Instant, ev: Event) -> Result<(), crate::FlowError> {
+        if self.t0.is_none() {
+            self.t0 = Some(now);
+        }
+        self.turn = Turn { node: self.node_id().to_owned(), ..Turn::default() };
+        match ev {
+            Event::Start => {
+                if self.wait != Wait::Nothing || !self.history.is_empty() {
+                    return Err(crate::FlowError::Unexpected("Start after the call started".into()));
+                }
+                let start = self.b.flow.start.value.clone();
+                self.goto(now, &start);
+            }
+            Event::Utterance { text, confidence, embedding } => {
+                self.utterance(now, &text, confidence, embedding.as_deref());
+            }
+            Event::Dtmf(keys) => self.dtmf(now, &keys),
+            Event::BargeIn { heard_ms, total_ms } => {
+                self.heard = if total_ms == 0 { 1.0 } else { (heard_ms as f32 / total_ms as f32).min(1.0) };
+            }
+            Event::PlaybackDone => {
+                if self.deadline.is_some() {
+                    self.deadline = Some(now + Duration::from_millis(self.no_input_ms));
+                }
+            }
+            Event::WebhookResult { ok, value } => self.webhook_result(now, ok, value)?,
+        }
+        self.turn.node = self.node_id().to_owned();
+        Ok(())
+    }
+
+    /// Fires the no-input timer if `now` is past it.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.deadline.is_some_and(|d| now >= d) {
+            self.turn = Turn { node: self.node_id().to_owned(), ..Turn::default() };
+            self.deadline = None;
+            self.fail(now, true);
+            self.turn.node = self.node_id().to_owned();
+        }
+    }
+
+    /// The next command, in order.
+    pub fn poll_command(&mut self) -> Option<Command> {
+        self.out.pop_front()
+    }
+
+    /// When `handle_timeout` should next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// True once the call has been handed off or hung up.
+    pub fn is_ended(&self) -> bool {
+        self.wait == Wait::Ended
+    }
+
+    /// The last step's summary.
+    pub fn turn(&self) -> &Turn {
+        &self.turn
+    }
+
+    /// Current slot values.
+    pub fn slots(&self) -> &BTreeMap<String, Value> {
+        &self.slots
+    }
+
+    /// Slots as a JSON object.
+    pub fn slots_json(&self) -> serde_json::Value {
+        serde_json::Value::Object(self.slots.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+    }
+
+    fn node_id(&self) -> &str {
+        self.b.flow.nodes.get(self.node).map_or("", |n| n.id.as_str())
+    }
+
+    /// The caller's wall clock at `now`.
+    fn wall(&self, now: Instant) -> Zoned {
+        let elapsed = now.saturating_duration_since(self.t0.unwrap_or(now));
+        let d = SignedDuration::try_from(elapsed).unwrap_or(SignedDuration::ZERO);
+        self.wall_start.checked_add(d).unwrap_or_else(|_| self.wall_start.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,60 @@
+//! Every flow in the repository's `flows/` passes the checker, and every conversation test
+//! there passes (without the embedding model: keyword rules only).
+
+use std::path::PathBuf;
+
+fn flows_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../flows")
+}
+
+fn files(suffix: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(flows_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(suffix))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn example_flows_check_clean() {
+    let flows: Vec<PathBuf> = files(".yaml")
+        .into_iter()
+        .filter(|p| {
+            !p.to_string_lossy().ends_with(".test.yaml") && !p.to_string_lossy().ends_with("-kb.yaml")
+        })
+        .collect();
+    assert!(!flows.is_empty());
+    for f in flows {
+        if let Err(e) = frontdesk_flow::Bundle::load(&f) {
+            panic!("{}: {e:?}", f.display());
+        }
+    }
+}
+
+#[test]
+fn conversation_tests_pass() {
+    let tests = files(".test.yaml");
+    assert!(!tests.is_empty());
+    let mut failed = Vec::new();
+    let mut n = 0;
+    for f in tests {
+        let results =
+            frontdesk_flow::convo::run_file(&f, None).unwrap_or_else(|e| panic!("{}: {e:?}", f.display()));
+        for r in results {
+            n += 1;
+            if !r.passed() {
+                failed.push(format!(
+                    "{} / {}:\n  {}\n  transcript:\n    {}",
+                    f.display(),
+                    r.name,
+                    r.failures.join("\n  "),
+                    r.transcript.join("\n    ")
+                ));
+            }
+        }
+    }
+    assert!(n >= 10, "only {n} conversation tests found");
+    assert!(failed.is_empty(), "{}", failed.join("\n\n"));
+}
