@@ -23,8 +23,9 @@
 //! until the next call on the same coder. With a jitter buffer, per 20 ms playout tick:
 //! packet `k` present: `decode(Some(k))`; packet `k` missing and `k+1` present:
 //! `decode_lost(Some(k+1))` now, then `decode(Some(k+1))` on the next tick; both missing:
-//! `decode(None)`. A packet that libopus rejects returns [`CodecError::CorruptPacket`], leaves
-//! the decoder state untouched, and is counted in [`DecoderStats::corrupt`]: treat it as lost.
+//! `decode(None)`. A packet that libopus rejects returns [`CodecError::CorruptPacket`] and is
+//! counted in [`DecoderStats::corrupt`] (libopus rejects it while parsing, before decoding
+//! anything): treat it as lost.
 //!
 //! # Delay
 //!
