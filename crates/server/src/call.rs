@@ -81,6 +81,9 @@ pub enum CallOutput {
     Clear,
     /// End the call.
     Hangup,
+    /// Blind-transfer the caller to this URI (SIP REFER); the transport hangs up once the
+    /// transfer succeeded. Transports that cannot transfer log it and carry on.
+    Transfer(String),
 }
 
 /// The application's end of a call.

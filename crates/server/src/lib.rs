@@ -24,4 +24,4 @@ pub mod twilio;
 pub mod wav;
 
 pub use serve::{ServeConfig, ServeError, Server};
-pub use sip::SipConfig;
+pub use sip::{Dial, SipConfig};

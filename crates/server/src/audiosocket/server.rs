@@ -115,6 +115,7 @@ async fn connection(stream: TcpStream, app: App, shutdown: Shutdown) -> Result<(
                     // the far end by the time the mark comes: report it played.
                     Some(CallOutput::Mark(name)) => port.event(CallInput::Played(name)).await,
                     Some(CallOutput::Clear) => {}
+                    Some(CallOutput::Transfer(_)) => warn!("audiosocket cannot transfer calls: ignored"),
                     Some(CallOutput::Hangup) | None => {
                         frame::encode(&Frame::Hangup, &mut out);
                         let _ = wr.write_all(&out).await;

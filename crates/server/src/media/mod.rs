@@ -84,8 +84,10 @@ pub(crate) enum MediaEnd {
     Failed,
 }
 
+/// Called with the target of a [`CallOutput::Transfer`].
+pub(crate) type TransferFn = Box<dyn Fn(String) + Send>;
+
 /// The sockets and agreement a media task starts with.
-#[derive(Debug)]
 pub(crate) struct MediaParams {
     /// RTP socket (even port).
     pub(crate) rtp: UdpSocket,
@@ -97,6 +99,8 @@ pub(crate) struct MediaParams {
     pub(crate) clock: Clock,
     /// SDES CNAME for RTCP.
     pub(crate) cname: String,
+    /// Hands a transfer request to the signalling side.
+    pub(crate) transfer: TransferFn,
 }
 
 enum Queued {
@@ -118,7 +122,7 @@ fn rtcp_of(a: SocketAddr) -> SocketAddr {
 
 /// Runs a call's media until it ends; see the module doc.
 pub(crate) async fn run(p: MediaParams, port: &mut CallPort, ctl: &mut mpsc::Receiver<MediaCtl>) -> MediaEnd {
-    let MediaParams { rtp, rtcp, mut negotiated, clock, cname } = p;
+    let MediaParams { rtp, rtcp, mut negotiated, clock, cname, transfer } = p;
     let seed = clock::seed();
     let mut session = match MediaSession::new(&negotiated, seed as u32, seed) {
         Ok(s) => s,
@@ -203,6 +207,7 @@ pub(crate) async fn run(p: MediaParams, port: &mut CallPort, ctl: &mut mpsc::Rec
                         }
                     }
                 }
+                Some(CallOutput::Transfer(target)) => transfer(target),
                 Some(CallOutput::Hangup) | None => break MediaEnd::Local,
             },
             c = ctl.recv() => match c {

@@ -27,7 +27,7 @@ async fn params(remote: SocketAddr, clock: Clock) -> MediaParams {
         direction: Direction::SendRecv,
         remote_ptime: Some(20),
     };
-    MediaParams { rtp, rtcp, negotiated, clock, cname: "test".into() }
+    MediaParams { rtp, rtcp, negotiated, clock, cname: "test".into(), transfer: Box::new(|_| {}) }
 }
 
 #[tokio::test(start_paused = true)]

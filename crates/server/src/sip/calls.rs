@@ -8,13 +8,14 @@
 
 use std::collections::BTreeMap;
 
-use frontdesk_sip::{CallHandle, Event, LocalMedia, Negotiated};
+use frontdesk_sip::message::SipUri;
+use frontdesk_sip::{CallHandle, DigestCredentials, Event, InviteParams, LocalMedia, Negotiated};
 use frontdesk_types::{CallId, Pii};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
-use super::{SipCmd, SipTask};
+use super::{Dial, SipCmd, SipTask};
 use crate::call::{CallInfo, TransportKind, call_pair};
 use crate::media::{self, MediaCtl, MediaParams};
 
@@ -26,6 +27,8 @@ const CTL_DEPTH: usize = 16;
 pub(super) enum CallEntry {
     /// Answered without an offer: media starts with the ACK's answer.
     Pending { rtp: UdpSocket, rtcp: UdpSocket, info: CallInfo },
+    /// An outgoing call not answered yet.
+    Outgoing { rtp: UdpSocket, rtcp: UdpSocket, info: CallInfo },
     /// Media running; `ctl` is `None` once the dialog ended (the media task is stopping).
     Live { ctl: Option<mpsc::Sender<MediaCtl>> },
 }
@@ -72,13 +75,35 @@ impl SipTask {
                     self.start_media(call, rtp, rtcp, neg, info);
                 }
             }
+            Event::CallAnswered { call, media } => {
+                info!(?call, "outgoing call answered");
+                if let Some(neg) = media
+                    && let Some(CallEntry::Outgoing { .. }) = self.calls.get(&call)
+                    && let Some(CallEntry::Outgoing { rtp, rtcp, info }) = self.calls.remove(&call)
+                {
+                    self.start_media(call, rtp, rtcp, neg, info);
+                } else if let Some(CallEntry::Outgoing { .. }) = self.calls.remove(&call) {
+                    warn!(?call, "outgoing call answered without usable media: hanging up");
+                    let _ = self.ep.hangup(now, call);
+                }
+            }
+            Event::ReferProgress { call, code, done } => {
+                info!(?call, code, done, "transfer");
+                if done && (200..300).contains(&code) {
+                    // Transferred: our leg is no longer needed.
+                    let _ = self.ep.hangup(now, call);
+                    if let Some(CallEntry::Live { ctl }) = self.calls.get_mut(&call) {
+                        *ctl = None;
+                    }
+                }
+            }
             Event::MediaChanged { call, media } => self.ctl(call, MediaCtl::Update(media)),
             Event::Dtmf { call, digit, .. } => self.ctl(call, MediaCtl::Dtmf(digit)),
             Event::CallEnded { call, reason, code } => {
-                debug!(?call, ?reason, ?code, "sip call ended");
+                info!(?call, ?reason, ?code, "sip call ended");
                 match self.calls.get_mut(&call) {
                     Some(CallEntry::Live { ctl }) => *ctl = None,
-                    Some(CallEntry::Pending { .. }) => {
+                    Some(CallEntry::Pending { .. } | CallEntry::Outgoing { .. }) => {
                         self.calls.remove(&call);
                     }
                     None => {}
@@ -112,10 +137,18 @@ impl SipTask {
             negotiated: neg,
             clock: self.clock,
             cname: format!("frontdesk@{}", self.advertise),
+            transfer: Box::new(|_| {}),
         };
         let (app_call, mut port) = call_pair(info);
         let app = self.app.clone();
         let cmd_tx = self.cmd_tx.clone();
+        let transfer_tx = self.cmd_tx.clone();
+        let params = MediaParams {
+            transfer: Box::new(move |target| {
+                let _ = transfer_tx.send(SipCmd::Transfer(call, target));
+            }),
+            ..params
+        };
         self.shutdown.calls.spawn(async move {
             let app_task = tokio::spawn(app.run(app_call));
             let end = media::run(params, &mut port, &mut ctl_rx).await;
@@ -141,6 +174,46 @@ impl SipTask {
                     let _ = self.ep.hangup(self.clock.now(), call);
                 }
             }
+            SipCmd::Transfer(call, target) => match SipUri::parse(&target) {
+                Ok(uri) => {
+                    if let Err(e) = self.ep.refer(self.clock.now(), call, &uri) {
+                        warn!(?call, "transfer not sent: {e}");
+                    }
+                }
+                Err(e) => warn!(?call, "transfer target is not a SIP URI: {e}"),
+            },
+        }
+    }
+
+    /// Places the start-up call of `--dial`.
+    pub(super) async fn dial(&mut self, d: Dial) {
+        let target = match SipUri::parse(&d.target) {
+            Ok(u) => u,
+            Err(e) => return warn!("--dial {:?}: {e}", d.target),
+        };
+        let Some((rtp, rtcp)) = self.ports.allocate().await else {
+            return warn!("--dial: no free RTP port in --rtp-ports");
+        };
+        let port = rtp.local_addr().map_or(0, |a| a.port());
+        let mut p = InviteParams::new(target, LocalMedia::new(self.advertise, port));
+        if let Some(user) = &d.user {
+            p.from_user = user.clone();
+        }
+        if let (Some(username), Some(password)) = (d.user, d.password) {
+            p.auth = Some(DigestCredentials { username, password });
+        }
+        match self.ep.invite(self.clock.now(), p) {
+            Ok(call) => {
+                let info = CallInfo {
+                    id: CallId(format!("out-{}", call.0)),
+                    transport: TransportKind::Sip,
+                    from: None,
+                    params: BTreeMap::from([("to".to_owned(), Pii::new(d.target))]),
+                };
+                info!(?call, rtp_port = port, "dialling");
+                self.calls.insert(call, CallEntry::Outgoing { rtp, rtcp, info });
+            }
+            Err(e) => warn!("--dial: {e}"),
         }
     }
 

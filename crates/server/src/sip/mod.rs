@@ -52,12 +52,31 @@ pub struct SipConfig {
     pub advertise: Option<IpAddr>,
     /// RTP port range (inclusive); RTP on even ports, RTCP on the next.
     pub rtp_ports: (u16, u16),
+    /// A call to place at start-up (the app runs on it once answered).
+    pub dial: Option<Dial>,
+}
+
+/// An outgoing call.
+#[derive(Clone)]
+pub struct Dial {
+    /// Request-URI, e.g. `sip:bob@192.0.2.7:5060` (an IP literal: the shell resolves no names).
+    pub target: String,
+    /// Digest user name for 401/407 challenges (also our From user).
+    pub user: Option<String>,
+    /// Digest password.
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for Dial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dial").field("target", &self.target).field("user", &self.user).finish_non_exhaustive()
+    }
 }
 
 impl SipConfig {
     /// Defaults: ports 20000-20999, advertised address from `listen`.
     pub fn new(listen: SocketAddr) -> SipConfig {
-        SipConfig { listen, advertise: None, rtp_ports: (20000, 20999) }
+        SipConfig { listen, advertise: None, rtp_ports: (20000, 20999), dial: None }
     }
 }
 
@@ -89,6 +108,8 @@ impl SipSockets {
 pub(crate) enum SipCmd {
     /// A call's media task ended (the application hung up, RTP timeout, or after a remote end).
     MediaEnded(CallHandle, MediaEnd),
+    /// The application asked to transfer the call (REFER).
+    Transfer(CallHandle, String),
 }
 
 /// State of the SIP task.
@@ -140,6 +161,10 @@ pub(crate) async fn serve(sockets: SipSockets, app: App, shutdown: Shutdown) {
         stopping: false,
     };
     info!(addr = %bound, advertise = %advertise, rtp_ports = ?cfg.rtp_ports, "sip listening (udp and tcp)");
+    if let Some(d) = cfg.dial {
+        t.dial(d).await;
+        t.drain().await;
+    }
     let mut buf = vec![0u8; 65_536];
     let mut hanging_up = false;
     let mut grace_until = None;

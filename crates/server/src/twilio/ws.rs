@@ -114,6 +114,10 @@ where
                     }
                     Some(CallOutput::Mark(name)) => Outbound::Mark { stream_sid: sid.clone(), mark: MarkName { name } },
                     Some(CallOutput::Clear) => Outbound::Clear { stream_sid: sid.clone() },
+                    Some(CallOutput::Transfer(_)) => {
+                        warn!(stream = %sid, "twilio media streams cannot transfer calls: ignored");
+                        continue;
+                    }
                     Some(CallOutput::Hangup) | None => break,
                 };
                 if ws.send(Message::text(out.to_json())).await.is_err() {
