@@ -138,6 +138,17 @@ impl PiperVoice {
         })
     }
 
+    /// Makes sure `n` sessions are loaded, so that `n` clauses can run at once (one per inference
+    /// pool thread) without the first concurrent call paying a session load (seconds) mid-call.
+    pub fn prepare_sessions(&self, n: usize) -> Result<(), EngineError> {
+        let have = self.idle.lock().unwrap_or_else(PoisonError::into_inner).len();
+        for _ in have..n {
+            let s = onnx::session(&self.paths, &self.model, 1)?;
+            self.idle.lock().unwrap_or_else(PoisonError::into_inner).push(s);
+        }
+        Ok(())
+    }
+
     /// The phonemiser (for tests and tools).
     pub fn phonemizer(&self) -> &Phonemizer {
         &self.phonemizer
