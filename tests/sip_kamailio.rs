@@ -82,7 +82,7 @@ fn calls_through_a_kamailio_dispatcher_reach_both_gateways_and_bye_follows_recor
             "each gateway should have answered 2 calls and seen their BYE:\n{}",
             gw.log()
         );
-        assert_eq!(gw.count("sip call "), 2, "{}", gw.log());
+        assert_eq!(gw.count("sip call call="), 2, "{}", gw.log());
     }
     // The BYEs went through the proxy: only possible if our 200 OK carried its Record-Route
     // (without it SIPp sends BYE straight to the gateway's Contact).
