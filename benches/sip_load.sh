@@ -105,7 +105,7 @@ if [ -n "$csv" ]; then
   echo "ResponseTime1(C) (INVITE -> 200, mean): $(field 'ResponseTime1(C)')  StdDev: $(field 'ResponseTime1StDev(C)')"
 fi
 read -r cpu rss < "$work/usage" 2>/dev/null || true
-echo "gateway at mid-run: ${cpu:-?}% CPU (of one core), RSS ${rss:-?} KiB"
+echo "gateway at mid-run: ${cpu:-?}% CPU (ps: average since start, of one core), RSS ${rss:-?} KiB"
 echo "gateway warnings: $(grep -c WARN "$work/gateway.log" || true) (log: $work/gateway.log)"
 echo "work dir: $work"
 exit $rc

@@ -1,7 +1,7 @@
 //! `frontdesk serve --sip` called by PJSUA2 (PJSIP's Python binding, PyPI `pjsua2-python`), a
 //! third SIP stack nobody on this team wrote (`tests/data/pjsua2/call.py`): the call is
-//! answered and ended, the prompt it plays comes back from `--app echo` (envelope correlation
-//! >= 0.8), and the keys it sends with `dialDtmf` (RFC 4733, in the audio's SSRC and sequence
+//! answered and ended, the prompt it plays comes back from `--app echo` (envelope
+//! correlation at least 0.8), and the keys it sends with `dialDtmf` (RFC 4733, in the audio's SSRC and sequence
 //! space) reach the call once each.
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
