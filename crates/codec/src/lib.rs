@@ -5,7 +5,7 @@
 //!   against it and against sox on all 65,536 inputs.
 //! - [`opus`]: Opus through libopus (`audiopus`), 20 ms VOIP frames at 8/16/24/48 kHz, with
 //!   packet-loss concealment and in-band FEC.
-//! - [`resample`]: streaming sinc resampling (`rubato`) between 8, 16, 22.05, 24 and 48 kHz,
+//! - [`resample`]: streaming polyphase sinc resampling between 8, 16, 22.05, 24 and 48 kHz,
 //!   fed in chunks of any size, continuous across chunk joints, 4 ms delay at 8 kHz.
 //!
 //! One error type, [`CodecError`], names what was wrong with the input.
@@ -13,6 +13,7 @@
 mod error;
 pub mod g711;
 pub mod opus;
+mod polyphase;
 pub mod resample;
 
 pub use error::CodecError;

@@ -1,21 +1,15 @@
-//! Streaming sample-rate conversion between any two of 8, 16, 22.05, 24 and 48 kHz, through
-//! `rubato`'s asynchronous sinc resampler.
+//! Streaming sample-rate conversion between any two of 8, 16, 22.05, 24 and 48 kHz, by a
+//! polyphase FIR filter for the exact rational ratio (module `polyphase`).
 //!
 //! # Shape
 //!
 //! A [`Resampler`] converts one mono stream. [`Resampler::push_f32`] / [`Resampler::push_i16`]
 //! take a chunk of *any* length (a 20 ms frame, 441 samples of 22.05 kHz TTS, one sample, ten
 //! seconds) and append every output sample that chunk makes computable to the caller's `Vec`.
-//! The filter state carries across calls, so a stream fed frame by frame is the same signal as the
-//! stream fed in one piece (up to float rounding): no clicks or steps at frame joints, and an
-//! output length that tracks input length times the ratio whatever the chunking (a sample may
-//! arrive one call later, never twice or not at all). `tests/resample.rs` and the property tests
-//! check both.
-//!
-//! How: rubato's `Async` sinc resampler with a fixed *input* size, whose chunk size is set to the
-//! length of each piece just before processing it (`Resizable::set_chunk_size`; pieces longer
-//! than [`MAX_CHUNK`] are split). rubato keeps the filter history itself, so there is no input
-//! buffering of our own, and no latency beyond the filter's.
+//! The filter state carries across calls, and output positions are integer phase arithmetic, so a
+//! stream fed frame by frame gives the same samples, bit for bit, as the stream fed in one piece:
+//! no clicks or steps at frame joints, and an output length of exactly `ceil(input_len * ratio)`
+//! whatever the chunking. `tests/resample.rs` and the property tests check both.
 //!
 //! # Drain contract
 //!
@@ -27,34 +21,34 @@
 //!
 //! # Quality and latency (speech)
 //!
-//! A windowed-sinc filter of 64 taps *at the lower of the two rates* (Blackman window, 256x
-//! oversampled table, linear interpolation between table points). Measured (tests/resample.rs
-//! checks each claim for every pair):
+//! A Blackman-windowed sinc of 64 taps *at the lower of the two rates*, designed at the common
+//! multiple rate and split into phases (for downsampling it spans 64 output-rate samples, e.g.
+//! 384 input taps for 48 to 8 kHz), with its cutoff at [`CUTOFF`] of the lower Nyquist so that the
+//! transition band ends at that Nyquist. Measured (tests/resample.rs checks each claim for every
+//! pair):
 //!
 //! - passband flat (within 0.2 dB) to 0.85 of the lower Nyquist: 3.4 kHz at 8 kHz (the whole
-//!   telephone band), 6.8 kHz at 16 kHz, 9.4 kHz at 22.05 kHz; -1.3 dB at 0.875, -6 dB at 0.9;
-//!   a 1 kHz tone keeps its frequency (within 0.01 Hz) and level (within 0.1 dB);
-//! - stopband at the lower Nyquist: about -70 dB there, more beyond; downsampling does not alias
-//!   (a tone 10 % above the output Nyquist comes out below -60 dB, in practice -85 dB);
-//! - latency: half the filter, 32 samples at the lower rate, less one output sample: **about
-//!   4 ms whenever one side is 8 kHz** (63 output samples for 8 to 16 kHz, 31 for 48 to 8 kHz,
-//!   32.4 for 22.05 to 8 kHz), about 2 ms when the lower rate is 16 kHz, 1.3 to 1.5 ms at 22.05
-//!   and 24 kHz. Exposed as [`Resampler::delay_out_samples`], [`Resampler::delay_out_exact`] and
-//!   [`Resampler::delay_us`]. (rubato rounds filter lengths up to a multiple of 8, which makes
-//!   the 22.05 kHz pairs up to 8 % longer.)
+//!   telephone band), 6.8 kHz at 16 kHz, 9.4 kHz at 22.05 kHz; a 1 kHz tone keeps its frequency
+//!   (within 0.01 Hz) and level (within 0.1 dB);
+//! - stopband from the lower Nyquist on; downsampling does not alias (a tone 10 % above the
+//!   output Nyquist comes out below -60 dB);
+//! - latency: half the filter, 32 samples at the lower rate: **4 ms whenever one side is 8 kHz**
+//!   (64 output samples for 8 to 16 kHz, 32.1 for 22.05 to 8 kHz), 2 ms when the lower rate is
+//!   16 kHz, about 1.4 ms at 22.05 and 24 kHz. Exposed as [`Resampler::delay_out_samples`],
+//!   [`Resampler::delay_out_exact`] and [`Resampler::delay_us`].
 //!
-//! Why this trade-off: 64 Blackman taps pass the full telephone band with 70 dB of image and
-//! alias rejection at 4 ms, small next to a 20 ms frame and far below ASR/TTS latencies; 128 taps
-//! would buy a sharper band edge for twice the delay and CPU.
+//! Why this trade-off: 64 Blackman taps pass the full telephone band with deep image and alias
+//! rejection at 4 ms, small next to a 20 ms frame and far below ASR/TTS latencies; 128 taps would
+//! buy a sharper band edge for twice the delay and CPU.
 //!
-//! For downsampling, the filter is stretched to 64 taps of the *output* rate (e.g. 384 input
-//! taps for 48 to 8 kHz) and its cutoff placed so that the transition band ends at the output
-//! Nyquist; rubato's automatic cutoff alone would leave the band between the output Nyquist and
-//! about 1.2 times it aliasing back into the top of the band.
+//! # Why not rubato
 //!
-//! Cost: 18..31 us per 20 ms frame for 8 to 16 kHz and 22.05 to 8 kHz, `i16` in and out
-//! (criterion medians, `benches/codec.rs`, quiet vs loaded shared 2-core machine): about 0.1 %
-//! of one core per stream.
+//! The first version used rubato's asynchronous sinc resampler (the same filter, from an
+//! oversampled table with linear interpolation). It is built for arbitrary and varying ratios and
+//! cost 18-31 us per 20 ms frame (8 to 16 kHz), more than the whole rest of a call direction's
+//! receive path. Our ratios are fixed and rational, where a polyphase filter needs one dot product
+//! of 64 taps per output sample and no interpolation: see `docs/performance.md` for the figures.
+//! Coefficient tables depend only on the rate pair and are built once per process and shared.
 //!
 //! Same-rate "conversion" is a plain copy with zero delay.
 //!
@@ -63,31 +57,22 @@
 //! [`Resampler::clipped_samples`].
 
 use frontdesk_types::SampleRate;
-use rubato::audioadapter_buffers::direct::InterleavedSlice;
-use rubato::{
-    Async, FixedAsync, Resampler as _, Resizable as _, SincInterpolationParameters, SincInterpolationType,
-    WindowFunction, calculate_cutoff,
-};
 
 use crate::CodecError;
+use crate::polyphase::{Polyphase, Table};
 
 /// Filter taps at the lower of the two rates.
 pub const TAPS_AT_LOWER_RATE: usize = 64;
-/// Longest piece handed to rubato in one call; longer input is split (state carries over).
-pub const MAX_CHUNK: usize = 1024;
-const OVERSAMPLING: usize = 256;
-const WINDOW: WindowFunction = WindowFunction::Blackman;
-
-fn rs_err(e: impl std::fmt::Display) -> CodecError {
-    CodecError::Resample(e.to_string())
-}
+/// Cutoff of the anti-alias/anti-image filter, as a fraction of the lower rate's Nyquist: the
+/// centre of the Blackman transition band, placed so that the band ends at that Nyquist.
+pub const CUTOFF: f64 = 0.914;
 
 /// A streaming mono resampler from one [`SampleRate`] to another.
 pub struct Resampler {
     from: SampleRate,
     to: SampleRate,
     /// `None` when `from == to` (copy).
-    inner: Option<Async<f32>>,
+    inner: Option<Polyphase>,
     ratio: f64,
     /// Filter taps in input samples (0 for a copy).
     taps_in: usize,
@@ -131,35 +116,10 @@ impl Resampler {
         if from == to {
             return Ok(r);
         }
-        let (taps_in, f_cutoff) = if ratio >= 1.0 {
-            // Upsampling: the filter runs at the input (lower) rate; rubato's automatic cutoff
-            // puts the stopband at the input Nyquist.
-            (TAPS_AT_LOWER_RATE, None)
-        } else {
-            // Downsampling: 64 taps of the output rate, in input samples (rubato rounds sinc
-            // lengths up to a multiple of 8; do it here so the delay we report is exact).
-            let taps = ((TAPS_AT_LOWER_RATE as f64 / ratio).ceil() as usize).div_ceil(8) * 8;
-            // rubato scales a given cutoff by `ratio`, but not the transition band, which for
-            // `taps` input taps is `1 - calculate_cutoff(taps)` of the input Nyquist. Place the
-            // cutoff (relative to the output Nyquist) so the transition ends at the output Nyquist.
-            let transition_in: f32 = 1.0 - calculate_cutoff::<f32>(taps, WINDOW);
-            let cutoff = 1.0 - transition_in / ratio as f32;
-            (taps, Some(cutoff))
-        };
-        let params = SincInterpolationParameters {
-            sinc_len: taps_in,
-            f_cutoff,
-            oversampling_factor: OVERSAMPLING,
-            interpolation: SincInterpolationType::Linear,
-            window: WINDOW,
-        };
         let inner =
-            Async::<f32>::new_sinc(ratio, 1.0, &params, MAX_CHUNK, 1, FixedAsync::Input).map_err(rs_err)?;
-        // The filter is centred `taps_in / 2` input samples back; rubato computes each output one
-        // step after advancing its position, which puts the output one output sample earlier than
-        // that (measured, and checked by the delay-compensated comparisons in tests/resample.rs).
-        r.delay_out = taps_in as f64 / 2.0 * ratio - 1.0;
-        r.taps_in = taps_in;
+            Polyphase::new(Table::get(from.hz() as usize, to.hz() as usize, TAPS_AT_LOWER_RATE, CUTOFF));
+        r.delay_out = inner.table().delay_out();
+        r.taps_in = inner.table().taps;
         r.inner = Some(inner);
         Ok(r)
     }
@@ -314,27 +274,6 @@ impl Resampler {
             out.extend_from_slice(input);
             return Ok(input.len());
         };
-        let start = out.len();
-        for piece in input.chunks(MAX_CHUNK) {
-            inner.set_chunk_size(piece.len()).map_err(rs_err)?;
-            let want = inner.output_frames_next();
-            let at = out.len();
-            out.resize(at + want, 0.0);
-            let result = {
-                let buf_in = InterleavedSlice::new(piece, 1, piece.len()).map_err(rs_err)?;
-                // `out` was just resized to hold `want` more samples, so this range exists.
-                let tail = &mut out[at..];
-                let mut buf_out = InterleavedSlice::new_mut(tail, 1, want).map_err(rs_err)?;
-                inner.process_into_buffer(&buf_in, &mut buf_out, None)
-            };
-            match result {
-                Ok((_, produced)) => out.truncate(at + produced),
-                Err(e) => {
-                    out.truncate(start);
-                    return Err(rs_err(e));
-                }
-            }
-        }
-        Ok(out.len() - start)
+        Ok(inner.process(input, out))
     }
 }
