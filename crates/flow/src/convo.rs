@@ -280,3 +280,67 @@ fn expect(cx: &mut Ctx, y: &Y<'_>, at: Pos, m: &FlowMachine, reply: &Reply, fail
         fail(format!("expected ended = {b}, it is {}", m.is_ended()));
     }
 }
+
+/// One agent turn as `chat --json` prints it: `{"say", "node", "intent": {"name",
+/// "confidence"} or null, "faq_id", "slots", "actions"}`.
+pub fn turn_json(m: &FlowMachine, reply: &Reply) -> String {
+    let t = m.turn();
+    let intent = t.intent.as_ref().map_or(serde_json::Value::Null, |i| {
+        serde_json::json!({"name": i.name, "confidence": (f64::from(i.confidence) * 1000.0).round() / 1000.0})
+    });
+    let mut actions: Vec<serde_json::Value> =
+        t.actions.iter().map(|a| serde_json::Value::String(a.clone())).collect();
+    for c in &reply.commands {
+        if let Command::Transfer { context, .. } = c
+            && !context.is_empty()
+        {
+            let ctx: serde_json::Map<String, serde_json::Value> =
+                context.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+            actions.push(serde_json::json!({"transfer_context": ctx}));
+        }
+    }
+    serde_json::json!({
+        "say": reply.say,
+        "node": t.node,
+        "intent": intent,
+        "faq_id": t.faq_id,
+        "slots": m.slots_json(),
+        "actions": actions,
+    })
+    .to_string()
+}
+
+/// The caller's wall clock from `--now` (RFC 3339 with offset, or a local
+/// `2026-11-18T10:15`) in zone `tz`.
+pub fn parse_now(now: &str, tz: &str) -> Result<frontdesk_schedule::jiff::Zoned, FlowError> {
+    use frontdesk_schedule::jiff::{Timestamp, tz::TimeZone};
+    if let Ok(ts) = now.parse::<Timestamp>() {
+        let zone =
+            TimeZone::get(tz).map_err(|e| FlowError::Time(format!("unknown time zone {tz:?}: {e}")))?;
+        return Ok(ts.to_zoned(zone));
+    }
+    local_now(now, tz).map_err(|e| FlowError::Time(e.to_string()))
+}
+
+/// The wall clock in zone `tz` at `secs` since the Unix epoch (for a shell that read its clock).
+pub fn wall_from_unix(secs: i64, tz: &str) -> Result<frontdesk_schedule::jiff::Zoned, FlowError> {
+    use frontdesk_schedule::jiff::{Timestamp, tz::TimeZone};
+    let zone = TimeZone::get(tz).map_err(|e| FlowError::Time(format!("unknown time zone {tz:?}: {e}")))?;
+    let ts = Timestamp::from_second(secs).map_err(|e| FlowError::Time(e.to_string()))?;
+    Ok(ts.to_zoned(zone))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn now_accepts_rfc3339_and_local() {
+        let z = parse_now("2026-11-18T15:15:00Z", "America/New_York").unwrap();
+        assert_eq!(z.strftime("%H:%M").to_string(), "10:15");
+        let z = parse_now("2026-11-18T10:15", "America/New_York").unwrap();
+        assert_eq!(z.strftime("%H:%M %z").to_string(), "10:15 -0500");
+        assert!(parse_now("yesterday", "America/New_York").is_err());
+        assert!(parse_now("2026-11-18T10:15", "Mars/Base").is_err());
+    }
+}

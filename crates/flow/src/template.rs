@@ -4,7 +4,7 @@
 //! applies, so "slot used before it is set" and "filter on the wrong type" are load-time errors.
 //! Filters: `spoken_datetime`, `spoken_date`, `spoken_time` (date/time slots), `digits` (spaced
 //! out for read-back, "5 5 5 0 1 4 2"), `upper`, `lower`. Built-in names: `business`,
-//! `business_phone`.
+//! `business_phone`, `caller_number`.
 
 use crate::ast::Pos;
 
@@ -12,7 +12,7 @@ use crate::ast::Pos;
 pub const FILTERS: &[&str] = &["spoken_datetime", "spoken_date", "spoken_time", "digits", "upper", "lower"];
 
 /// Names every template may use without a slot.
-pub const BUILTINS: &[&str] = &["business", "business_phone"];
+pub const BUILTINS: &[&str] = &["business", "business_phone", "caller_number"];
 
 /// A parsed template.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,6 +1,8 @@
 //! Every flow in the repository's `flows/` passes the checker, and every conversation test
 //! there passes (without the embedding model: keyword rules only).
 
+#![allow(clippy::unwrap_used, reason = "test helpers outside #[test] functions")]
+
 use std::path::PathBuf;
 
 fn flows_dir() -> PathBuf {

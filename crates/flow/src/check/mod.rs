@@ -12,6 +12,7 @@
 //!   enum option; a date filter on a non-date slot; one slot collected with two types.
 //! - `undefined-intent`: a route names an intent not in `intents:`.
 //! - `dead-end`: a node that neither ends the call nor leads anywhere.
+//! - `untruthful`: an `are_you_human` answer that does not say the agent is automated.
 
 mod slots;
 
@@ -37,6 +38,20 @@ pub fn check(flow: &Flow) -> Vec<Diagnostic> {
     target(&flow.start.value, flow.start.pos, "start", &mut out);
     for g in [&flow.global.human, &flow.global.goodbye].into_iter().flatten() {
         target(&g.value, g.pos, "global target", &mut out);
+    }
+    if let Some(t) = &flow.global.are_you_human {
+        let w = crate::intents::words(&t.source);
+        let truthful = ["automated", "virtual", "ai", "bot", "robot", "computer", "machine"]
+            .iter()
+            .any(|k| w.iter().any(|x| x == k));
+        if !truthful {
+            out.push(Diagnostic::new(
+                t.pos,
+                "untruthful",
+                "`are_you_human` must say the caller is talking to an automated assistant",
+                "e.g. \"No, I'm an automated assistant for {{business}}.\"",
+            ));
+        }
     }
     for n in &flow.nodes {
         for (name, pos) in edges(flow, n, true) {

@@ -6,6 +6,9 @@ use crate::ast::{CondOp, Flow, Literal, Node, NodeKind, Pos, SlotType};
 use crate::diag::Diagnostic;
 use crate::template::Template;
 
+/// Set by every webhook node: whether the call succeeded.
+const WEBHOOK_OK: &str = "webhook_ok";
+
 /// What we know of a slot's type: collected type, or the literal kind `set` gives it.
 #[derive(Debug, Clone, PartialEq)]
 enum Known {
@@ -44,6 +47,7 @@ fn slot_types(flow: &Flow, out: &mut Vec<Diagnostic>) -> BTreeMap<String, (Known
                 if let Some(r) = &w.result_slot {
                     m.entry(r.clone()).or_insert((Known::Any, n.pos));
                 }
+                m.insert(WEBHOOK_OK.into(), (Known::Ty(SlotType::YesNo), n.pos));
             }
             _ => {}
         }
@@ -102,7 +106,7 @@ fn defs(n: &Node) -> Vec<&str> {
     match &n.kind {
         NodeKind::Collect(c) => vec![c.slot.as_str()],
         NodeKind::Set(items) => items.iter().map(|(k, _, _)| k.as_str()).collect(),
-        NodeKind::Webhook(w) => w.result_slot.iter().map(String::as_str).collect(),
+        NodeKind::Webhook(w) => w.result_slot.iter().map(String::as_str).chain([WEBHOOK_OK]).collect(),
         _ => Vec::new(),
     }
 }

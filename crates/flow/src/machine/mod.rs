@@ -153,6 +153,7 @@ pub struct FlowMachine {
     deadline: Option<Instant>,
     no_input_ms: u64,
     turn: Turn,
+    caller: Option<frontdesk_types::Pii<String>>,
 }
 
 impl FlowMachine {
@@ -175,7 +176,14 @@ impl FlowMachine {
             deadline: None,
             no_input_ms,
             turn: Turn::default(),
+            caller: None,
         }
+    }
+
+    /// The caller's number, for templates as `{{caller_number}}` (kept out of slots and logs).
+    pub fn with_caller(mut self, number: frontdesk_types::Pii<String>) -> Self {
+        self.caller = Some(number);
+        self
     }
 
     /// Feeds one event.

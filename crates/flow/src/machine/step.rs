@@ -29,6 +29,7 @@ impl FlowMachine {
         t.render(|name, filter| match name {
             "business" => Some(f.business.clone()),
             "business_phone" => f.business_phone.clone(),
+            "caller_number" => self.caller.as_ref().map(|c| c.expose().clone()),
             _ => self.slots.get(name).map(|v| v.spoken(filter, &tz)),
         })
     }

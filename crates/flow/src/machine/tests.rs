@@ -1,1 +1,224 @@
+//! Machine tests on small inline flows: timers, embeddings through a deterministic fake,
+//! clarifying questions, webhooks, determinism and step cost.
+
+use frontdesk_engines::{Embedder, EngineError};
+use frontdesk_schedule::local_now;
+
 use super::*;
+use crate::ast::TransferTarget;
+use crate::convo::step;
+use crate::{Kb, parse::parse_flow};
+
+const FLOW: &str = "\
+flow: t
+business: Acme Dental
+start: menu
+global: {human: person}
+settings: {intent_threshold: 0.6, clarify_margin: 0.05, no_input_ms: 5000}
+intents:
+  billing: {examples: [question about my invoice], description: ask about a bill}
+  hours: {examples: [when do you open], description: hear our hours}
+  book: {keywords: [book]}
+nodes:
+  menu:
+    menu: {prompt: How can I help?, no_input: Still there?, no_match: Say book or billing.}
+    routes:
+      - {intent: book, goto: count}
+      - {intent: billing, goto: lookup}
+      - {intent: hours, goto: person}
+  count:
+    collect: {slot: n, type: number, prompt: How many people?, min: 1, max: 6, no_input: How many?, no_match: Say a number from 1 to 6.}
+    routes:
+      - {if: n == 1, goto: solo}
+    next: group
+  solo:
+    say: Just you.
+    hangup: true
+  group:
+    say: A group of {{n}}.
+    hangup: true
+  lookup:
+    webhook: {url: 'https://example.com/balance', result: balance}
+    routes:
+      - {if: webhook_ok == false, goto: person}
+    next: tell
+  tell:
+    say: Your balance is {{balance}}.
+    hangup: true
+  person:
+    transfer: {sip: 'sip:desk@example.com', context: {why: help}}
+";
+
+/// A fake embedder: each known phrase maps to a fixed direction; unknown text is orthogonal.
+struct Fake;
+
+impl Fake {
+    fn vec(t: &str) -> Vec<f32> {
+        match t {
+            "question about my invoice" | "my bill" => vec![1.0, 0.0, 0.0],
+            "when do you open" | "what time do you start" => vec![0.0, 1.0, 0.0],
+            "bill hours" => vec![0.7, 0.71, 0.0],
+            _ => vec![0.0, 0.0, 1.0],
+        }
+    }
+}
+
+impl Embedder for Fake {
+    fn dim(&self) -> usize {
+        3
+    }
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EngineError> {
+        Ok(texts.iter().map(|t| Fake::vec(t)).collect())
+    }
+}
+
+fn machine() -> FlowMachine {
+    let flow = parse_flow(FLOW).unwrap();
+    assert_eq!(crate::check::check(&flow), vec![]);
+    let mut b = Bundle { flow, kb: Kb::default(), intents: Default::default(), kb_index: Default::default() };
+    b.embed(&Fake).unwrap();
+    FlowMachine::new(Arc::new(b), local_now("2026-11-18T10:15", "America/New_York").unwrap())
+}
+
+fn said(m: &mut FlowMachine, now: u64, text: &str) -> crate::convo::Reply {
+    let e = Fake::vec(text);
+    let ev = Event::Utterance { text: text.into(), confidence: 0.9, embedding: Some(e) };
+    step(m, Instant::from_millis(now), Some(ev)).unwrap()
+}
+
+#[test]
+fn start_says_and_listens_with_a_deadline() {
+    let mut m = machine();
+    let r = step(&mut m, Instant::from_millis(1000), Some(Event::Start)).unwrap();
+    assert_eq!(r.say, "How can I help?");
+    assert_eq!(r.commands.last(), Some(&Command::Listen { expect: Expect::Open, no_input_ms: 5000 }));
+    assert_eq!(m.poll_timeout(), Some(Instant::from_millis(6000)));
+    // Early timeout: nothing happens.
+    m.handle_timeout(Instant::from_millis(5999));
+    assert_eq!(m.poll_command(), None);
+    // Playback finishing later re-arms the timer from then.
+    m.handle_event(Instant::from_millis(3000), Event::PlaybackDone).unwrap();
+    assert_eq!(m.poll_timeout(), Some(Instant::from_millis(8000)));
+    let r = step(&mut m, Instant::from_millis(8000), None).unwrap();
+    assert_eq!(r.say, "Still there?");
+    assert_eq!(m.turn().actions, vec!["no_input"]);
+    assert!(m.handle_event(Instant::from_millis(9000), Event::Start).is_err());
+}
+
+#[test]
+fn embedding_matches_an_intent_and_a_webhook_result_fills_a_slot() {
+    let mut m = machine();
+    step(&mut m, Instant::ZERO, Some(Event::Start)).unwrap();
+    let r = said(&mut m, 1000, "my bill");
+    let i = m.turn().intent.clone().unwrap();
+    assert_eq!((i.name.as_str(), i.source), ("billing", crate::intents::Source::Embedding));
+    assert!(i.confidence > 0.99);
+    let Some(Command::Webhook { url, .. }) = r.commands.first() else { panic!("{r:?}") };
+    assert_eq!(url, "https://example.com/balance");
+    assert_eq!(m.poll_timeout(), None, "no no-input timer while waiting for a webhook");
+    let r = step(
+        &mut m,
+        Instant::from_millis(1500),
+        Some(Event::WebhookResult { ok: true, value: Some("$20".into()) }),
+    )
+    .unwrap();
+    assert_eq!(r.say, "Your balance is $20.");
+    assert_eq!(r.commands.last(), Some(&Command::Hangup));
+    assert!(m.is_ended());
+}
+
+#[test]
+fn failed_webhook_routes_to_a_person_with_context() {
+    let mut m = machine();
+    step(&mut m, Instant::ZERO, Some(Event::Start)).unwrap();
+    said(&mut m, 1000, "my bill");
+    let r = step(&mut m, Instant::from_millis(1500), Some(Event::WebhookResult { ok: false, value: None }))
+        .unwrap();
+    assert_eq!(
+        r.commands,
+        vec![Command::Transfer {
+            target: TransferTarget::Sip("sip:desk@example.com".into()),
+            context: vec![("why".into(), "help".into())]
+        }]
+    );
+}
+
+#[test]
+fn close_intents_get_a_clarifying_question() {
+    let mut m = machine();
+    step(&mut m, Instant::ZERO, Some(Event::Start)).unwrap();
+    let r = said(&mut m, 1000, "bill hours");
+    assert_eq!(r.say, "Sorry, did you want to hear our hours, or ask about a bill?");
+    assert_eq!(m.turn().actions, vec!["clarify"]);
+    said(&mut m, 2000, "the second one");
+    assert_eq!(m.turn().intent.as_ref().map(|i| i.name.as_str()), Some("billing"));
+}
+
+#[test]
+fn without_a_model_unknown_phrasing_is_a_no_match_and_keywords_still_work() {
+    let mut m = machine();
+    step(&mut m, Instant::ZERO, Some(Event::Start)).unwrap();
+    let ev = Event::Utterance { text: "my bill".into(), confidence: 0.9, embedding: None };
+    let r = step(&mut m, Instant::from_millis(1000), Some(ev)).unwrap();
+    assert_eq!(r.say, "Say book or billing.");
+    let ev = Event::Utterance { text: "I want to book".into(), confidence: 0.9, embedding: None };
+    let r = step(&mut m, Instant::from_millis(2000), Some(ev)).unwrap();
+    assert_eq!(r.say, "How many people?");
+    assert_eq!(r.commands.last(), Some(&Command::Listen { expect: Expect::Number, no_input_ms: 5000 }));
+}
+
+#[test]
+fn validation_conditions_and_dtmf() {
+    let mut m = machine();
+    step(&mut m, Instant::ZERO, Some(Event::Start)).unwrap();
+    said(&mut m, 1000, "book");
+    let r = said(&mut m, 2000, "nine");
+    assert_eq!(r.say, "Say a number from 1 to 6.", "9 is above max");
+    let r = step(&mut m, Instant::from_millis(3000), Some(Event::Dtmf("1#".into()))).unwrap();
+    assert_eq!(r.say, "Just you.");
+    let mut m = machine();
+    step(&mut m, Instant::ZERO, Some(Event::Start)).unwrap();
+    said(&mut m, 1000, "book");
+    let r = said(&mut m, 2000, "four of us");
+    assert_eq!(r.say, "A group of 4.");
+    assert_eq!(m.slots_json(), serde_json::json!({"n": 4}));
+}
+
+#[test]
+fn replay_is_deterministic() {
+    let script = ["my bill", "uh", "book", "two"];
+    let run = || {
+        let mut m = machine();
+        let mut log =
+            vec![format!("{:?}", step(&mut m, Instant::ZERO, Some(Event::Start)).unwrap().commands)];
+        for (i, s) in script.iter().enumerate() {
+            let r = said(&mut m, 1000 * (i as u64 + 1), s);
+            log.push(format!("{:?} {:?} {:?}", r.commands, m.turn(), m.poll_timeout()));
+        }
+        log
+    };
+    let a = run();
+    assert_eq!(a, run());
+    assert!(a.len() == 5 && a.iter().all(|l| !l.is_empty()));
+}
+
+#[test]
+fn a_step_is_well_under_a_millisecond() {
+    let mut m = machine();
+    step(&mut m, Instant::ZERO, Some(Event::Start)).unwrap();
+    let n = 1000u32;
+    let mut total = std::time::Duration::ZERO;
+    for i in 0..n {
+        if m.is_ended() {
+            m = machine();
+            step(&mut m, Instant::ZERO, Some(Event::Start)).unwrap();
+        }
+        #[allow(clippy::disallowed_methods, reason = "measuring the test itself, not machine time")]
+        let t0 = std::time::Instant::now();
+        said(&mut m, u64::from(i) * 10, "something else entirely");
+        total += t0.elapsed();
+    }
+    let per = total / n;
+    // Unoptimised build on a shared host; the optimised figure is far lower.
+    assert!(per < std::time::Duration::from_millis(1), "{per:?} per step");
+}

@@ -1,0 +1,98 @@
+//! The clinic flow with the real embedding model (all-MiniLM-L6-v2): paraphrases that no
+//! keyword rule covers reach the right FAQ entry or intent, out-of-scope questions stay below
+//! the threshold, and the keyword-based conversation tests still pass with the model on.
+//! Skipped (with a message) when the model is not installed (`frontdesk models fetch`).
+
+#![allow(clippy::unwrap_used, reason = "test helpers outside #[test] functions")]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use frontdesk_embed_minilm::MiniLm;
+use frontdesk_engines::Embedder as _;
+use frontdesk_flow::convo::{parse_now, step};
+use frontdesk_flow::{Bundle, Event, FlowMachine};
+use frontdesk_types::Instant;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn model() -> Option<MiniLm> {
+    let dir = std::env::var_os("FRONTDESK_MODELS").map_or_else(|| root().join("models"), PathBuf::from);
+    match MiniLm::load(&dir) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            eprintln!("skipping: MiniLM not available ({e})");
+            None
+        }
+    }
+}
+
+/// Says `text` at the clinic's main menu; returns (faq id, intent, reply).
+fn ask(m: &MiniLm, b: &Arc<Bundle>, text: &str) -> (Option<String>, Option<String>, String) {
+    let wall = parse_now("2026-11-18T10:15", "America/New_York").unwrap();
+    let mut fm = FlowMachine::new(b.clone(), wall);
+    step(&mut fm, Instant::ZERO, Some(Event::Start)).unwrap();
+    let emb = m.embed(&[text]).unwrap().into_iter().next();
+    let ev = Event::Utterance { text: text.into(), confidence: 0.9, embedding: emb };
+    let r = step(&mut fm, Instant::from_millis(2000), Some(ev)).unwrap();
+    (fm.turn().faq_id.clone(), fm.turn().intent.as_ref().map(|i| i.name.clone()), r.say)
+}
+
+#[test]
+fn paraphrases_and_out_of_scope_with_the_model() {
+    let Some(m) = model() else { return };
+    let mut b = Bundle::load(&root().join("flows/clinic.yaml")).unwrap();
+    b.embed(&m).unwrap();
+    let b = Arc::new(b);
+    // No keyword rule covers these words.
+    let faq = [
+        ("Is the office reachable by metro?", "transit"),
+        ("Can someone push a wheelchair in easily?", "accessibility"),
+        ("Is there somewhere to leave my car?", "parking"),
+        ("Which physicians practice there?", "doctors"),
+        ("When do you shut on Saturdays?", "hours"),
+        ("How do I get my test outcomes?", "lab_results"),
+    ];
+    let mut right = 0;
+    for (q, want) in faq {
+        let (got, intent, say) = ask(&m, &b, q);
+        eprintln!("{q:?} -> faq {got:?} intent {intent:?}: {say}");
+        right += usize::from(got.as_deref() == Some(want));
+    }
+    // Measured with faq_threshold 0.6: 3/6 (wheelchair, physicians, test outcomes found; metro,
+    // car, "shut" fell below the threshold and got "I don't have an answer", never a wrong one).
+    // Raise this floor as the threshold and KB questions are tuned on an evaluation set.
+    assert!(right >= 3, "only {right}/6 paraphrased questions found their entry");
+    let intents = [
+        ("Could I come in to see Dr. Chen sometime next week?", "book"),
+        ("I have to call off my visit on Friday", "change"),
+    ];
+    let mut hits = 0;
+    for (q, want) in intents {
+        let (faq, got, say) = ask(&m, &b, q);
+        eprintln!("{q:?} -> intent {got:?} faq {faq:?}: {say}");
+        hits += usize::from(got.as_deref() == Some(want));
+    }
+    // Reported, not asserted yet: intent thresholds for MiniLM are not tuned.
+    eprintln!("{hits}/2 paraphrased intents matched");
+    for q in ["What is the capital of France?", "Can you recommend a good pizza place nearby?"] {
+        let (faq, intent, say) = ask(&m, &b, q);
+        eprintln!("{q:?} -> faq {faq:?} intent {intent:?}: {say}");
+        assert_eq!(faq, None, "{q}: invented an answer: {say}");
+        assert!(say.contains("don't have an answer"), "{say}");
+    }
+}
+
+#[test]
+fn conversation_tests_pass_with_the_model() {
+    let Some(m) = model() else { return };
+    let results = frontdesk_flow::convo::run_file(&root().join("flows/clinic.test.yaml"), Some(&m)).unwrap();
+    let failed: Vec<String> = results
+        .iter()
+        .filter(|r| !r.passed())
+        .map(|r| format!("{}: {:?}\n{}", r.name, r.failures, r.transcript.join("\n")))
+        .collect();
+    assert!(failed.is_empty(), "{}", failed.join("\n\n"));
+}
