@@ -4,12 +4,14 @@
 //! zcat /usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz |
 //!   RAYON_NUM_THREADS=1 cargo run --release -p frontdesk-asr-whisper --example eval_asr -- \
 //!   [--model tiny.en|base] [--margin-ms N] [--prompts DIR] [--limit N] [--hyp FILE]
+//! eval_asr --rescore FILE     # WER of a --hyp file again (after a normalisation change)
 //! ```
 //!
 //! Reads `name: text` lines (the Debian `asterisk-core-sounds-en` transcript list) on stdin,
 //! transcribes `DIR/name.wav` (8 kHz prompts are resampled to 16 kHz first, outside the timing)
 //! and prints WER (normalised: lower case, no punctuation, bracketed notes dropped, numbers and
-//! `* # @ % &` spelled out), the real-time factor (decode time / audio time), and the median and
+//! `* # @ % &` spelled out;
+//! notes in brackets or parentheses dropped), the real-time factor (decode time / audio time), and the median and
 //! 90th-percentile decode time per prompt: since the final decode starts when speech ends, that
 //! is the latency after end of speech. This is an evaluation, not a test: it reads the clock.
 
@@ -93,14 +95,14 @@ fn ordinal(word: &str) -> String {
     }
 }
 
-/// Lower case, bracketed notes dropped, symbols and numbers spelled out, punctuation removed.
+/// Lower case, notes in brackets or parentheses dropped, symbols and numbers spelled out, punctuation removed.
 fn normalise(text: &str) -> Vec<String> {
     let mut s = String::new();
     let mut depth = 0;
     for c in text.chars() {
         match c {
-            '[' => depth += 1,
-            ']' => depth -= 1,
+            '[' | '(' => depth += 1,
+            ']' | ')' => depth -= 1,
             _ if depth > 0 => {}
             '*' => s.push_str(" star "),
             '#' => s.push_str(" pound "),
@@ -150,6 +152,24 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
+/// WER of a `--hyp` file (name, errors, seconds, decode seconds, stop, reference, hypothesis).
+fn rescore(path: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    let (mut errors, mut words) = (0, 0);
+    for line in std::fs::read_to_string(path)?.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        if let (Some(r), Some(h)) = (f.get(5), f.get(6)) {
+            let (r, h) = (normalise(r), normalise(h));
+            errors += edit_distance(&r, &h);
+            words += r.len();
+        }
+    }
+    println!(
+        "WER {:.2} % ({errors} errors, {words} reference words)",
+        100.0 * errors as f64 / words.max(1) as f64
+    );
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut model = WhisperModel::TinyEn;
     let mut prompts = PathBuf::from("/usr/share/asterisk/sounds/en");
@@ -165,6 +185,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--limit" => limit = val()?.parse()?,
             "--margin-ms" => margin = Some(val()?.parse()?),
             "--hyp" => hyp_file = Some(PathBuf::from(val()?)),
+            "--rescore" => return rescore(&PathBuf::from(val()?)),
             _ => return Err(format!("unknown argument {a}").into()),
         }
     }
@@ -239,7 +260,7 @@ mod tests {
     #[test]
     fn normalisation_spells_numbers_and_symbols() {
         assert_eq!(
-            normalise("Press 1, then # or *; 24 hours [beep] on the 3rd - party's"),
+            normalise("Press 1, then # or *; 24 hours [beep] on the 3rd (note) - party's"),
             [
                 "press", "one", "then", "pound", "or", "star", "twenty", "four", "hours", "on", "the",
                 "third", "partys"

@@ -134,7 +134,7 @@ pub(crate) fn apply_rules(logits: &mut [f32], generated: &[u32], g: &Greedy<'_>)
 /// `Some((n, copies))` when the sequence ends with `copies` repetitions of an `n`-gram that the
 /// guard treats as a loop.
 pub(crate) fn repeated_suffix(text: &[u32]) -> Option<(usize, usize)> {
-    for n in 1..=16usize {
+    for n in 1..=48usize {
         let copies = match n {
             1 => 5,
             2..=4 => 3,
@@ -148,6 +148,27 @@ pub(crate) fn repeated_suffix(text: &[u32]) -> Option<(usize, usize)> {
         let first = &tail[..n];
         if tail.chunks_exact(n).all(|c| c == first) {
             return Some((n, copies));
+        }
+    }
+    None
+}
+
+/// Tokens a new segment must share with the start of an earlier one to count as a repeat.
+const SEGMENT_REPEAT_TOKENS: usize = 6;
+
+/// `Some(start)` when the segment starting at text index `start` (the last one) begins with the
+/// same tokens as an earlier segment: the whole first 6, or all of a shorter earlier segment.
+/// This catches Whisper re-reading a sentence into the silence after the speech, which the cut
+/// encoder input provokes (the copies sit in separate timestamped segments and may differ in
+/// their punctuation at the end, so the n-gram check misses them).
+pub(crate) fn repeated_segment(text: &[u32], starts: &[usize]) -> Option<usize> {
+    let (&cur, earlier) = starts.split_last()?;
+    let now = text.get(cur..)?;
+    for (i, &p) in earlier.iter().enumerate() {
+        let end = earlier.get(i + 1).copied().unwrap_or(cur);
+        let k = (end - p).min(SEGMENT_REPEAT_TOKENS);
+        if k > 0 && now.len() == k && text.get(p..p + k) == Some(now) {
+            return Some(cur);
         }
     }
     None
@@ -188,6 +209,8 @@ pub(crate) fn greedy(
     let mut seq: Vec<u32> = prompt.to_vec();
     // Positions of text tokens in `out.tokens`, for the repetition guard.
     let mut text_at: Vec<usize> = Vec::new();
+    // Indices into the text tokens where a timestamped segment starts.
+    let mut segment_starts: Vec<usize> = Vec::new();
     loop {
         if out.tokens.len() >= g.max_tokens {
             out.stop = Some(StopReason::TokenCap);
@@ -218,10 +241,19 @@ pub(crate) fn greedy(
         out.logprobs.push(next_lp);
         seq.push(next);
         if next < g.special.eot {
+            let after_ts = out.tokens.len() < 2
+                || out.tokens.get(out.tokens.len() - 2).is_some_and(|t| *t >= g.special.ts_begin);
+            if after_ts || segment_starts.is_empty() {
+                segment_starts.push(text_at.len());
+            }
             text_at.push(out.tokens.len() - 1);
             let text: Vec<u32> = text_at.iter().filter_map(|&i| out.tokens.get(i).copied()).collect();
-            if let Some((n, copies)) = repeated_suffix(&text) {
-                let keep_text = text.len() - n * (copies - 1);
+            let keep_text = match (repeated_suffix(&text), repeated_segment(&text, &segment_starts)) {
+                (Some((n, copies)), _) => Some(text.len() - n * (copies - 1)),
+                (None, Some(start)) => Some(start),
+                (None, None) => None,
+            };
+            if let Some(keep_text) = keep_text {
                 let cut = text_at.get(keep_text).copied().unwrap_or(out.tokens.len());
                 out.tokens.truncate(cut);
                 out.logprobs.truncate(cut);
@@ -320,6 +352,21 @@ mod tests {
         assert_eq!(repeated_suffix(&[5, 6, 5, 6]), None);
         assert_eq!(repeated_suffix(&[5, 6, 5, 6, 5, 6]), Some((2, 3)));
         assert_eq!(repeated_suffix(&[9, 1, 2, 3, 4, 5, 1, 2, 3, 4, 5]), Some((5, 2)));
+        let long: Vec<u32> = (100..130).chain(100..130).collect();
+        assert_eq!(repeated_suffix(&long), Some((30, 2)));
+    }
+
+    #[test]
+    fn a_segment_that_starts_like_an_earlier_one_is_a_repeat() {
+        // Segments at text indices 0 and 8; the second begins with the first's 6 tokens.
+        let text = [1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6];
+        assert_eq!(repeated_segment(&text[..13], &[0, 8]), None, "only 5 shared so far");
+        assert_eq!(repeated_segment(&text, &[0, 8]), Some(8));
+        // "Dial 1 ..." then "Dial 2 ...": not a repeat.
+        assert_eq!(repeated_segment(&[50, 1, 9, 9, 9, 9, 50, 2, 9, 9, 9, 9], &[0, 6]), None);
+        // A short earlier segment ("Yes.") repeated whole.
+        assert_eq!(repeated_segment(&[7, 8, 7, 8], &[0, 2]), Some(2));
+        assert_eq!(repeated_segment(&[7, 8], &[0]), None);
     }
 
     #[test]
