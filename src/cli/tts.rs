@@ -16,7 +16,7 @@ use frontdesk_types::SampleRate;
 
 /// Arguments of `frontdesk tts`.
 #[derive(clap::Args, Debug)]
-pub struct TtsArgs {
+pub(crate) struct TtsArgs {
     /// The text to speak.
     pub text: String,
     /// Output WAV file.
@@ -40,7 +40,7 @@ fn now() -> std::time::Instant {
 }
 
 /// Runs `frontdesk tts`.
-pub fn run(args: TtsArgs) -> anyhow::Result<()> {
+pub(crate) fn run(args: TtsArgs) -> anyhow::Result<()> {
     let rate = match args.rate {
         8000 | 16000 | 22050 => SampleRate::from_hz(args.rate)?,
         r => bail!("--rate {r}: use 8000, 16000 or 22050"),
