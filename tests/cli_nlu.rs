@@ -4,9 +4,13 @@
 use std::process::Command;
 
 fn nlu(args: &[&str]) -> (i32, String, String) {
-    let out =
-        Command::new(env!("CARGO_BIN_EXE_frontdesk")).arg("nlu").arg("datetime").args(args).output().unwrap();
-    let s = |b: Vec<u8>| String::from_utf8(b).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .arg("nlu")
+        .arg("datetime")
+        .args(args)
+        .output()
+        .expect("run frontdesk");
+    let s = |b: Vec<u8>| String::from_utf8(b).expect("UTF-8 output");
     (out.status.code().unwrap_or(-1), s(out.stdout), s(out.stderr))
 }
 

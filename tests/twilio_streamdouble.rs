@@ -60,6 +60,6 @@ fn streamdouble_call_is_echoed_and_dtmf_arrives() {
 
 fn tempdir(name: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("frontdesk-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
+    std::fs::create_dir_all(&d).expect("create a temporary directory");
     d
 }
