@@ -54,15 +54,16 @@ pub fn read_8k(path: &Path) -> Result<Vec<i16>, WavError> {
         path: path.display().to_string(),
         why: format!("{e} (convert it first, e.g. `sox IN.wav -r 8000 OUT.wav`)"),
     })?;
-    if rate != SampleRate::Hz8000 {
-        return Err(WavError::Format {
-            path: path.display().to_string(),
-            why: format!(
-                "{rate} audio: resampling lands with the codec crate; convert with `sox IN.wav -r 8000 OUT.wav`"
-            ),
-        });
-    }
-    Ok(pcm.samples)
+    let shown = path.display().to_string();
+    let bad = |e: frontdesk_codec::CodecError| WavError::Format { path: shown.clone(), why: e.to_string() };
+    let mut r = frontdesk_codec::Resampler::new(rate, SampleRate::Hz8000).map_err(bad)?;
+    let mut out = Vec::new();
+    r.push_i16(&pcm.samples, &mut out).map_err(bad)?;
+    r.flush_i16(&mut out).map_err(bad)?;
+    // The first `delay` samples are the filter filling up, not audio: drop them so playback
+    // starts on time and lasts as long as the file.
+    out.drain(..r.delay_out_samples().min(out.len()));
+    Ok(out)
 }
 
 fn le16(b: &[u8], at: usize) -> Option<u16> {
