@@ -13,6 +13,9 @@
 //! clause. Each provider crate documents its streaming strategy.
 
 pub mod pool;
+pub mod turn;
+
+pub use turn::{EndOfTurn, EndOfTurnFactory};
 
 use std::path::PathBuf;
 
