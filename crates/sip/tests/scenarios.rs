@@ -118,6 +118,36 @@ fn lost_acks_make_the_uas_retransmit_2xx_then_give_up_with_bye() {
     );
 }
 
+/// Found by the SIPp load bench (1,000 calls): the gateway's process stalled for about 1.7 s
+/// right after answering; the 2xx retransmission timer then fired late, was rescheduled to the
+/// very instant it fired, and the endpoint's safety net ("a due timer that does not move its
+/// call on") ended the call as Failed, answering the caller's BYE with 481.
+#[test]
+fn a_late_wake_up_after_answering_retransmits_the_2xx_once_and_keeps_the_call() {
+    let mut p = Pair::new();
+    p.a.drop = Some(Box::new(|m| m.starts_with("ACK")));
+    let (_a, b) = {
+        let params = invite_params(&p);
+        call_in(&mut p, params)
+    };
+    let t0 = p.now;
+    p.b.ep.answer(t0, b, p.b.media(40000)).unwrap();
+    p.drive();
+    // B is not serviced for 1.7 s (its 500 ms timer is overdue); the ACKs get through again.
+    p.a.drop = None;
+    p.now = t0 + Duration::from_millis(1700);
+    p.run_for(Duration::from_secs(5));
+    let ev = p.b.take_events();
+    assert!(matches!(ev.as_slice(), [Event::CallConfirmed { .. }]), "{ev:?}");
+    assert_eq!(p.b.ep.call_count(), 1);
+    let rel: Vec<u64> =
+        p.b.sent_matching("SIP/2.0 200")
+            .iter()
+            .map(|(t, _)| (t.as_micros() - t0.as_micros()) / 1000)
+            .collect();
+    assert_eq!(rel, vec![0, 1700], "one retransmission at the late wake-up, no burst");
+}
+
 #[test]
 fn retransmitted_invite_is_absorbed_and_last_provisional_resent() {
     let mut p = Pair::new();

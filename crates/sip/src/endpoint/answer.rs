@@ -169,7 +169,7 @@ impl Endpoint {
                 payload: ok.bytes.clone(),
             });
             ok.interval = ok.interval.saturating_mul(2).min(self.config.timers.t2);
-            ok.next_at = Some(at.max(now - ok.interval) + ok.interval);
+            ok.next_at = Some(crate::transaction::next_retransmit(at, now, ok.interval));
         }
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use frontdesk_types::Instant;
 
-use super::{Timers, Transmit, Transport, earliest};
+use super::{Timers, Transmit, Transport, earliest, next_retransmit};
 use crate::message::{CSeq, Method, Request, Response};
 
 /// Timer C: the longest an INVITE client transaction waits in Proceeding (RFC 3261 16.6
@@ -207,8 +207,8 @@ impl ClientTransaction {
             } else {
                 self.interval.saturating_mul(2).min(self.timers.t2)
             };
-            // Scheduled from the deadline, not from `now`, so a late wake-up does not drift.
-            self.retransmit_at = Some(at.max(now - self.interval) + self.interval);
+            // From the deadline (no drift), but after `now` (no burst after a stall).
+            self.retransmit_at = Some(next_retransmit(at, now, self.interval));
         }
         false
     }

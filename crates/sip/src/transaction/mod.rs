@@ -101,6 +101,15 @@ pub(crate) fn earliest(it: impl IntoIterator<Item = Option<Instant>>) -> Option<
     it.into_iter().flatten().min()
 }
 
+/// When to retransmit next, after retransmitting for the deadline `at` at `now`: `interval`
+/// after the deadline, so a wake-up a little late does not drift the schedule; but always after
+/// `now`, so a wake-up later than `interval` (a stalled process) sends one retransmission, not a
+/// burst, and never leaves a deadline that is already due.
+pub(crate) fn next_retransmit(at: Instant, now: Instant, interval: Duration) -> Instant {
+    let next = at + interval;
+    if next > now { next } else { now + interval }
+}
+
 /// The earliest deadline of a set of transactions.
 pub fn next_timeout<'a>(
     clients: impl IntoIterator<Item = &'a ClientTransaction>,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use frontdesk_types::Instant;
 
-use super::{Timers, Transmit, Transport, earliest};
+use super::{Timers, Transmit, Transport, earliest, next_retransmit};
 
 /// Server transaction state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -159,7 +159,7 @@ impl ServerTransaction {
                 });
             }
             self.interval = self.interval.saturating_mul(2).min(self.timers.t2);
-            self.retransmit_at = Some(at.max(now - self.interval) + self.interval);
+            self.retransmit_at = Some(next_retransmit(at, now, self.interval));
         }
         false
     }

@@ -237,3 +237,16 @@ fn non_invite_server_resends_final_until_timer_j() {
     tcp.respond(Instant::from_millis(5), 200, b"200".to_vec(), &mut out);
     assert_eq!(tcp.next_timeout(), Some(Instant::from_millis(5)));
 }
+
+#[test]
+fn next_retransmit_keeps_the_schedule_but_is_never_already_due() {
+    let ms = Instant::from_millis;
+    let i = std::time::Duration::from_millis(1000);
+    // On time or a little late: one interval after the deadline.
+    assert_eq!(next_retransmit(ms(500), ms(500), i), ms(1500));
+    assert_eq!(next_retransmit(ms(500), ms(700), i), ms(1500));
+    // Woken an interval late or more (a stalled process): one interval after now, so the
+    // deadline is not due again at once (a burst, or a timer that never moves on).
+    assert_eq!(next_retransmit(ms(500), ms(1500), i), ms(2500));
+    assert_eq!(next_retransmit(ms(500), ms(2200), i), ms(3200));
+}
