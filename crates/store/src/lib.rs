@@ -33,11 +33,14 @@
 //!   as by the code. **API keys** are stored as SHA-256 of a 256-bit random key (no salt needed
 //!   for random keys) with a display prefix. **Opt-outs** keep the first request per number and
 //!   log every request (R12).
+//! - **[`QueryStore`]** serves the HTTP API: calls listed by filters with keyset pagination
+//!   (newest first), flow summaries, in-place draft updates, and a write probe for readiness.
 //! - Caller numbers and transcript text are [`frontdesk_types::Pii`] in the records, so they
 //!   never reach a log line by accident.
 
 mod error;
 mod model;
+mod query;
 mod sqlite;
 mod traits;
 
@@ -47,6 +50,7 @@ pub use model::{
     Direction, FlowVersion, HoldId, HoldRecord, NewApiKey, NewCall, NewHold, NewSlot, OptOut, Turn,
     normalize_phone,
 };
+pub use query::{CallQuery, FlowSummary, QueryStore};
 pub use sqlite::{DB_FILE_NAME, DEFAULT_DATA_DIR, SCHEMA_VERSION, SqliteStore};
 pub use traits::{ApiKeyStore, CallStore, FlowStore, OptOutStore, SchedulingStore, Store};
 

@@ -136,6 +136,12 @@ pub trait OptOutStore {
 }
 
 /// Everything the gateway stores. Use as `Arc<dyn Store>`.
-pub trait Store: SchedulingStore + CallStore + FlowStore + ApiKeyStore + OptOutStore + Send + Sync {}
+pub trait Store:
+    SchedulingStore + CallStore + FlowStore + ApiKeyStore + OptOutStore + crate::QueryStore + Send + Sync
+{
+}
 
-impl<T> Store for T where T: SchedulingStore + CallStore + FlowStore + ApiKeyStore + OptOutStore + Send + Sync {}
+impl<T> Store for T where
+    T: SchedulingStore + CallStore + FlowStore + ApiKeyStore + OptOutStore + crate::QueryStore + Send + Sync
+{
+}

@@ -14,12 +14,12 @@ use super::{SqliteStore, ms, ts, ts_opt};
 use crate::error::is_unique_violation;
 use crate::{CallRecord, CallStore, Direction, NewCall, StoreError, Turn, normalize_phone};
 
-const CALL_COLS: &str = "id, direction, transport, from_number, to_number, flow_name, flow_version, started_ms, ended_ms, disposition";
+pub(super) const CALL_COLS: &str = "id, direction, transport, from_number, to_number, flow_name, flow_version, started_ms, ended_ms, disposition";
 
-type CallRow =
+pub(super) type CallRow =
     (String, String, String, String, String, Option<String>, Option<i64>, i64, Option<i64>, Option<String>);
 
-fn call_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CallRow> {
+pub(super) fn call_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CallRow> {
     Ok((
         r.get(0)?,
         r.get(1)?,
@@ -34,7 +34,7 @@ fn call_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CallRow> {
     ))
 }
 
-fn to_call(row: CallRow) -> Result<CallRecord, StoreError> {
+pub(super) fn to_call(row: CallRow) -> Result<CallRecord, StoreError> {
     let (id, dir, transport, from, to, flow_name, flow_version, started, ended, disposition) = row;
     Ok(CallRecord {
         id: CallId(id),
@@ -52,7 +52,7 @@ fn to_call(row: CallRow) -> Result<CallRecord, StoreError> {
 
 /// A number as stored: normalised when it looks like a phone number, else kept as given (a SIP
 /// URI user part or "anonymous").
-fn number(raw: &str) -> String {
+pub(super) fn number(raw: &str) -> String {
     normalize_phone(raw).unwrap_or_else(|_| raw.trim().to_string())
 }
 

@@ -13,6 +13,7 @@ mod calls;
 mod flows;
 mod keys;
 mod migrations;
+mod query;
 mod resources;
 
 use std::path::{Path, PathBuf};
