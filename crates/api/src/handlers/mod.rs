@@ -1,0 +1,115 @@
+//! Request handlers, one module per area, and the helpers they share (body parsing with
+//! messages that say what is wrong, query parameters).
+
+mod calls;
+mod flows;
+mod ops;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use hyper::HeaderMap;
+use hyper::header::CONTENT_TYPE;
+use serde::de::DeserializeOwned;
+
+use crate::router::{Matched, Op};
+use crate::{ApiError, ApiState, Resp};
+
+/// One request, routed and read.
+pub(crate) struct Ctx {
+    pub(crate) state: Arc<ApiState>,
+    pub(crate) matched: Matched,
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+/// Calls the route's handler.
+pub(crate) async fn run(ctx: Ctx) -> Result<Resp, ApiError> {
+    match ctx.matched.route.op {
+        Op::OpenApi => Ok(ops::openapi()),
+        Op::Metrics => Ok(ops::metrics(&ctx)),
+        Op::Readyz => ops::readyz(&ctx).await,
+        Op::FlowsList => flows::list(&ctx).await,
+        Op::FlowValidate => flows::validate(&ctx),
+        Op::FlowGet => flows::get(&ctx).await,
+        Op::FlowDraftPut => flows::put_draft(&ctx).await,
+        Op::FlowVersions => flows::versions(&ctx).await,
+        Op::FlowVersionGet => flows::version(&ctx).await,
+        Op::FlowPublish => flows::publish(&ctx).await,
+        Op::FlowRollback => flows::rollback(&ctx).await,
+        Op::CallsList => calls::list(&ctx).await,
+        Op::CallOriginate => calls::originate(&ctx).await,
+        Op::CallGet => calls::get(&ctx).await,
+        Op::CallTranscript => calls::transcript(&ctx).await,
+        Op::CallSay => calls::say(&ctx),
+        Op::CallTransfer => calls::transfer(&ctx),
+        Op::CallHangup => calls::hangup(&ctx),
+    }
+}
+
+impl Ctx {
+    /// The media type of the body, lowercased, without parameters.
+    fn media_type(&self) -> Option<String> {
+        let v = self.headers.get(CONTENT_TYPE)?.to_str().ok()?;
+        Some(v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+    }
+
+    /// The body as JSON of type `T`; 415 for another media type, 400 naming the problem
+    /// (position of a syntax error, missing or unknown field, wrong type).
+    pub(crate) fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        match self.media_type().as_deref() {
+            Some("application/json") => {}
+            Some(other) => {
+                return Err(ApiError::UnsupportedMediaType(format!(
+                    "the body must be application/json, not {other}"
+                )));
+            }
+            None => {
+                return Err(ApiError::UnsupportedMediaType(
+                    "send the body as JSON with Content-Type: application/json".into(),
+                ));
+            }
+        }
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::bad("malformed_json", "the body is empty: send a JSON object"));
+        }
+        serde_json::from_slice(&self.body).map_err(|e| {
+            use serde_json::error::Category;
+            match e.classify() {
+                Category::Syntax | Category::Eof | Category::Io => ApiError::bad(
+                    "malformed_json",
+                    format!("malformed JSON at line {} column {}: {e}", e.line(), e.column()),
+                ),
+                Category::Data => {
+                    ApiError::bad("invalid_request", format!("the JSON body does not fit: {e}"))
+                }
+            }
+        })
+    }
+
+    /// The body as YAML text (the same text as a flow file).
+    pub(crate) fn yaml(&self) -> Result<String, ApiError> {
+        match self.media_type().as_deref() {
+            Some("application/yaml" | "application/x-yaml" | "text/yaml" | "text/x-yaml") => {}
+            other => {
+                return Err(ApiError::UnsupportedMediaType(format!(
+                    "upload flows as YAML with Content-Type: application/yaml (got {})",
+                    other.unwrap_or("no Content-Type")
+                )));
+            }
+        }
+        String::from_utf8(self.body.to_vec())
+            .map_err(|e| ApiError::bad("bad_encoding", format!("the YAML body is not UTF-8: {e}")))
+    }
+
+    /// A query parameter (the last one when repeated).
+    pub(crate) fn q(&self, name: &str) -> Option<&str> {
+        self.query.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// A path parameter.
+    pub(crate) fn p(&self, i: usize) -> &str {
+        self.matched.param(i)
+    }
+}

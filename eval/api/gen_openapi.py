@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Writes crates/api/openapi.json (OpenAPI 3.1), the description of the frontdesk HTTP API.
+
+The route table in crates/api/src/router.rs is the router; a test in crates/api checks that
+every route is described here and every described operation is routed. Edit this script, run
+it, and commit both files.
+"""
+import json
+import pathlib
+
+S = lambda t, **kw: {"type": t, **kw}
+NULL = lambda t, **kw: {"type": [t, "null"], **kw}
+REF = lambda n: {"$ref": f"#/components/schemas/{n}"}
+TIME = S("string", format="date-time")
+TIME_OR_NULL = NULL("string", format="date-time")
+
+
+def obj(props, required=None, extra=False):
+    return {"type": "object", "properties": props, "required": required if required is not None else list(props),
+            "additionalProperties": extra}
+
+
+schemas = {
+    "Error": obj({"error": obj({"code": S("string"), "message": S("string"), "details": S("object")},
+                               ["code", "message"])}),
+    "Diagnostic": obj({"line": S("integer", minimum=0), "column": S("integer", minimum=0), "code": S("string"),
+                       "message": S("string"), "hint": S("string")}),
+    "FlowVersion": obj({"name": S("string"), "version": S("integer", minimum=1), "sha256": S("string", pattern="^[0-9a-f]{64}$"),
+                        "status": S("string", enum=["draft", "published"]), "created_at": TIME,
+                        "published_at": TIME_OR_NULL}),
+    "FlowVersionWithYaml": {"allOf": [REF("FlowVersion"), obj({"yaml": S("string")}, extra=True)]},
+    "FlowDraft": {"allOf": [REF("FlowVersion"), obj({"valid": S("boolean"), "diagnostics": S("array", items=REF("Diagnostic"))}, extra=True)]},
+    "FlowRolledBack": {"allOf": [REF("FlowVersion"), obj({"rolled_back_to": S("integer", minimum=1)}, extra=True)]},
+    "FlowSummary": obj({"name": S("string"), "latest_version": S("integer", minimum=1),
+                        "published_version": NULL("integer", minimum=1), "versions": S("integer", minimum=1),
+                        "updated_at": TIME}),
+    "FlowList": obj({"flows": S("array", items=REF("FlowSummary"))}),
+    "Flow": obj({"name": S("string"), "latest_version": S("integer", minimum=1),
+                 "published_version": NULL("integer", minimum=1),
+                 "published": {"oneOf": [REF("FlowVersionWithYaml"), S("null")]},
+                 "versions": S("array", items=REF("FlowVersion"))}),
+    "FlowVersions": obj({"versions": S("array", items=REF("FlowVersion"))}),
+    "Validation": obj({"valid": S("boolean"), "diagnostics": S("array", items=REF("Diagnostic"))}),
+    "Rollback": obj({"version": S("integer", minimum=1)}),
+    "Call": obj({"id": S("string"), "direction": S("string", enum=["inbound", "outbound"]), "transport": S("string"),
+                 "from": S("string"), "to": S("string"), "flow": NULL("string"), "flow_version": NULL("integer"),
+                 "started_at": TIME, "ended_at": TIME_OR_NULL, "status": S("string", enum=["live", "ended"]),
+                 "disposition": NULL("string"), "duration_ms": NULL("integer")}),
+    "CallList": obj({"calls": S("array", items=REF("Call")), "next_cursor": NULL("string")}),
+    "Turn": obj({"index": S("integer", minimum=0), "kind": S("string"), "text": S("string"),
+                 "confidence": NULL("number"), "at": TIME,
+                 "latencies_ms": {"type": "object", "additionalProperties": S("integer", minimum=0)}}),
+    "TranscriptLine": obj({"speaker": S("string", enum=["caller", "agent"]), "text": S("string"), "at": TIME}),
+    "CallDetail": {"allOf": [REF("Call"), obj({"timeline": S("array", items=REF("Turn")),
+                                               "transcript": obj({"lines": S("array", items=REF("TranscriptLine")), "text": S("string")})},
+                                              extra=True)]},
+    "Transcript": obj({"call_id": S("string"), "lines": S("array", items=REF("TranscriptLine")), "text": S("string")}),
+    "Originate": obj({"to": S("string", description="sip:user@host or a number such as +15551234567"),
+                      "flow": S("string", minLength=1), "from": S("string"),
+                      "variables": {"type": "object", "additionalProperties": S("string")}}, ["to", "flow"]),
+    "Originated": obj({"call_id": S("string"), "to": S("string"), "flow": S("string"), "flow_version": S("integer"),
+                       "status": S("string", enum=["dialing"])}),
+    "Say": obj({"text": S("string", minLength=1, maxLength=2000), "interrupt": S("boolean")}, ["text"]),
+    "Transfer": obj({"target": S("string", description="sip:user@host or a number")}),
+    "Accepted": obj({"call_id": S("string"), "action": S("string", enum=["say", "transfer", "hangup"]),
+                     "status": S("string", enum=["accepted"])}),
+    "Ready": obj({"ready": S("boolean"), "checks": {"type": "object", "additionalProperties": S("string")}}),
+}
+
+ERR = {"description": "Error", "content": {"application/json": {"schema": REF("Error")}}}
+responses = {n: {**ERR, "description": d} for n, d in [
+    ("BadRequest", "Malformed request (JSON syntax, fields, parameters)"),
+    ("Unauthorized", "Missing, unknown or revoked API key"),
+    ("NotFound", "No such record"),
+    ("Conflict", "Conflicts with the current state"),
+    ("TooLarge", "Body over the size limit"),
+    ("UnsupportedMediaType", "Wrong Content-Type"),
+    ("Unprocessable", "Well-formed but not acceptable"),
+]}
+
+
+def ok(schema, status="200", desc="OK"):
+    return {status: {"description": desc, "content": {"application/json": {"schema": REF(schema)}}}}
+
+
+def errs(*names):
+    codes = {"BadRequest": "400", "Unauthorized": "401", "NotFound": "404", "Conflict": "409",
+             "TooLarge": "413", "UnsupportedMediaType": "415", "Unprocessable": "422"}
+    return {codes[n]: {"$ref": f"#/components/responses/{n}"} for n in names}
+
+
+def json_body(schema):
+    return {"required": True, "content": {"application/json": {"schema": REF(schema)}}}
+
+
+YAML_BODY = {"required": True, "description": "The flow file's text",
+             "content": {"application/yaml": {"schema": S("string")}}}
+NAME = {"name": "name", "in": "path", "required": True, "schema": S("string", pattern="^[A-Za-z0-9._-]{1,100}$")}
+VERSION = {"name": "version", "in": "path", "required": True, "schema": S("integer", minimum=1)}
+CALL_ID = {"name": "id", "in": "path", "required": True, "schema": S("string", minLength=1)}
+COMMON = ("BadRequest", "Unauthorized")
+
+
+def op(op_id, summary, responses_, params=None, body=None, tag=None, public=False):
+    o = {"operationId": op_id, "summary": summary, "responses": responses_}
+    if tag:
+        o["tags"] = [tag]
+    if params:
+        o["parameters"] = params
+    if body:
+        o["requestBody"] = body
+    if public:
+        o["security"] = []
+    return o
+
+
+paths = {
+    "/openapi.json": {"get": op("getOpenApi", "This description", {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": S("object")}}}}, tag="operations", public=True)},
+    "/metrics": {"get": op("getMetrics", "Prometheus text exposition", {"200": {"description": "Metrics", "content": {"text/plain": {"schema": S("string")}}}}, tag="operations", public=True)},
+    "/readyz": {"get": op("getReady", "Ready to take calls: store writable, models loaded", {**ok("Ready"), "503": {"description": "Not ready", "content": {"application/json": {"schema": REF("Ready")}}}}, tag="operations", public=True)},
+    "/v1/flows": {"get": op("listFlows", "Flows with their newest and published versions", {**ok("FlowList"), **errs(*COMMON)}, tag="flows")},
+    "/v1/flows/validate": {"post": op("validateFlow", "Check a flow (the flow check diagnostics, with line and column)", {**ok("Validation"), **errs(*COMMON, "TooLarge", "UnsupportedMediaType")}, body=YAML_BODY, tag="flows")},
+    "/v1/flows/{name}": {"get": op("getFlow", "A flow: versions and the published one", {**ok("Flow"), **errs(*COMMON, "NotFound")}, [NAME], tag="flows")},
+    "/v1/flows/{name}/draft": {"put": op("putFlowDraft", "Create or update the draft (the newest unpublished version is replaced in place)", {**ok("FlowDraft"), **errs(*COMMON, "TooLarge", "UnsupportedMediaType")}, [NAME], YAML_BODY, tag="flows")},
+    "/v1/flows/{name}/versions": {"get": op("listFlowVersions", "All versions, oldest first", {**ok("FlowVersions"), **errs(*COMMON, "NotFound")}, [NAME], tag="flows")},
+    "/v1/flows/{name}/versions/{version}": {"get": op("getFlowVersion", "One version with its YAML", {**ok("FlowVersionWithYaml"), **errs(*COMMON, "NotFound")}, [NAME, VERSION], tag="flows")},
+    "/v1/flows/{name}/versions/{version}/publish": {"post": op("publishFlowVersion", "Publish a version (checked first; immutable afterwards; new calls run it)", {**ok("FlowVersion"), **errs(*COMMON, "NotFound", "Unprocessable")}, [NAME, VERSION], tag="flows")},
+    "/v1/flows/{name}/rollback": {"post": op("rollbackFlow", "Publish the text of an earlier published version as the newest version", {**ok("FlowRolledBack"), **errs(*COMMON, "NotFound", "Conflict", "TooLarge", "UnsupportedMediaType")}, [NAME], json_body("Rollback"), tag="flows")},
+    "/v1/calls": {
+        "get": op("listCalls", "Calls, newest first, with filters and cursor pagination", {**ok("CallList"), **errs(*COMMON)}, [
+            {"name": "direction", "in": "query", "schema": S("string", enum=["inbound", "outbound"])},
+            {"name": "status", "in": "query", "schema": S("string", enum=["live", "ended"])},
+            {"name": "flow", "in": "query", "schema": S("string")},
+            {"name": "phone", "in": "query", "description": "Calls from or to this number", "schema": S("string")},
+            {"name": "since", "in": "query", "description": "Started at or after", "schema": TIME},
+            {"name": "until", "in": "query", "description": "Started before", "schema": TIME},
+            {"name": "limit", "in": "query", "schema": S("integer", minimum=1, maximum=1000, default=50)},
+            {"name": "cursor", "in": "query", "description": "next_cursor of the previous page", "schema": S("string")},
+        ], tag="calls"),
+        "post": op("originateCall", "Place an outbound call running a flow's published version", {**ok("Originated", "202", "Dialing"), **errs(*COMMON, "Conflict", "TooLarge", "UnsupportedMediaType", "Unprocessable")}, body=json_body("Originate"), tag="calls"),
+    },
+    "/v1/calls/{id}": {"get": op("getCall", "A call with its timeline and transcript", {**ok("CallDetail"), **errs(*COMMON, "NotFound")}, [CALL_ID], tag="calls")},
+    "/v1/calls/{id}/transcript": {"get": op("getCallTranscript", "A call's transcript", {**ok("Transcript"), **errs(*COMMON, "NotFound")}, [CALL_ID], tag="calls")},
+    "/v1/calls/{id}/say": {"post": op("sayOnCall", "Speak text on a live call", {**ok("Accepted", "202", "Accepted"), **errs(*COMMON, "NotFound", "Conflict", "TooLarge", "UnsupportedMediaType")}, [CALL_ID], json_body("Say"), tag="calls")},
+    "/v1/calls/{id}/transfer": {"post": op("transferCall", "Blind-transfer a live call", {**ok("Accepted", "202", "Accepted"), **errs(*COMMON, "NotFound", "Conflict", "TooLarge", "UnsupportedMediaType")}, [CALL_ID], json_body("Transfer"), tag="calls")},
+    "/v1/calls/{id}/hangup": {"post": op("hangupCall", "Hang up a live call", {**ok("Accepted", "202", "Accepted"), **errs(*COMMON, "NotFound", "Conflict", "TooLarge")}, [CALL_ID], tag="calls")},
+}
+
+doc = {
+    "openapi": "3.1.0",
+    "info": {"title": "frontdesk API", "version": "0.1.0",
+             "description": "Manage flows, read calls and their timelines, control live calls. "
+                            "Authenticate with `Authorization: Bearer <key>` (`frontdesk apikey create`). "
+                            "Errors are `{\"error\": {\"code\", \"message\"}}`."},
+    "servers": [{"url": "/"}],
+    "security": [{"bearer": []}],
+    "paths": paths,
+    "components": {"schemas": schemas, "responses": responses,
+                   "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+}
+
+out = pathlib.Path(__file__).resolve().parents[2] / "crates/api/openapi.json"
+out.write_text(json.dumps(doc, indent=2) + "\n")
+print(f"wrote {out}")
