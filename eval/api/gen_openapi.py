@@ -20,17 +20,29 @@ def obj(props, required=None, extra=False):
             "additionalProperties": extra}
 
 
+def ext(base, props):
+    """`base` (an obj) with more required properties (flat: allOf cannot extend a closed object)."""
+    return obj({**base["properties"], **props}, base["required"] + list(props))
+
+
+TARGET = S("string", pattern=r"^(sips?:\S+|\+?[0-9]{3,20})$", description="sip:user@host or a number such as +15551234567")
+FLOW_VERSION = obj({"name": S("string"), "version": S("integer", minimum=1), "sha256": S("string", pattern="^[0-9a-f]{64}$"),
+                        "status": S("string", enum=["draft", "published"]), "created_at": TIME,
+                        "published_at": TIME_OR_NULL})
+CALL_OBJ = obj({"id": S("string"), "direction": S("string", enum=["inbound", "outbound"]), "transport": S("string"),
+                 "from": S("string"), "to": S("string"), "flow": NULL("string"), "flow_version": NULL("integer"),
+                 "started_at": TIME, "ended_at": TIME_OR_NULL, "status": S("string", enum=["live", "ended"]),
+                 "disposition": NULL("string"), "duration_ms": NULL("integer")})
+
 schemas = {
     "Error": obj({"error": obj({"code": S("string"), "message": S("string"), "details": S("object")},
                                ["code", "message"])}),
     "Diagnostic": obj({"line": S("integer", minimum=0), "column": S("integer", minimum=0), "code": S("string"),
                        "message": S("string"), "hint": S("string")}),
-    "FlowVersion": obj({"name": S("string"), "version": S("integer", minimum=1), "sha256": S("string", pattern="^[0-9a-f]{64}$"),
-                        "status": S("string", enum=["draft", "published"]), "created_at": TIME,
-                        "published_at": TIME_OR_NULL}),
-    "FlowVersionWithYaml": {"allOf": [REF("FlowVersion"), obj({"yaml": S("string")}, extra=True)]},
-    "FlowDraft": {"allOf": [REF("FlowVersion"), obj({"valid": S("boolean"), "diagnostics": S("array", items=REF("Diagnostic"))}, extra=True)]},
-    "FlowRolledBack": {"allOf": [REF("FlowVersion"), obj({"rolled_back_to": S("integer", minimum=1)}, extra=True)]},
+    "FlowVersion": FLOW_VERSION,
+        "FlowVersionWithYaml": ext(FLOW_VERSION, {"yaml": S("string")}),
+    "FlowDraft": ext(FLOW_VERSION, {"valid": S("boolean"), "diagnostics": S("array", items=REF("Diagnostic"))}),
+    "FlowRolledBack": ext(FLOW_VERSION, {"rolled_back_to": S("integer", minimum=1)}),
     "FlowSummary": obj({"name": S("string"), "latest_version": S("integer", minimum=1),
                         "published_version": NULL("integer", minimum=1), "versions": S("integer", minimum=1),
                         "updated_at": TIME}),
@@ -42,26 +54,22 @@ schemas = {
     "FlowVersions": obj({"versions": S("array", items=REF("FlowVersion"))}),
     "Validation": obj({"valid": S("boolean"), "diagnostics": S("array", items=REF("Diagnostic"))}),
     "Rollback": obj({"version": S("integer", minimum=1)}),
-    "Call": obj({"id": S("string"), "direction": S("string", enum=["inbound", "outbound"]), "transport": S("string"),
-                 "from": S("string"), "to": S("string"), "flow": NULL("string"), "flow_version": NULL("integer"),
-                 "started_at": TIME, "ended_at": TIME_OR_NULL, "status": S("string", enum=["live", "ended"]),
-                 "disposition": NULL("string"), "duration_ms": NULL("integer")}),
+    "Call": CALL_OBJ,
     "CallList": obj({"calls": S("array", items=REF("Call")), "next_cursor": NULL("string")}),
     "Turn": obj({"index": S("integer", minimum=0), "kind": S("string"), "text": S("string"),
                  "confidence": NULL("number"), "at": TIME,
                  "latencies_ms": {"type": "object", "additionalProperties": S("integer", minimum=0)}}),
     "TranscriptLine": obj({"speaker": S("string", enum=["caller", "agent"]), "text": S("string"), "at": TIME}),
-    "CallDetail": {"allOf": [REF("Call"), obj({"timeline": S("array", items=REF("Turn")),
-                                               "transcript": obj({"lines": S("array", items=REF("TranscriptLine")), "text": S("string")})},
-                                              extra=True)]},
+    "CallDetail": ext(CALL_OBJ, {"timeline": S("array", items=REF("Turn")),
+                                 "transcript": obj({"lines": S("array", items=REF("TranscriptLine")), "text": S("string")})}),
     "Transcript": obj({"call_id": S("string"), "lines": S("array", items=REF("TranscriptLine")), "text": S("string")}),
-    "Originate": obj({"to": S("string", description="sip:user@host or a number such as +15551234567"),
+    "Originate": obj({"to": TARGET,
                       "flow": S("string", minLength=1), "from": S("string"),
                       "variables": {"type": "object", "additionalProperties": S("string")}}, ["to", "flow"]),
     "Originated": obj({"call_id": S("string"), "to": S("string"), "flow": S("string"), "flow_version": S("integer"),
                        "status": S("string", enum=["dialing"])}),
     "Say": obj({"text": S("string", minLength=1, maxLength=2000), "interrupt": S("boolean")}, ["text"]),
-    "Transfer": obj({"target": S("string", description="sip:user@host or a number")}),
+    "Transfer": obj({"target": TARGET}),
     "Accepted": obj({"call_id": S("string"), "action": S("string", enum=["say", "transfer", "hangup"]),
                      "status": S("string", enum=["accepted"])}),
     "Ready": obj({"ready": S("boolean"), "checks": {"type": "object", "additionalProperties": S("string")}}),
@@ -94,7 +102,7 @@ def json_body(schema):
 
 
 YAML_BODY = {"required": True, "description": "The flow file's text",
-             "content": {"application/yaml": {"schema": S("string")}}}
+             "content": {"application/yaml": {"schema": {"description": "A flow document (see flows/schema.json); any YAML is accepted and checked"}}}}
 NAME = {"name": "name", "in": "path", "required": True, "schema": S("string", pattern="^[A-Za-z0-9._-]{1,100}$")}
 VERSION = {"name": "version", "in": "path", "required": True, "schema": S("integer", minimum=1)}
 CALL_ID = {"name": "id", "in": "path", "required": True, "schema": S("string", minLength=1)}
@@ -119,12 +127,12 @@ paths = {
     "/metrics": {"get": op("getMetrics", "Prometheus text exposition", {"200": {"description": "Metrics", "content": {"text/plain": {"schema": S("string")}}}}, tag="operations", public=True)},
     "/readyz": {"get": op("getReady", "Ready to take calls: store writable, models loaded", {**ok("Ready"), "503": {"description": "Not ready", "content": {"application/json": {"schema": REF("Ready")}}}}, tag="operations", public=True)},
     "/v1/flows": {"get": op("listFlows", "Flows with their newest and published versions", {**ok("FlowList"), **errs(*COMMON)}, tag="flows")},
-    "/v1/flows/validate": {"post": op("validateFlow", "Check a flow (the flow check diagnostics, with line and column)", {**ok("Validation"), **errs(*COMMON, "TooLarge", "UnsupportedMediaType")}, body=YAML_BODY, tag="flows")},
+    "/v1/validate": {"post": op("validateFlow", "Check a flow (the flow check diagnostics, with line and column)", {**ok("Validation"), **errs(*COMMON, "TooLarge", "UnsupportedMediaType")}, body=YAML_BODY, tag="flows")},
     "/v1/flows/{name}": {"get": op("getFlow", "A flow: versions and the published one", {**ok("Flow"), **errs(*COMMON, "NotFound")}, [NAME], tag="flows")},
     "/v1/flows/{name}/draft": {"put": op("putFlowDraft", "Create or update the draft (the newest unpublished version is replaced in place)", {**ok("FlowDraft"), **errs(*COMMON, "TooLarge", "UnsupportedMediaType")}, [NAME], YAML_BODY, tag="flows")},
     "/v1/flows/{name}/versions": {"get": op("listFlowVersions", "All versions, oldest first", {**ok("FlowVersions"), **errs(*COMMON, "NotFound")}, [NAME], tag="flows")},
     "/v1/flows/{name}/versions/{version}": {"get": op("getFlowVersion", "One version with its YAML", {**ok("FlowVersionWithYaml"), **errs(*COMMON, "NotFound")}, [NAME, VERSION], tag="flows")},
-    "/v1/flows/{name}/versions/{version}/publish": {"post": op("publishFlowVersion", "Publish a version (checked first; immutable afterwards; new calls run it)", {**ok("FlowVersion"), **errs(*COMMON, "NotFound", "Unprocessable")}, [NAME, VERSION], tag="flows")},
+    "/v1/flows/{name}/versions/{version}/publish": {"post": op("publishFlowVersion", "Publish a version (checked first; immutable afterwards; new calls run it)", {**ok("FlowVersion"), **errs(*COMMON, "NotFound", "Conflict")}, [NAME, VERSION], tag="flows")},
     "/v1/flows/{name}/rollback": {"post": op("rollbackFlow", "Publish the text of an earlier published version as the newest version", {**ok("FlowRolledBack"), **errs(*COMMON, "NotFound", "Conflict", "TooLarge", "UnsupportedMediaType")}, [NAME], json_body("Rollback"), tag="flows")},
     "/v1/calls": {
         "get": op("listCalls", "Calls, newest first, with filters and cursor pagination", {**ok("CallList"), **errs(*COMMON)}, [
@@ -135,9 +143,9 @@ paths = {
             {"name": "since", "in": "query", "description": "Started at or after", "schema": TIME},
             {"name": "until", "in": "query", "description": "Started before", "schema": TIME},
             {"name": "limit", "in": "query", "schema": S("integer", minimum=1, maximum=1000, default=50)},
-            {"name": "cursor", "in": "query", "description": "next_cursor of the previous page", "schema": S("string")},
+            {"name": "cursor", "in": "query", "description": "next_cursor of the previous page", "schema": S("string", pattern=r"^[0-9]{1,15}\.([0-9a-f]{2}){0,256}$")},
         ], tag="calls"),
-        "post": op("originateCall", "Place an outbound call running a flow's published version", {**ok("Originated", "202", "Dialing"), **errs(*COMMON, "Conflict", "TooLarge", "UnsupportedMediaType", "Unprocessable")}, body=json_body("Originate"), tag="calls"),
+        "post": op("originateCall", "Place an outbound call running a flow's published version", {**ok("Originated", "202", "Dialing"), **errs(*COMMON, "Conflict", "TooLarge", "UnsupportedMediaType")}, body=json_body("Originate"), tag="calls"),
     },
     "/v1/calls/{id}": {"get": op("getCall", "A call with its timeline and transcript", {**ok("CallDetail"), **errs(*COMMON, "NotFound")}, [CALL_ID], tag="calls")},
     "/v1/calls/{id}/transcript": {"get": op("getCallTranscript", "A call's transcript", {**ok("Transcript"), **errs(*COMMON, "NotFound")}, [CALL_ID], tag="calls")},

@@ -29,9 +29,9 @@ pub enum ApiError {
     /// The body has the wrong media type.
     #[error("{0}")]
     UnsupportedMediaType(String),
-    /// Well-formed but not acceptable (a flow with errors cannot be published...).
+    /// The content forbids it (a flow with errors cannot be published): 409 with details.
     #[error("{message}")]
-    Unprocessable { code: &'static str, message: String, details: Option<serde_json::Value> },
+    Refused { code: &'static str, message: String, details: Option<serde_json::Value> },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -61,9 +61,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", None)
             }
-            ApiError::Unprocessable { code, details, .. } => {
-                (StatusCode::UNPROCESSABLE_ENTITY, code, details.as_ref())
-            }
+            ApiError::Refused { code, details, .. } => (StatusCode::CONFLICT, code, details.as_ref()),
             ApiError::Store(e) => match e {
                 StoreError::NotFound { .. }
                 | StoreError::HoldNotFound(_)

@@ -49,7 +49,7 @@ pub(crate) const ROUTES: &[Route] = &[
     r("GET", "/metrics", false, Op::Metrics),
     r("GET", "/readyz", false, Op::Readyz),
     r("GET", "/v1/flows", true, Op::FlowsList),
-    r("POST", "/v1/flows/validate", true, Op::FlowValidate),
+    r("POST", "/v1/validate", true, Op::FlowValidate),
     r("GET", "/v1/flows/{name}", true, Op::FlowGet),
     r("PUT", "/v1/flows/{name}/draft", true, Op::FlowDraftPut),
     r("GET", "/v1/flows/{name}/versions", true, Op::FlowVersions),
@@ -184,7 +184,8 @@ mod tests {
         assert!(matches!(resolve("DELETE", "/v1/calls"), Err(ApiError::MethodNotAllowed { .. })));
         assert!(matches!(resolve("GET", "/v1/nothing"), Err(ApiError::NotFound(_))));
         assert!(matches!(resolve("GET", "/v1/calls/%zz"), Err(ApiError::BadRequest { .. })));
-        assert_eq!(resolve("POST", "/v1/flows/validate").unwrap().route.op, Op::FlowValidate);
+        assert_eq!(resolve("POST", "/v1/validate").unwrap().route.op, Op::FlowValidate);
+        assert_eq!(resolve("GET", "/v1/flows/validate").unwrap().route.op, Op::FlowGet);
         assert_eq!(
             query_pairs(Some("a=1+2&b=%C3%A9&c")).unwrap(),
             [("a".into(), "1 2".into()), ("b".into(), "é".into()), ("c".into(), String::new())]

@@ -160,11 +160,11 @@ async fn keys_are_required_and_errors_are_json() {
     assert_eq!(ctype.status, 415);
 
     let big = "a".repeat(5000);
-    let too_big = env.req("POST", "/v1/flows/validate", Some("application/yaml"), &big).await;
+    let too_big = env.req("POST", "/v1/validate", Some("application/yaml"), &big).await;
     assert_eq!((too_big.status, too_big.code().as_str()), (413, "payload_too_large"));
     // Chunked bodies without a length are cut off at the limit too.
     let chunked = format!(
-        "POST /v1/flows/validate HTTP/1.1\r\nHost: t\r\nConnection: close\r\nAuthorization: Bearer {}\r\nContent-Type: application/yaml\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{big}\r\n0\r\n\r\n",
+        "POST /v1/validate HTTP/1.1\r\nHost: t\r\nConnection: close\r\nAuthorization: Bearer {}\r\nContent-Type: application/yaml\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{big}\r\n0\r\n\r\n",
         env.key,
         big.len()
     );
@@ -175,7 +175,7 @@ async fn keys_are_required_and_errors_are_json() {
 async fn flows_draft_validate_publish_rollback() {
     let env = start(ApiConfig::default()).await;
     let broken = CLINIC.replace("start: greet", "start: gret");
-    let v = env.req("POST", "/v1/flows/validate", Some("application/yaml"), &broken).await;
+    let v = env.req("POST", "/v1/validate", Some("application/yaml"), &broken).await;
     assert_eq!(v.status, 200);
     let v = v.json();
     assert_eq!(v["valid"], false);
@@ -184,17 +184,14 @@ async fn flows_draft_validate_publish_rollback() {
         v["diagnostics"].as_array().unwrap().iter().find(|d| d["code"] == "unknown-node").unwrap().clone();
     assert_eq!(d["line"], line);
     assert_eq!(d["column"], 8);
-    assert_eq!(
-        env.req("POST", "/v1/flows/validate", Some("application/yaml"), CLINIC).await.json()["valid"],
-        true
-    );
+    assert_eq!(env.req("POST", "/v1/validate", Some("application/yaml"), CLINIC).await.json()["valid"], true);
 
     // A draft is saved even when invalid; publishing it is refused with the diagnostics.
     let d1 = env.put_yaml("/v1/flows/clinic/draft", &broken).await;
     assert_eq!(d1.status, 200, "{}", d1.body);
     assert_eq!((d1.json()["version"].clone(), d1.json()["valid"].clone()), (json!(1), json!(false)));
     let refused = env.req("POST", "/v1/flows/clinic/versions/1/publish", None, "").await;
-    assert_eq!((refused.status, refused.code().as_str()), (422, "flow_invalid"));
+    assert_eq!((refused.status, refused.code().as_str()), (409, "flow_invalid"));
     assert!(refused.json()["error"]["details"]["diagnostics"][0]["line"].is_u64());
     // Updating the draft keeps its number; publishing makes it immutable.
     let d1b = env.put_yaml("/v1/flows/clinic/draft", CLINIC).await.json();
@@ -211,8 +208,8 @@ async fn flows_draft_validate_publish_rollback() {
     assert_eq!((f["published_version"].clone(), f["latest_version"].clone()), (json!(2), json!(2)));
     assert_eq!(f["published"]["yaml"], v2yaml);
 
-    // Rollback publishes v1's text as v3; history stays.
-    let rb = env.post_json("/v1/flows/clinic/rollback", &json!({"version": 1})).await;
+    // Rollback publishes v1's text as v3; history stays. (`1.0` is a JSON Schema integer.)
+    let rb = env.post_json("/v1/flows/clinic/rollback", &json!({"version": 1.0})).await;
     assert_eq!(rb.status, 200, "{}", rb.body);
     assert_eq!((rb.json()["version"].clone(), rb.json()["rolled_back_to"].clone()), (json!(3), json!(1)));
     let f = env.get("/v1/flows/clinic").await.json();
@@ -334,7 +331,7 @@ async fn calls_list_fetch_timeline_transcript() {
 async fn live_control_and_originate_go_through_call_control() {
     let env = start(ApiConfig::default()).await;
     let o = env.post_json("/v1/calls", &json!({"to": "+16175550100", "flow": "clinic"})).await;
-    assert_eq!((o.status, o.code().as_str()), (422, "flow_not_published"));
+    assert_eq!((o.status, o.code().as_str()), (409, "flow_not_published"));
     env.put_yaml("/v1/flows/clinic/draft", CLINIC).await;
     env.req("POST", "/v1/flows/clinic/versions/1/publish", None, "").await;
     let o = env

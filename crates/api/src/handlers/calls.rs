@@ -74,7 +74,8 @@ fn unhex(s: &str) -> Option<String> {
         .step_by(2)
         .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
         .collect();
-    String::from_utf8(bytes?).ok()
+    // Ids are UTF-8; a cursor edited by hand still works (it orders by its bytes' best reading).
+    Some(String::from_utf8_lossy(&bytes?).into_owned())
 }
 
 /// An opaque cursor: the last row's start (ms) and id.
@@ -84,7 +85,12 @@ fn cursor(c: &CallRecord) -> String {
 
 fn parse_cursor(s: &str) -> Option<(Timestamp, CallId)> {
     let (ms, id) = s.split_once('.')?;
-    Some((Timestamp::from_millisecond(ms.parse().ok()?).ok()?, CallId(unhex(id)?)))
+    if ms.is_empty() || ms.len() > 15 || !ms.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // Past the last representable instant means "before everything": clamp.
+    let at = Timestamp::from_millisecond(ms.parse().ok()?).unwrap_or(Timestamp::MAX);
+    Some((at, CallId(unhex(id)?)))
 }
 
 fn time_param(ctx: &Ctx, name: &str) -> Result<Option<Timestamp>, ApiError> {
@@ -198,9 +204,10 @@ fn accepted(call: &str, action: &str) -> Resp {
     crate::json(StatusCode::ACCEPTED, &json!({ "call_id": call, "action": action, "status": "accepted" }))
 }
 
+/// A SIP URI or a number, as the OpenAPI pattern `^(sips?:\S+|\+?[0-9]{3,20})$` says.
 fn is_target(s: &str) -> bool {
-    let sip =
-        (s.starts_with("sip:") || s.starts_with("sips:")) && s.len() > 5 && !s.contains(char::is_whitespace);
+    let rest = s.strip_prefix("sips:").or_else(|| s.strip_prefix("sip:"));
+    let sip = rest.is_some_and(|r| !r.is_empty() && !r.contains(char::is_whitespace));
     let digits = s.strip_prefix('+').unwrap_or(s);
     let number = (3..=20).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
     sip || number
@@ -228,10 +235,9 @@ pub(super) async fn originate(ctx: &Ctx) -> Result<Resp, ApiError> {
     }
     let flow = req.flow.clone();
     let published =
-        ctx.state.db(move |s| s.published_flow(&flow)).await?.ok_or_else(|| ApiError::Unprocessable {
+        ctx.state.db(move |s| s.published_flow(&flow)).await?.ok_or_else(|| ApiError::Conflict {
             code: "flow_not_published",
             message: format!("flow {:?} has no published version; publish one first", req.flow),
-            details: None,
         })?;
     let control = control(ctx)?;
     let id = control

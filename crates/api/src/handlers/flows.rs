@@ -141,7 +141,7 @@ pub(super) async fn publish(ctx: &Ctx) -> Result<Resp, ApiError> {
     if !f.is_published() {
         let ds = diagnostics(&f.yaml);
         if !ds.is_empty() {
-            return Err(ApiError::Unprocessable {
+            return Err(ApiError::Refused {
                 code: "flow_invalid",
                 message: format!(
                     "{} v{version} has {} problem(s); fix them and save a new draft",
@@ -161,19 +161,22 @@ pub(super) async fn publish(ctx: &Ctx) -> Result<Resp, ApiError> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Rollback {
-    version: i64,
+    /// JSON Schema integers include `3.0`: read a number and require it to be whole.
+    version: serde_json::Number,
 }
 
 /// Publishes the text of an earlier published version as the newest version.
 pub(super) async fn rollback(ctx: &Ctx) -> Result<Resp, ApiError> {
     let req: Rollback = ctx.json()?;
-    if req.version < 1 {
-        return Err(ApiError::bad(
-            "bad_version",
-            format!("version {} is not a positive integer", req.version),
-        ));
-    }
-    let target = load(ctx, req.version).await?;
+    let version = req
+        .version
+        .as_i64()
+        .or_else(|| req.version.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9e15).map(|f| f as i64))
+        .filter(|v| *v >= 1)
+        .ok_or_else(|| {
+            ApiError::bad("bad_version", format!("version {} is not a positive integer", req.version))
+        })?;
+    let target = load(ctx, version).await?;
     if !target.is_published() {
         return Err(ApiError::Conflict {
             code: "not_published",
