@@ -23,6 +23,8 @@
 use candle_core::{IndexOp, Tensor};
 use candle_transformers::models::whisper::model::Whisper;
 
+use crate::kv::{DecoderState, KvDecoder};
+
 /// Token ids that steer decoding.
 #[derive(Clone, Debug)]
 pub(crate) struct Special {
@@ -191,55 +193,170 @@ fn argmax(v: &[f32]) -> usize {
     best
 }
 
-fn logits_at(model: &Whisper, ys: &Tensor, pos: usize) -> candle_core::Result<Vec<f32>> {
-    let x = ys.i((.., pos..pos + 1))?;
-    model.decoder.final_linear(&x)?.flatten_all()?.to_vec1::<f32>()
+/// How the decoder is run: candle-transformers' decoder over the whole sequence at each step
+/// (kept to check the cache against), or [`KvDecoder`] with its caches.
+pub(crate) enum Stepper<'a> {
+    /// Re-runs the whole sequence each step.
+    Full { model: &'a mut Whisper, features: &'a Tensor, seq: Vec<u32> },
+    /// Feeds only new tokens.
+    Cached { decoder: &'a KvDecoder, state: DecoderState },
 }
 
-/// Greedy decoding of `features` (the encoder output) after `prompt`, whose start-of-transcript
-/// token is at `sot_index`.
+impl Stepper<'_> {
+    /// Feeds `tokens`; returns the logits after each of them.
+    fn feed(&mut self, tokens: &[u32], rows: std::ops::Range<usize>) -> candle_core::Result<Vec<Vec<f32>>> {
+        match self {
+            Stepper::Full { model, features, seq } => {
+                let first = seq.is_empty();
+                let past = seq.len();
+                seq.extend_from_slice(tokens);
+                let input = Tensor::new(seq.as_slice(), features.device())?.unsqueeze(0)?;
+                let ys = model.decoder.forward(&input, features, first)?;
+                rows.map(|r| {
+                    let x = ys.i((.., past + r..past + r + 1))?;
+                    model.decoder.final_linear(&x)?.flatten_all()?.to_vec1::<f32>()
+                })
+                .collect()
+            }
+            Stepper::Cached { decoder, state } => {
+                let hidden = decoder.forward(tokens, state)?;
+                if rows.len() == 1 {
+                    Ok(vec![decoder.logits(&hidden, rows.start)?])
+                } else {
+                    let h = hidden.i((.., rows.clone()))?;
+                    decoder.all_logits(&h)
+                }
+            }
+        }
+    }
+
+    /// Tokens fed so far.
+    fn len(&self) -> usize {
+        match self {
+            Stepper::Full { seq, .. } => seq.len(),
+            Stepper::Cached { state, .. } => state.len(),
+        }
+    }
+
+    /// Forgets tokens fed from position `len` on.
+    fn truncate(&mut self, len: usize) -> candle_core::Result<()> {
+        match self {
+            Stepper::Full { seq, .. } => {
+                seq.truncate(len);
+                Ok(())
+            }
+            Stepper::Cached { state, .. } => state.truncate(len),
+        }
+    }
+}
+
+/// The rest of `draft` after the text that `generated` holds, when `generated`'s text tokens
+/// begin the draft's text; leading timestamps are dropped after a generated timestamp.
+fn proposal<'d>(generated: &[u32], draft: &'d [u32], ts_begin: u32, eot: u32) -> &'d [u32] {
+    let is_text = |t: &&u32| **t < eot;
+    let mut gen_text = generated.iter().filter(is_text);
+    let mut at = 0;
+    let mut matched = 0usize;
+    let want = generated.iter().filter(is_text).count();
+    for (i, t) in draft.iter().enumerate() {
+        if matched == want {
+            break;
+        }
+        if *t < eot {
+            if gen_text.next() != Some(t) {
+                return &[];
+            }
+            matched += 1;
+        }
+        at = i + 1;
+    }
+    if matched < want {
+        return &[];
+    }
+    let mut rest = draft.get(at..).unwrap_or(&[]);
+    if generated.last().is_some_and(|t| *t >= ts_begin) {
+        while rest.first().is_some_and(|t| *t >= ts_begin) {
+            rest = rest.get(1..).unwrap_or(&[]);
+        }
+    }
+    rest
+}
+
+/// Greedy decoding after `prompt`, whose start-of-transcript token is at `sot_index`.
+///
+/// `draft` is a guess of the output (the tokens of a partial decode of the same segment): when
+/// the tokens generated so far agree with it, the rest of the guess is fed in one pass and
+/// accepted token by token as long as greedy decoding picks the same tokens, so the result is
+/// the same as without a draft; only the number of decoder passes changes.
 pub(crate) fn greedy(
-    model: &mut Whisper,
-    features: &Tensor,
+    stepper: &mut Stepper<'_>,
     prompt: &[u32],
     sot_index: usize,
+    draft: &[u32],
     g: &Greedy<'_>,
 ) -> candle_core::Result<Generated> {
     let mut out = Generated::default();
-    let mut seq: Vec<u32> = prompt.to_vec();
     // Positions of text tokens in `out.tokens`, for the repetition guard.
     let mut text_at: Vec<usize> = Vec::new();
     // Indices into the text tokens where a timestamped segment starts.
     let mut segment_starts: Vec<usize> = Vec::new();
+    let first = stepper.feed(prompt, sot_index..prompt.len())?;
+    if let (Some(ns), Some(at_sot)) = (g.special.no_speech, first.first()) {
+        let at_sot = log_softmax(at_sot);
+        out.no_speech_prob = at_sot.get(ns as usize).map_or(0.0, |lp| lp.exp());
+    }
+    // Logits not yet used, each after the token of `ahead` at the same index (the first after
+    // the last accepted token).
+    let mut pending: std::collections::VecDeque<Vec<f32>> = first.into_iter().last().into_iter().collect();
+    let mut ahead: std::collections::VecDeque<u32> = std::collections::VecDeque::new();
     loop {
         if out.tokens.len() >= g.max_tokens {
             out.stop = Some(StopReason::TokenCap);
             break;
         }
-        if seq.len() >= g.max_positions {
+        if prompt.len() + out.tokens.len() >= g.max_positions {
             out.stop = Some(StopReason::ContextFull);
             break;
         }
-        let input = Tensor::new(seq.as_slice(), features.device())?.unsqueeze(0)?;
-        let first = out.tokens.is_empty();
-        let ys = model.decoder.forward(&input, features, first)?;
-        if first && let Some(ns) = g.special.no_speech {
-            let at_sot = log_softmax(&logits_at(model, &ys, sot_index)?);
-            out.no_speech_prob = at_sot.get(ns as usize).map_or(0.0, |lp| lp.exp());
-        }
-        let mut logits = logits_at(model, &ys, seq.len() - 1)?;
+        let mut logits = match pending.pop_front() {
+            Some(l) => l,
+            None => {
+                let Some(&last) = out.tokens.last() else { break };
+                let guess = proposal(&out.tokens, draft, g.special.ts_begin, g.special.eot);
+                let room = g.max_positions.saturating_sub(stepper.len() + 1);
+                let guess = guess.get(..guess.len().min(room)).unwrap_or(&[]);
+                let mut feed = Vec::with_capacity(guess.len() + 1);
+                feed.push(last);
+                feed.extend_from_slice(guess);
+                let rows = stepper.feed(&feed, 0..feed.len())?;
+                ahead.extend(guess.iter().copied());
+                pending.extend(rows);
+                match pending.pop_front() {
+                    Some(l) => l,
+                    None => break,
+                }
+            }
+        };
         apply_rules(&mut logits, &out.tokens, g);
         let lp = log_softmax(&logits);
         let next = argmax(&lp);
         let next_lp = lp.get(next).copied().unwrap_or(f32::NEG_INFINITY);
         let next = next as u32;
+        // The guess fed ahead holds until greedy decoding departs from it.
+        if ahead.front() == Some(&next) && next != g.special.eot {
+            ahead.pop_front();
+        } else if !ahead.is_empty() {
+            let keep = stepper.len() - ahead.len();
+            stepper.truncate(keep)?;
+            ahead.clear();
+            pending.clear();
+        }
         if next == g.special.eot {
             out.stop = Some(StopReason::EndOfText);
             break;
         }
         out.tokens.push(next);
         out.logprobs.push(next_lp);
-        seq.push(next);
         if next < g.special.eot {
             let after_ts = out.tokens.len() < 2
                 || out.tokens.get(out.tokens.len() - 2).is_some_and(|t| *t >= g.special.ts_begin);
@@ -367,6 +484,22 @@ mod tests {
         // A short earlier segment ("Yes.") repeated whole.
         assert_eq!(repeated_segment(&[7, 8, 7, 8], &[0, 2]), Some(2));
         assert_eq!(repeated_segment(&[7, 8], &[0]), None);
+    }
+
+    #[test]
+    fn the_draft_continues_where_the_generated_text_agrees() {
+        let (ts, eot) = (50363, 50256);
+        let draft = [ts, 10, 11, ts + 20, ts + 20, 12, 13, ts + 40];
+        assert_eq!(proposal(&[], &draft, ts, eot), &draft[..], "nothing generated yet");
+        assert_eq!(proposal(&[ts], &draft, ts, eot), &draft[1..], "the model's own first timestamp");
+        assert_eq!(proposal(&[ts + 1, 10], &draft, ts, eot), &draft[2..], "timestamps may differ");
+        // A closing timestamp of our own: the draft's timestamps are skipped, its text follows.
+        assert_eq!(proposal(&[ts, 10, 11, ts + 21], &draft, ts, eot), &draft[5..]);
+        assert_eq!(proposal(&[ts, 10, 99], &draft, ts, eot), &[] as &[u32], "the text departed");
+        assert_eq!(
+            proposal(&[ts, 10, 11, ts + 20, ts + 20, 12, 13, ts + 40], &draft, ts, eot),
+            &[] as &[u32]
+        );
     }
 
     #[test]

@@ -29,7 +29,15 @@
 //!   happily turns noise into "you".
 //! - Greedy decoding with timestamp tokens; word timings are interpolated inside the timestamped
 //!   segments (see module `words`); confidences come from token log-probabilities.
-//! - Audio over 30 s is transcribed in consecutive windows.
+//! - **Key/value-cached decoder** (module `kv`): each step feeds only the new token; the
+//!   uncached path of candle-transformers is kept behind [`WhisperOptions::kv_cache`] and the
+//!   tests check both give the same tokens.
+//! - **Drafts from partial results**: [`WhisperTranscriber::decode_with_draft`] takes the tokens
+//!   of an earlier decode of the start of the same audio and verifies them in one decoder pass
+//!   (greedy decoding accepts the agreeing prefix; the result is the same as without it). The
+//!   streaming session passes each partial's tokens to the next decode of the segment.
+//! - Long audio (over 30 s with the margin) is read in 30 s windows; each keeps the segments
+//!   closed by a timestamp and the next window starts at the last one's end.
 //!
 //! # Threads
 //!
@@ -40,6 +48,7 @@
 
 mod ct2;
 mod decode;
+mod kv;
 pub mod mel;
 pub mod paths;
 pub mod stream;
@@ -54,7 +63,8 @@ use frontdesk_engines::{DecodeOptions, EngineError, Transcriber, Transcript};
 use tokenizers::Tokenizer;
 
 pub use decode::StopReason;
-use decode::{Greedy, Special};
+use decode::{Greedy, Special, Stepper};
+use kv::KvDecoder;
 use mel::{HOP, MelSpectrogram, N_MELS};
 
 /// Samples per second the transcriber takes.
@@ -116,6 +126,9 @@ pub struct WhisperOptions {
     pub logprob_threshold: f32,
     /// Input whose RMS is below this is silence and is not decoded.
     pub silence_rms: f32,
+    /// Decode with the key/value-cached decoder (module `kv`); `false` runs candle-transformers'
+    /// decoder over the whole sequence at each step (same transcripts, slower; kept for checks).
+    pub kv_cache: bool,
 }
 
 impl Default for WhisperOptions {
@@ -127,6 +140,7 @@ impl Default for WhisperOptions {
             no_speech_threshold: 0.6,
             logprob_threshold: -1.0,
             silence_rms: 1e-4,
+            kv_cache: true,
         }
     }
 }
@@ -142,6 +156,9 @@ pub struct Decoded {
     pub avg_logprob: f32,
     /// Tokens generated (text and timestamps).
     pub tokens: usize,
+    /// The generated token ids of the first window (a draft for a later decode of the same
+    /// audio grown longer: [`WhisperTranscriber::decode_with_draft`]).
+    pub token_ids: Vec<u32>,
     /// Mel frames fed to the encoder (last window).
     pub encoder_frames: usize,
     /// Why decoding stopped (last window).
@@ -153,6 +170,7 @@ pub struct Decoded {
 pub struct WhisperTranscriber {
     name: String,
     model: Whisper,
+    decoder: KvDecoder,
     tokenizer: Tokenizer,
     special: Special,
     suppress: Vec<u32>,
@@ -188,6 +206,7 @@ impl WhisperTranscriber {
         let (cfg, tensors) = ct2::load(&bin)?;
         let vb = VarBuilder::from_tensors(tensors, ct2::DTYPE, &Device::Cpu);
         let model = Whisper::load(&vb, cfg.clone()).map_err(|e| corrupt(&bin, e))?;
+        let decoder = KvDecoder::load(&vb, &cfg).map_err(|e| corrupt(&bin, e))?;
 
         let json = std::fs::read(&cfg_path).map_err(|e| corrupt(&cfg_path, e))?;
         let json: serde_json::Value = serde_json::from_slice(&json).map_err(|e| corrupt(&cfg_path, e))?;
@@ -214,6 +233,7 @@ impl WhisperTranscriber {
         Ok(Self {
             name: name.to_owned(),
             model,
+            decoder,
             tokenizer,
             special,
             suppress: read_ids(&json, "suppress_ids"),
@@ -257,7 +277,15 @@ impl WhisperTranscriber {
         (prompt, sot_index)
     }
 
-    fn decode_window(&self, pcm: &[f32], opts: &DecodeOptions) -> Result<Decoded, EngineError> {
+    /// Decodes one window. With `more` (audio follows the window), only the timestamped
+    /// segments closed inside it are kept; the second value is how many samples they cover.
+    fn decode_window(
+        &self,
+        pcm: &[f32],
+        opts: &DecodeOptions,
+        draft: &[u32],
+        more: bool,
+    ) -> Result<(Decoded, usize), EngineError> {
         let audio_ms = (pcm.len() as u64 * 1000 / u64::from(SAMPLE_RATE)) as u32;
         let margin = self.opts.margin_ms as usize * SAMPLE_RATE as usize / 1000;
         let frames = (pcm.len() + margin).div_ceil(HOP).div_ceil(2).saturating_mul(2).clamp(2, MAX_FRAMES);
@@ -277,24 +305,62 @@ impl WhisperTranscriber {
             max_ts: (frames / 2) as u32,
             max_positions: model.config.max_target_positions,
         };
-        let run = decode::greedy(&mut model, &encoded, &prompt, sot_index, &g).map_err(inf)?;
+        let mut stepper = if self.opts.kv_cache {
+            Stepper::Cached { decoder: &self.decoder, state: self.decoder.start(&encoded).map_err(inf)? }
+        } else {
+            Stepper::Full { model: &mut model, features: &encoded, seq: Vec::new() }
+        };
+        let mut run = decode::greedy(&mut stepper, &prompt, sot_index, draft, &g).map_err(inf)?;
+        let mut consumed = pcm.len();
+        if more {
+            // Keep the segments closed by a timestamp; the next window starts at that time.
+            let ts = self.special.ts_begin;
+            let last_close = run
+                .tokens
+                .iter()
+                .enumerate()
+                .filter(|(i, t)| **t >= ts && *i > 0 && run.tokens.get(i - 1).is_some_and(|p| *p < ts))
+                .map(|(i, t)| (i, (*t - ts) as usize * 2 * HOP))
+                .next_back();
+            if let Some((i, at)) = last_close.filter(|(_, at)| *at >= SAMPLE_RATE as usize && *at < pcm.len())
+            {
+                run.tokens.truncate(i + 1);
+                run.logprobs.truncate(i + 1);
+                consumed = at;
+            }
+        }
         let avg_logprob = words::avg_logprob(&run, &self.special);
         let mut transcript = words::transcript(&run, &self.tokenizer, &self.special, audio_ms)?;
         if run.no_speech_prob > self.opts.no_speech_threshold && avg_logprob < self.opts.logprob_threshold {
             transcript = Transcript::default();
         }
-        Ok(Decoded {
+        let d = Decoded {
             transcript,
             no_speech_prob: run.no_speech_prob,
             avg_logprob,
             tokens: run.tokens.len(),
+            token_ids: run.tokens,
             encoder_frames: frames,
             stop: run.stop.unwrap_or(StopReason::EndOfText),
-        })
+        };
+        Ok((d, consumed))
     }
 
     /// Transcribes mono 16 kHz audio, with the details behind the transcript.
     pub fn decode(&self, pcm: &[f32], opts: &DecodeOptions) -> Result<Decoded, EngineError> {
+        self.decode_with_draft(pcm, opts, &[])
+    }
+
+    /// [`WhisperTranscriber::decode`] with a guess of the output: the
+    /// [`Decoded::token_ids`] of an earlier decode of the start of the same audio (a partial
+    /// result). The transcript is the same as without it; the agreeing part of the guess is
+    /// checked in one decoder pass instead of one pass per token.
+    pub fn decode_with_draft(
+        &self,
+        pcm: &[f32],
+        opts: &DecodeOptions,
+        draft: &[u32],
+    ) -> Result<Decoded, EngineError> {
         if pcm.iter().any(|s| !s.is_finite()) {
             return Err(EngineError::Input("audio contains NaN or infinite samples".into()));
         }
@@ -303,6 +369,7 @@ impl WhisperTranscriber {
             no_speech_prob: 1.0,
             avg_logprob: f32::NEG_INFINITY,
             tokens: 0,
+            token_ids: Vec::new(),
             encoder_frames: 0,
             stop: StopReason::Silence,
         };
@@ -311,15 +378,24 @@ impl WhisperTranscriber {
         if pcm.is_empty() || rms < f64::from(self.opts.silence_rms) {
             return Ok(silent);
         }
-        // Windows of at most 30 s minus the margin (at least 20 s).
+        // Audio that fits in 30 s with the margin is one window. Longer audio is read as in
+        // openai-whisper: 30 s windows of audio (no margin: the window edge is not the end of
+        // speech), each keeping its segments closed by a timestamp, the next starting where the
+        // last of them ends, so no word is cut at a window edge; the last window gets the margin.
         let margin =
             (self.opts.margin_ms as usize * SAMPLE_RATE as usize / 1000).min(10 * SAMPLE_RATE as usize);
-        let window = MAX_FRAMES * HOP - margin;
+        let last_window = MAX_FRAMES * HOP - margin;
         let mut all: Option<Decoded> = None;
         let mut texts = Vec::new();
-        for (i, chunk) in pcm.chunks(window).enumerate() {
-            let mut d = self.decode_window(chunk, opts)?;
-            let offset = (i * window * 1000 / SAMPLE_RATE as usize) as u32;
+        let mut seek = 0usize;
+        while seek < pcm.len() {
+            let left = pcm.len() - seek;
+            let end = if left <= last_window { pcm.len() } else { seek + MAX_FRAMES * HOP };
+            let chunk = pcm.get(seek..end).unwrap_or(&[]);
+            let draft = if seek == 0 { draft } else { &[] };
+            let (mut d, consumed) = self.decode_window(chunk, opts, draft, end < pcm.len())?;
+            let offset = (seek * 1000 / SAMPLE_RATE as usize) as u32;
+            seek += consumed.max(1);
             for w in &mut d.transcript.words {
                 w.start_ms += offset;
                 w.end_ms += offset;
@@ -348,6 +424,12 @@ impl WhisperTranscriber {
         let mut out = all.unwrap_or(silent);
         out.transcript.text = texts.join(" ");
         Ok(out)
+    }
+
+    /// Runs a [`stream::DecodeRequest`] (with its draft). Report the result with
+    /// [`stream::StreamSession::handle_result_with_draft`], passing [`Decoded::token_ids`].
+    pub fn run(&self, req: &stream::DecodeRequest) -> Result<Decoded, EngineError> {
+        self.decode_with_draft(&req.pcm, &req.options, &req.draft)
     }
 }
 

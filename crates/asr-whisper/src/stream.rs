@@ -13,7 +13,12 @@
 //!   the sample position where speech started / ended. A segment starts
 //!   [`StreamConfig::pre_roll`] samples before the VAD's start (VADs trigger late, and Whisper
 //!   wants the onset).
-//! - [`StreamSession::handle_result`]: the outcome of a [`DecodeRequest`], by its id.
+//! - [`StreamSession::handle_result`]: the outcome of a [`DecodeRequest`], by its id; or
+//!   [`StreamSession::handle_result_with_draft`] with the engine's tokens of a partial result
+//!   (Whisper: [`crate::Decoded::token_ids`]), which the session hands back as
+//!   [`DecodeRequest::draft`] in the segment's next decodes. Whisper checks such a draft in one
+//!   decoder pass instead of one pass per token ([`crate::WhisperTranscriber::run`]), so when
+//!   speech ends only the encoder and the tail of the text are left to compute.
 //!
 //! # Decisions
 //!
@@ -76,6 +81,9 @@ pub struct DecodeRequest {
     pub pcm: Vec<f32>,
     /// Options to decode with (`partial` set, hints from the session).
     pub options: DecodeOptions,
+    /// The engine's tokens of the segment's latest partial result (empty when none): a guess of
+    /// the output that the engine may use to decode faster.
+    pub draft: Vec<u32>,
 }
 
 /// What the session reports.
@@ -115,6 +123,8 @@ struct Active {
     start: u64,
     /// End of the audio covered by the last partial request.
     last_partial_end: u64,
+    /// Tokens of the latest partial result.
+    draft: Vec<u32>,
 }
 
 #[derive(Debug)]
@@ -212,12 +222,28 @@ impl StreamSession {
 
     /// Reports the outcome of request `id`. Unknown ids (and stale partials) are ignored.
     pub fn handle_result(&mut self, id: u64, result: Result<Transcript, EngineError>) {
+        self.handle_result_with_draft(id, result, Vec::new());
+    }
+
+    /// [`StreamSession::handle_result`] with the engine's tokens of the result: for a partial of
+    /// the current segment they become the [`DecodeRequest::draft`] of its later decodes.
+    pub fn handle_result_with_draft(
+        &mut self,
+        id: u64,
+        result: Result<Transcript, EngineError>,
+        draft: Vec<u32>,
+    ) {
         if let Some((pid, segment)) = self.partial_in_flight
             && pid == id
         {
             self.partial_in_flight = None;
             let current = self.active.as_ref().is_some_and(|a| a.segment == segment);
             if let (true, Ok(t)) = (current, result) {
+                if let Some(a) = &mut self.active
+                    && !draft.is_empty()
+                {
+                    a.draft = draft;
+                }
                 let text = t.text.trim();
                 if !text.is_empty() && text != self.last_partial_text {
                     self.last_partial_text = text.to_owned();
@@ -254,7 +280,8 @@ impl StreamSession {
     }
 
     fn begin(&mut self, start: u64) {
-        self.active = Some(Active { segment: self.next_segment, start, last_partial_end: start });
+        self.active =
+            Some(Active { segment: self.next_segment, start, last_partial_end: start, draft: Vec::new() });
         self.next_segment += 1;
         self.last_partial_text.clear();
     }
@@ -265,12 +292,12 @@ impl StreamSession {
         self.buf.get(s.min(e)..e.min(self.buf.len())).map(<[f32]>::to_vec).unwrap_or_default()
     }
 
-    fn request(&mut self, segment: u64, start: u64, end: u64, partial: bool) -> u64 {
+    fn request(&mut self, segment: u64, start: u64, end: u64, partial: bool, draft: Vec<u32>) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
         let pcm = self.audio(start, end);
         let options = DecodeOptions { hints: self.hints.clone(), partial };
-        self.requests.push_back(DecodeRequest { id, segment, start, end, partial, pcm, options });
+        self.requests.push_back(DecodeRequest { id, segment, start, end, partial, pcm, options, draft });
         id
     }
 
@@ -282,8 +309,8 @@ impl StreamSession {
         if self.partial_in_flight.is_some() || !due {
             return;
         }
-        let (segment, start) = (a.segment, a.start);
-        let id = self.request(segment, start, pos, true);
+        let (segment, start, draft) = (a.segment, a.start, a.draft.clone());
+        let id = self.request(segment, start, pos, true, draft);
         self.partial_in_flight = Some((id, segment));
         if let Some(a) = &mut self.active {
             a.last_partial_end = pos;
@@ -292,7 +319,7 @@ impl StreamSession {
 
     fn finalize(&mut self, end: u64) {
         let Some(a) = self.active.take() else { return };
-        let id = self.request(a.segment, a.start, end, false);
+        let id = self.request(a.segment, a.start, end, false, a.draft);
         self.finals.push_back(PendingFinal { id, segment: a.segment, start: a.start, end, result: None });
     }
 

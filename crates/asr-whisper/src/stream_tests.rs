@@ -173,3 +173,29 @@ fn failed_partial_is_silent_and_the_next_one_follows() {
     s.handle_result(999, Ok(Transcript::default()));
     assert!(s.poll_event().is_none());
 }
+
+#[test]
+fn a_partial_results_tokens_come_back_as_the_draft_of_the_final() {
+    let mut s = StreamSession::new(small());
+    s.speech_start(0);
+    s.push_audio(&block(1));
+    s.push_audio(&block(2));
+    let p = s.poll_request().expect("partial");
+    assert!(p.draft.is_empty(), "no partial result yet");
+    s.handle_result_with_draft(p.id, Fake.transcribe(&p.pcm, &p.options), vec![7, 8]);
+    s.push_audio(&block(3));
+    s.push_audio(&block(4));
+    let p2 = s.poll_request().expect("second partial");
+    assert_eq!(p2.draft, [7, 8], "partials reuse the latest draft too");
+    s.handle_result_with_draft(p2.id, Fake.transcribe(&p2.pcm, &p2.options), vec![7, 8, 9]);
+    s.speech_end(s.position());
+    let fin = s.poll_request().expect("final");
+    assert_eq!((fin.partial, fin.draft.as_slice()), (false, &[7u32, 8, 9][..]));
+    // A new segment starts without a draft.
+    s.push_audio(&block(0));
+    s.speech_start(s.position());
+    s.push_audio(&block(5));
+    s.push_audio(&block(6));
+    let p3 = s.poll_request().expect("partial of the next segment");
+    assert!(p3.draft.is_empty());
+}

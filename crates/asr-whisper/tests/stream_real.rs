@@ -5,7 +5,7 @@ mod common;
 use common::{assert_has_words, load, prompt_16k};
 use frontdesk_asr_whisper::WhisperModel;
 use frontdesk_asr_whisper::stream::{StreamConfig, StreamEvent, StreamSession};
-use frontdesk_engines::Transcriber;
+use frontdesk_engines::DecodeOptions;
 
 #[test]
 fn partials_then_a_final_on_a_real_prompt() {
@@ -20,6 +20,7 @@ fn partials_then_a_final_on_a_real_prompt() {
     let mut s = StreamSession::new(StreamConfig::default());
     let mut log = Vec::new();
     let mut partial_runs = 0;
+    let mut final_draft = 0;
     for (i, frame) in audio.chunks(320).enumerate() {
         let at = (i * 320) as u64;
         s.push_audio(frame);
@@ -33,8 +34,13 @@ fn partials_then_a_final_on_a_real_prompt() {
         // A pool that answers at once.
         while let Some(req) = s.poll_request() {
             partial_runs += usize::from(req.partial);
-            let r = m.transcribe(&req.pcm, &req.options);
-            s.handle_result(req.id, r);
+            if !req.partial {
+                final_draft = req.draft.len();
+            }
+            match m.run(&req) {
+                Ok(d) => s.handle_result_with_draft(req.id, Ok(d.transcript), d.token_ids),
+                Err(e) => s.handle_result(req.id, Err(e)),
+            }
         }
         log.extend(std::iter::from_fn(|| s.poll_event()));
     }
@@ -53,6 +59,11 @@ fn partials_then_a_final_on_a_real_prompt() {
     let Some(StreamEvent::Final { transcript, start, end, .. }) = log.last() else { panic!("{log:?}") };
     assert_has_words(&transcript.text, "Please enter your password followed by the pound key.");
     assert_eq!((*start, *end), (lead as u64 - 4800, speech_end));
+    // The final was decoded with the last partial's tokens as its draft, and the draft changed
+    // nothing.
+    assert!(final_draft > 0);
+    let plain = m.decode(&audio[*start as usize..*end as usize], &DecodeOptions::default()).expect("decode");
+    assert_eq!(transcript.text, plain.transcript.text);
     // The first partial holds the start of the sentence.
     let Some(StreamEvent::Partial { text, .. }) = log.first() else { panic!("{log:?}") };
     assert_has_words(text, "please");

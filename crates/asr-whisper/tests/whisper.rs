@@ -41,6 +41,45 @@ fn tiny_en_transcribes_human_prompts() {
     }
 }
 
+/// Prompts of 1-10 s for the equivalence checks.
+const SUBSET: [&str; 8] = [
+    "agent-pass",
+    "cannot-complete-as-dialed",
+    "vm-review",
+    "dir-instr",
+    "invalid",
+    "queue-periodic-announce",
+    "vm-savefolder",
+    "conf-errormenu",
+];
+
+#[test]
+fn the_kv_cache_and_drafts_do_not_change_transcripts() {
+    let cached = load(WhisperModel::TinyEn);
+    let mut full = load(WhisperModel::TinyEn);
+    full.set_options(WhisperOptions { kv_cache: false, ..cached.options().clone() });
+    let opts = DecodeOptions::default();
+    for name in SUBSET {
+        let pcm = prompt_16k(name);
+        let a = cached.decode(&pcm, &opts).expect("cached");
+        let b = full.decode(&pcm, &opts).expect("uncached");
+        assert_eq!(a.token_ids, b.token_ids, "{name}: {:?} vs {:?}", a.transcript.text, b.transcript.text);
+        assert_eq!(a.transcript.text, b.transcript.text);
+        assert!((a.no_speech_prob - b.no_speech_prob).abs() < 1e-3, "{name}");
+        // The result of a partial decode (the first 60 %) as the draft of the final one: same
+        // tokens; so is a draft that is wrong from the start.
+        let partial = cached.decode(&pcm[..pcm.len() * 3 / 5], &opts).expect("partial");
+        let c = cached.decode_with_draft(&pcm, &opts, &partial.token_ids).expect("draft");
+        assert_eq!(c.token_ids, a.token_ids, "{name}");
+        let wrong: Vec<u32> = a.token_ids.iter().map(|t| if *t < 50256 { t + 1 } else { *t }).collect();
+        let d = cached.decode_with_draft(&pcm, &opts, &wrong).expect("wrong draft");
+        assert_eq!(d.token_ids, a.token_ids, "{name}");
+        // The full result as its own draft.
+        let e = cached.decode_with_draft(&pcm, &opts, &a.token_ids).expect("exact draft");
+        assert_eq!(e.token_ids, a.token_ids, "{name}");
+    }
+}
+
 #[test]
 fn base_forced_to_english_transcribes_a_prompt() {
     let m = load(WhisperModel::Base);
