@@ -6,6 +6,7 @@
 //!   reschedule (book new, then release old), cancel.
 //! - [`slots`]: availability search with a part-of-day preference, at most N offers, spread out.
 //! - [`ics`]: iCalendar (RFC 5545) confirmation.
+//! - [`ops`]: the scheduling requests a flow makes and their outcomes (plain data).
 //!
 //! Instants are stored in UTC with the IANA zone name beside them; wall-clock arithmetic (DST)
 //! uses `jiff` with its bundled tz database, so answers do not depend on the host's zoneinfo.
@@ -15,12 +16,14 @@ pub mod booking;
 pub mod calendar;
 pub mod ics;
 pub mod nlu;
+pub mod ops;
 pub mod slots;
 
 pub use booking::{AppointmentType, Booking, Hold, HoldRequest, Occupancy, Schedule, check_conflict};
 pub use calendar::{Exception, Resource, ResourceId, ResourceKind, WallInterval, WeeklyHours};
 pub use ics::{IcsEvent, to_ics};
 pub use nlu::{DateTimeMatch, Grain, Holiday, local_now, parse_datetime, read_back, rfc3339};
+pub use ops::{AppointmentInfo, Offer, ScheduleOp, ScheduleOutcome};
 
 /// The `jiff` this crate's API speaks (so callers need not pin their own copy).
 pub use jiff;

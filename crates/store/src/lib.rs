@@ -33,12 +33,15 @@
 //!   as by the code. **API keys** are stored as SHA-256 of a 256-bit random key (no salt needed
 //!   for random keys) with a display prefix. **Opt-outs** keep the first request per number and
 //!   log every request (R12).
+//! - **[`exec`]** runs a flow's scheduling request (`frontdesk_schedule::ScheduleOp`) against the
+//!   store and the scheduling core and gives the outcome back (the shell side of a flow).
 //! - **[`QueryStore`]** serves the HTTP API: calls listed by filters with keyset pagination
 //!   (newest first), flow summaries, in-place draft updates, and a write probe for readiness.
 //! - Caller numbers and transcript text are [`frontdesk_types::Pii`] in the records, so they
 //!   never reach a log line by accident.
 
 mod error;
+pub mod exec;
 mod model;
 mod query;
 mod sqlite;

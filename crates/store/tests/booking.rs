@@ -292,3 +292,22 @@ fn lookup_by_phone_normalises_and_lists_upcoming_booked_only() {
     assert_eq!(format!("{:?}", mine[0].caller.phone), "REDACTED");
     assert!(matches!(store.appointments_for_phone("call me", now), Err(StoreError::Invalid(_))));
 }
+
+#[test]
+fn a_swept_hold_id_reused_by_sqlite_never_books_another_callers_appointment() {
+    let (_dir, store) = seeded();
+    let now = ts(NOW);
+    // The only hold expires and is swept by the next hold, which SQLite gives the same id.
+    let first = store.hold(&hold_at("2026-11-24T14:00:00Z"), now).unwrap();
+    let later = now + SignedDuration::from_secs(150);
+    let second = store.hold(&hold_at("2026-11-24T14:00:00Z"), later).unwrap();
+    let theirs = store.book_from_hold(second.id, &Caller::phone("+15550000002"), later).unwrap();
+    // A retry by the same caller is the same appointment; the first caller's stale id is not.
+    let again = store.book_from_hold(second.id, &Caller::phone("+15550000002"), later).unwrap();
+    assert_eq!(again.id, theirs.id);
+    if first.id == second.id {
+        let err = store.book_from_hold(first.id, &Caller::phone("+15550000001"), later).unwrap_err();
+        assert!(matches!(err, StoreError::HoldNotFound(_)), "{err}");
+    }
+    assert!(store.appointments_for_phone("+15550000001", later).unwrap().is_empty());
+}

@@ -133,6 +133,11 @@ impl DateTimeMatch {
         DateTimeMatch { start, end, grain, ambiguous: false, alternatives: Vec::new() }
     }
 
+    /// An exact time (minute grain, not ambiguous), e.g. an offered or booked slot's start.
+    pub fn at(start: Zoned) -> DateTimeMatch {
+        DateTimeMatch::new(start, None, Grain::Minute)
+    }
+
     /// The JSON the CLI prints (one line, exactly the four keys).
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()

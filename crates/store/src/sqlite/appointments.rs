@@ -8,8 +8,9 @@
 //!
 //! - `hold`: sweeps expired unbooked holds, honours the idempotency key, checks, inserts.
 //! - `book_from_hold`: needs a live hold; inserts the appointment, marks the hold booked (a retry
-//!   returns the same appointment); a hold that `replaces` an appointment releases it in the same
-//!   transaction, after the new one is in.
+//!   by the same caller returns the same appointment; another caller gets `HoldNotFound`, since
+//!   SQLite may reuse the id of a swept hold); a hold that `replaces` an appointment releases it
+//!   in the same transaction, after the new one is in.
 //! - `reschedule`: the same without a hold; new first, then the old one is marked `rescheduled`.
 //!   The one exception to "new first" is a move to the very same (resource, start), where the
 //!   unique index forces the old row out first; it is the same transaction either way.
@@ -312,7 +313,11 @@ fn book_tx(c: &Connection, id: HoldId, caller: &Caller, now: Timestamp) -> Resul
     let phone = normalize_phone(caller.phone.expose())?;
     let (hold, booked_as) = hold_where(c, "id = ?1", &id.0)?.ok_or(StoreError::HoldNotFound(id))?;
     if let Some(a) = booked_as {
-        return appointment(c, a)?.ok_or(StoreError::AppointmentNotFound(a));
+        // A retry by the same caller gets the same appointment. Hold ids of swept (expired)
+        // holds can be reused by SQLite, so a stale id must never hand out another caller's
+        // booking.
+        let appt = appointment(c, a)?.ok_or(StoreError::AppointmentNotFound(a))?;
+        return if *appt.caller.phone.expose() == phone { Ok(appt) } else { Err(StoreError::HoldNotFound(id)) };
     }
     if !hold.is_live(now) {
         return Err(StoreError::HoldExpired(id));
