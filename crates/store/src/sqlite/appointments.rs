@@ -317,7 +317,11 @@ fn book_tx(c: &Connection, id: HoldId, caller: &Caller, now: Timestamp) -> Resul
         // holds can be reused by SQLite, so a stale id must never hand out another caller's
         // booking.
         let appt = appointment(c, a)?.ok_or(StoreError::AppointmentNotFound(a))?;
-        return if *appt.caller.phone.expose() == phone { Ok(appt) } else { Err(StoreError::HoldNotFound(id)) };
+        return if *appt.caller.phone.expose() == phone {
+            Ok(appt)
+        } else {
+            Err(StoreError::HoldNotFound(id))
+        };
     }
     if !hold.is_live(now) {
         return Err(StoreError::HoldExpired(id));
