@@ -7,6 +7,8 @@
 //! - [`espeak::EspeakVoice`] implements the same trait with `espeak-ng --stdout`.
 //! - [`stream::TtsStream`] streams a text clause by clause on the
 //!   [`frontdesk_engines::pool::InferencePool`], resampled to the call's rate; dropping it cancels.
+//!   A long first clause is cut once at a phrase boundary ([`first`]) so the first audio costs a
+//!   few words of synthesis; the halves are joined without a pause.
 //! - [`cache::PromptCache`] holds fixed prompts' audio in memory.
 //!
 //! Model files come from the `piper-joe` set (`frontdesk models fetch piper-joe onnxruntime`); a
@@ -14,6 +16,7 @@
 
 pub mod cache;
 pub mod espeak;
+pub mod first;
 pub mod phonemize;
 pub mod piper;
 pub mod stream;

@@ -227,3 +227,33 @@ fn missing_truncated_and_corrupt_model_files_are_errors_naming_them() {
     assert!(matches!(e, EngineError::ModelCorrupt { .. }), "{e}");
     assert_names_file_and_fix(&e, &config);
 }
+
+#[test]
+fn a_long_first_clause_is_cut_and_its_halves_join_without_a_pause() {
+    const TEXT: &str = "Your appointment is confirmed for Tuesday at three this afternoon.";
+    let rate = SampleRate::Hz16000;
+    let pool = Arc::new(InferencePool::new(1, 8));
+    let chunks: Vec<_> =
+        TtsStream::new(voice(), pool, TEXT, StreamOptions::new(rate)).unwrap().map(|c| c.unwrap()).collect();
+    let clauses: Vec<&str> = chunks.iter().map(|c| c.clause.as_str()).collect();
+    assert_eq!(clauses, ["Your appointment is confirmed", "for Tuesday at three this afternoon."]);
+    let (head, tail) = (&chunks[0].pcm, &chunks[1].pcm);
+    // The first audio is the short half: under half of the sentence.
+    assert!(head.len() * 2 < head.len() + tail.len(), "{} vs {}", head.len(), tail.len());
+    // At the seam: at most a word gap of near-silence (VITS leaves 170-250 ms there untrimmed).
+    let quiet = |s: &&f32| s.abs() <= 0.01;
+    let gap = head.iter().rev().take_while(quiet).count() + tail.iter().take_while(quiet).count();
+    let gap_ms = gap as f32 * 1000.0 / 16000.0;
+    assert!(gap_ms <= 80.0, "{gap_ms} ms of silence at the seam");
+    // Joined, it is still the whole sentence: speech throughout, about as long as one synthesis.
+    let joined: Vec<f32> = head.iter().chain(tail).copied().collect();
+    let whole = voice().synthesize_clause(TEXT).unwrap();
+    let ratio = joined.len() as f32 / (whole.len() as f32 * 16000.0 / 22050.0);
+    assert!((0.75..1.15).contains(&ratio), "joined/whole length {ratio}");
+    let share = speech_share(&joined, rate);
+    assert!(share > 0.6, "Silero hears speech in only {:.0} % of it", share * 100.0);
+    // Synthesising the text at once gives the same cut and the same joins.
+    let once = synthesize_text(voice().as_ref(), TEXT, &StreamOptions::new(rate)).unwrap();
+    let ratio = once.len() as f32 / joined.len() as f32;
+    assert!((0.85..1.15).contains(&ratio), "{ratio}");
+}
