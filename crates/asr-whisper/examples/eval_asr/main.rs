@@ -5,7 +5,8 @@
 //! zcat /usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz |
 //!   RAYON_NUM_THREADS=1 cargo run --release -p frontdesk-asr-whisper --example eval_asr -- \
 //!   [--model tiny.en|base] [--margin-ms N] [--prompts DIR] [--limit N] [--hyp FILE] \
-//!   [--noisy] [--no-kv] [--stream [--partial-ms N]] [--write-audio DIR]
+//!   [--noisy] [--no-kv] [--encoder-only] [--stream [--partial-ms N]] [--seconds MIN-MAX]
+//!   [--write-audio DIR]
 //! eval_asr --score FILE      # WER of a TSV of `name<TAB>reference<TAB>hypothesis` lines
 //! ```
 //!
@@ -27,6 +28,7 @@
 //!   (a partial that is still running delays the next); at the end of the audio (end of speech)
 //!   the final decode starts as soon as the thread is free, with the last partial's tokens as its
 //!   draft. Latency = end of speech to final transcript; RTF = all decode time / audio time.
+//! - `--seconds MIN-MAX`: only prompts of that duration.
 //! - `--write-audio DIR`: writes the exact 16 kHz samples decoded (`.f32`, little-endian) and
 //!   `DIR/list.tsv` (`name<TAB>file<TAB>reference`) for the faster-whisper side.
 //!
@@ -180,6 +182,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut audio_dir: Option<PathBuf> = None;
     let (mut noisy, mut kv, mut streaming, mut partial_ms) = (false, true, false, 500usize);
     let mut encoder_only = false;
+    let mut seconds = (0f64, f64::INFINITY);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = || args.next().ok_or(format!("{a} needs a value"));
@@ -193,6 +196,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--noisy" => noisy = true,
             "--no-kv" => kv = false,
             "--encoder-only" => encoder_only = true,
+            "--seconds" => {
+                let v = val()?;
+                let (a, b) = v.split_once('-').ok_or("--seconds MIN-MAX")?;
+                seconds = (a.parse()?, b.parse()?);
+            }
             "--stream" => streaming = true,
             "--partial-ms" => partial_ms = val()?.parse()?,
             "--score" | "--rescore" => return score_file(&PathBuf::from(val()?)),
@@ -237,6 +245,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let Ok(mut r) = hound::WavReader::open(&path) else { continue };
         if n >= limit {
             break;
+        }
+        let dur = f64::from(r.duration()) / f64::from(r.spec().sample_rate);
+        if dur < seconds.0 || dur > seconds.1 {
+            continue;
         }
         n += 1;
         let rate = SampleRate::from_hz(r.spec().sample_rate)?;
