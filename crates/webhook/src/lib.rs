@@ -1,0 +1,259 @@
+//! Webhook calls: the HTTP side of the flow's `webhook` node and of event notifications.
+//!
+//! [`WebhookClient::post_json`] POSTs a JSON body to an `http://` URL (hyper 1 client on tokio;
+//! `https://` is refused with [`WebhookError::Unsupported`]: no TLS stack is linked yet) with
+//! - a timeout per attempt (connect, send and read the whole response),
+//! - retries with exponential backoff (`backoff`, `2 * backoff`, ...) on connect errors, I/O
+//!   errors, timeouts and 5xx answers, never on 4xx (the request itself is wrong),
+//! - an optional HMAC-SHA256 signature header (see [`sign`]),
+//! - a cap on the response body size.
+//!
+//! The response body is parsed as JSON; [`lookup`] reads values out of it by JSON pointer
+//! (`/patient/balance`) or dotted path (`patient.balance`, `items.0.id`), which is how the
+//! flow maps a webhook's result into slots.
+//!
+//! The caller supplies the signing time (`unix_secs`): nothing here reads the clock; the waits
+//! between retries are tokio timers.
+
+pub mod sign;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full, Limited};
+use hyper::{Request, StatusCode, Uri};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+pub use sign::{SIGNATURE_HEADER, sign as sign_body, verify};
+
+/// Errors of a webhook call.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WebhookError {
+    #[error("bad webhook URL {url:?}: {why}")]
+    BadUrl { url: String, why: String },
+    #[error("webhook URL {0:?}: only http:// is supported (put a TLS-terminating proxy in front)")]
+    Unsupported(String),
+    #[error("webhook {url}: no answer within {timeout_ms} ms (after {attempts} attempt(s))")]
+    Timeout { url: String, timeout_ms: u64, attempts: u32 },
+    #[error("webhook {url}: cannot connect or send: {why} (after {attempts} attempt(s))")]
+    Connect { url: String, why: String, attempts: u32 },
+    #[error("webhook {url}: HTTP {status} (after {attempts} attempt(s))")]
+    Status { url: String, status: u16, attempts: u32 },
+    #[error("webhook {url}: response larger than {limit} bytes")]
+    TooLarge { url: String, limit: usize },
+    #[error("webhook {url}: response is not JSON: {why}")]
+    NotJson { url: String, why: String },
+}
+
+/// How one call is made.
+#[derive(Debug, Clone)]
+pub struct CallOptions {
+    /// Per attempt, for connecting, sending and reading the whole response.
+    pub timeout: Duration,
+    /// Extra attempts after the first (0: no retry).
+    pub retries: u32,
+    /// Wait before the first retry; doubled for each further one.
+    pub backoff: Duration,
+    /// Largest response body accepted.
+    pub max_body: usize,
+    /// Sign the body with this secret, at this time (unix seconds).
+    pub signature: Option<(Vec<u8>, u64)>,
+}
+
+impl Default for CallOptions {
+    fn default() -> Self {
+        CallOptions {
+            timeout: Duration::from_secs(5),
+            retries: 2,
+            backoff: Duration::from_millis(200),
+            max_body: 64 * 1024,
+            signature: None,
+        }
+    }
+}
+
+/// A successful call: the status, the parsed body (`null` for an empty body) and how many
+/// attempts it took.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookResponse {
+    pub status: u16,
+    pub body: serde_json::Value,
+    pub attempts: u32,
+}
+
+/// A pooled HTTP/1.1 client.
+#[derive(Clone, Debug)]
+pub struct WebhookClient {
+    http: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl Default for WebhookClient {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+enum Attempt {
+    Done(Result<WebhookResponse, WebhookError>),
+    Retry(WebhookError),
+}
+
+impl WebhookClient {
+    pub fn new() -> Self {
+        let mut conn = HttpConnector::new();
+        conn.enforce_http(true);
+        WebhookClient { http: Client::builder(TokioExecutor::new()).build(conn) }
+    }
+
+    /// POSTs `body` as JSON to `url`; see the crate doc for timeouts and retries.
+    ///
+    /// # Errors
+    /// [`WebhookError`]: the last attempt's error once retries are used up, at once for a bad
+    /// URL, a 4xx answer, a too large or non-JSON response.
+    pub async fn post_json(
+        &self,
+        url: &str,
+        body: &serde_json::Value,
+        opts: &CallOptions,
+    ) -> Result<WebhookResponse, WebhookError> {
+        let uri: Uri =
+            url.parse().map_err(|e| WebhookError::BadUrl { url: url.into(), why: format!("{e}") })?;
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some("https") => return Err(WebhookError::Unsupported(url.into())),
+            _ => return Err(WebhookError::BadUrl { url: url.into(), why: "needs http://host/path".into() }),
+        }
+        let bytes = Bytes::from(body.to_string());
+        let mut wait = opts.backoff;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match self.attempt(url, &uri, &bytes, opts, attempts).await {
+                Attempt::Done(r) => return r,
+                Attempt::Retry(e) if attempts > opts.retries => return Err(e),
+                Attempt::Retry(_) => {
+                    tokio::time::sleep(wait).await;
+                    wait = wait.saturating_mul(2);
+                }
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        url: &str,
+        uri: &Uri,
+        body: &Bytes,
+        opts: &CallOptions,
+        attempts: u32,
+    ) -> Attempt {
+        let mut req = Request::post(uri.clone())
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .header(hyper::header::USER_AGENT, "frontdesk-webhook");
+        if let Some((secret, t)) = &opts.signature {
+            req = req.header(SIGNATURE_HEADER, sign::sign(secret, *t, body));
+        }
+        let req = match req.body(Full::new(body.clone())) {
+            Ok(r) => r,
+            Err(e) => {
+                return Attempt::Done(Err(WebhookError::BadUrl { url: url.into(), why: e.to_string() }));
+            }
+        };
+        let call = async {
+            let resp = self.http.request(req).await.map_err(|e| {
+                Attempt::Retry(WebhookError::Connect { url: url.into(), why: error_chain(&e), attempts })
+            })?;
+            let status = resp.status();
+            let collected = Limited::new(resp.into_body(), opts.max_body).collect().await;
+            let bytes = match collected {
+                Ok(c) => c.to_bytes(),
+                Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+                    return Err(Attempt::Done(Err(WebhookError::TooLarge {
+                        url: url.into(),
+                        limit: opts.max_body,
+                    })));
+                }
+                Err(e) => {
+                    return Err(Attempt::Retry(WebhookError::Connect {
+                        url: url.into(),
+                        why: e.to_string(),
+                        attempts,
+                    }));
+                }
+            };
+            Ok((status, bytes))
+        };
+        let (status, bytes) = match tokio::time::timeout(opts.timeout, call).await {
+            Err(_) => {
+                return Attempt::Retry(WebhookError::Timeout {
+                    url: url.into(),
+                    timeout_ms: u64::try_from(opts.timeout.as_millis()).unwrap_or(u64::MAX),
+                    attempts,
+                });
+            }
+            Ok(Err(a)) => return a,
+            Ok(Ok(r)) => r,
+        };
+        let code = status.as_u16();
+        if status.is_server_error() {
+            return Attempt::Retry(WebhookError::Status { url: url.into(), status: code, attempts });
+        }
+        if !status.is_success() || status == StatusCode::NO_CONTENT && !bytes.is_empty() {
+            return Attempt::Done(Err(WebhookError::Status { url: url.into(), status: code, attempts }));
+        }
+        let body = if bytes.iter().all(u8::is_ascii_whitespace) {
+            serde_json::Value::Null
+        } else {
+            match serde_json::from_slice(&bytes) {
+                Ok(v) => v,
+                Err(e) => {
+                    return Attempt::Done(Err(WebhookError::NotJson { url: url.into(), why: e.to_string() }));
+                }
+            }
+        };
+        Attempt::Done(Ok(WebhookResponse { status: code, body, attempts }))
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        src = c.source();
+    }
+    s
+}
+
+/// A value inside `v` by JSON pointer (`/a/0/b`, RFC 6901) or dotted path (`a.0.b`; empty: `v`).
+pub fn lookup<'a>(v: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
+    if path.starts_with('/') {
+        return v.pointer(path);
+    }
+    path.split('.').filter(|p| !p.is_empty()).try_fold(v, |cur, key| match cur {
+        serde_json::Value::Object(m) => m.get(key),
+        serde_json::Value::Array(a) => key.parse::<usize>().ok().and_then(|i| a.get(i)),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn lookup_by_pointer_and_dots() {
+        let v = json!({"patient": {"balance": 20, "visits": [{"id": "a1"}]}, "a/b": 1});
+        assert_eq!(lookup(&v, "/patient/balance"), Some(&json!(20)));
+        assert_eq!(lookup(&v, "patient.visits.0.id"), Some(&json!("a1")));
+        assert_eq!(lookup(&v, "/a~1b"), Some(&json!(1)));
+        assert_eq!(lookup(&v, "patient.missing"), None);
+        assert_eq!(lookup(&v, "patient.visits.x"), None);
+        assert_eq!(lookup(&v, ""), Some(&v));
+    }
+}
