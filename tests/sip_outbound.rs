@@ -10,152 +10,7 @@ mod support;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use support::{SipGateway, free_rtp_pair, free_udp_tcp_port, require, scratch, wait_until};
-
-const ANSWER: &str = r#"
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-[last_Record-Route:]
-Contact: <sip:callee@[local_ip]:[local_port]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0
-a=rtpmap:0 PCMU/8000
-]]></send>
-  <recv request="ACK"/>
-"#;
-
-const OK_TO_BYE: &str = r#"
-  <recv request="BYE"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-"#;
-
-/// A callee that challenges the INVITE, checks the digest, answers, and hangs up after 1 s.
-fn uas_with_auth() -> String {
-    format!(
-        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="uas digest">
-  <recv request="INVITE"/>
-  <send><![CDATA[
-SIP/2.0 401 Unauthorized
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag00[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-WWW-Authenticate: Digest realm="frontdesk.test", nonce="4d8f2a9c1b", algorithm=MD5
-Content-Length: 0
-
-]]></send>
-  <recv request="ACK"/>
-  <recv request="INVITE" rrs="true">
-    <action>
-      <verifyauth assign_to="authvalid" username="alice" password="s3cret"/>
-      <ereg regexp=".*" search_in="hdr" header="From:" check_it="true" assign_to="gw"/>
-      <ereg regexp=".*" search_in="hdr" header="To:" check_it="true" assign_to="me"/>
-    </action>
-  </recv>
-  <nop hide="true" test="authvalid" next="good"/>
-  <send><![CDATA[
-SIP/2.0 403 Bad credentials
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-  <!-- Never comes: the call fails, and SIPp exits non-zero. -->
-  <recv request="OPTIONS" timeout="500"/>
-  <label id="good"/>
-{ANSWER}
-  <pause milliseconds="1000"/>
-  <send retrans="500"><![CDATA[
-BYE [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From:[$me];tag=[pid]SIPpTag01[call_number]
-To:[$gw]
-[last_Call-ID:]
-CSeq: 1 BYE
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <recv response="200"/>
-</scenario>
-"#
-    )
-}
-
-/// A callee that answers, gets REFER, accepts it and reports 200 in a NOTIFY, then expects BYE.
-fn uas_refer() -> String {
-    format!(
-        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="uas refer">
-  <recv request="INVITE" rrs="true"/>
-{ANSWER}
-  <recv request="REFER">
-    <action>
-      <ereg regexp=".*" search_in="hdr" header="From:" check_it="true" assign_to="gw"/>
-      <ereg regexp=".*" search_in="hdr" header="To:" check_it="true" assign_to="me"/>
-    </action>
-  </recv>
-  <send><![CDATA[
-SIP/2.0 202 Accepted
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:callee@[local_ip]:[local_port]>
-Content-Length: 0
-
-]]></send>
-  <send retrans="500"><![CDATA[
-NOTIFY [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From:[$me]
-To:[$gw]
-[last_Call-ID:]
-CSeq: 1 NOTIFY
-Max-Forwards: 70
-Contact: <sip:callee@[local_ip]:[local_port]>
-Event: refer
-Subscription-State: terminated;reason=noresource
-Content-Type: message/sipfrag
-Content-Length: [len]
-
-SIP/2.0 200 OK
-]]></send>
-  <recv response="200"/>
-{OK_TO_BYE}
-</scenario>
-"#
-    )
-}
+use support::{SipGateway, free_rtp_pair, free_udp_tcp_port, require, scratch, sipp_scenario, wait_until};
 
 /// SIPp as the callee on its own port; returns (process, port).
 fn sipp_uas(dir: &std::path::Path, scenario: &str) -> (Child, u16) {
@@ -214,7 +69,7 @@ fn finish(mut child: Child, dir: &std::path::Path) -> (bool, String) {
 #[test]
 fn outgoing_call_answers_a_digest_challenge() {
     let dir = scratch("sip-out-auth");
-    let (uas, port) = sipp_uas(&dir, &uas_with_auth());
+    let (uas, port) = sipp_uas(&dir, &sipp_scenario("uas_digest.xml"));
     let dial = format!("sip:callee@127.0.0.1:{port}");
     // A test password on the command line; deployments set FRONTDESK_SIP_PASSWORD instead.
     let gw = SipGateway::start(&[
@@ -242,7 +97,7 @@ fn outgoing_call_answers_a_digest_challenge() {
 #[test]
 fn refer_transfers_the_callee_and_the_gateway_leaves() {
     let dir = scratch("sip-out-refer");
-    let (uas, port) = sipp_uas(&dir, &uas_refer());
+    let (uas, port) = sipp_uas(&dir, &sipp_scenario("uas_refer.xml"));
     let dial = format!("sip:callee@127.0.0.1:{port}");
     let gw = SipGateway::start(&["--app", "transfer:sip:transfer-target@127.0.0.1:5999", "--dial", &dial]);
     let (ok, trace) = finish(uas, &dir);

@@ -11,8 +11,8 @@ mod support;
 use std::time::Duration;
 
 use support::{
-    PCMU_AND_EVENTS, SipGateway, data, dtmf_wav, human_prompt, scratch, sipp, sipp_uac_scenario,
-    ulaw_from_wav, wait_until,
+    PCMU_AND_EVENTS, SipGateway, data, dtmf_wav, human_prompt, scratch, sipp, sipp_scenario,
+    sipp_uac_scenario, ulaw_from_wav, wait_until,
 };
 
 /// The gateway's RTP counters for the call that just ended: (sent, received).
@@ -109,96 +109,6 @@ fn inband_dtmf_streamed_by_sipp_reaches_the_call_once_per_key() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-/// A UAC that calls, streams, and expects the gateway to hang up (BYE) at shutdown.
-const UAC_EXPECTS_BYE: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="uac expects bye">
-  <send retrans="500"><![CDATA[
-INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: 1 INVITE
-Contact: sip:sipp@[local_ip]:[local_port]
-Max-Forwards: 70
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0
-a=rtpmap:0 PCMU/8000
-]]></send>
-  <recv response="100" optional="true"/>
-  <recv response="200" rrs="true"/>
-  <send><![CDATA[
-ACK [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 1 ACK
-Content-Length: 0
-
-]]></send>
-  <nop><action><exec rtp_stream="caller.ulaw,-1,0"/></action></nop>
-  <recv request="BYE" timeout="20000"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-</scenario>
-"#;
-
-/// A UAC whose INVITE must be refused with 503 (the gateway is draining).
-const UAC_EXPECTS_503: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="uac expects 503">
-  <send retrans="500"><![CDATA[
-INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: 1 INVITE
-Contact: sip:sipp@[local_ip]:[local_port]
-Max-Forwards: 70
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0
-a=rtpmap:0 PCMU/8000
-]]></send>
-  <recv response="100" optional="true"/>
-  <recv response="503"/>
-  <send><![CDATA[
-ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 1 ACK
-Content-Length: 0
-
-]]></send>
-</scenario>
-"#;
-
 #[test]
 fn sigterm_refuses_new_calls_with_503_then_hangs_up_calls_in_progress() {
     let (dir1, dir2) = (scratch("sipp-drain1"), scratch("sipp-drain2"));
@@ -206,7 +116,10 @@ fn sigterm_refuses_new_calls_with_503_then_hangs_up_calls_in_progress() {
     let mut gw = SipGateway::start(&["--app", "echo", "--drain-timeout", "2"]);
     let target = format!("127.0.0.1:{}", gw.sip);
     let (t1, d1) = (target.clone(), dir1.clone());
-    let first = std::thread::spawn(move || sipp(&d1, &t1, UAC_EXPECTS_BYE, &["-m", "1"]));
+    // A caller that streams until the gateway hangs up, and one whose INVITE must get 503.
+    let (expects_bye, expects_503) =
+        (sipp_scenario("uac_expects_bye.xml"), sipp_scenario("uac_expects_503.xml"));
+    let first = std::thread::spawn(move || sipp(&d1, &t1, &expects_bye, &["-m", "1"]));
     assert!(
         wait_until(Duration::from_secs(10), || gw.log().contains("sip call")),
         "the first call never arrived:\n{}",
@@ -214,7 +127,7 @@ fn sigterm_refuses_new_calls_with_503_then_hangs_up_calls_in_progress() {
     );
     let _ = std::process::Command::new("kill").args(["-TERM", &gw.gw.child.id().to_string()]).status();
     assert!(wait_until(Duration::from_secs(5), || gw.log().contains("refusing new calls")));
-    let (ok, out) = sipp(&dir2, &target, UAC_EXPECTS_503, &["-m", "1"]);
+    let (ok, out) = sipp(&dir2, &target, &expects_503, &["-m", "1"]);
     assert!(ok, "a new call while draining must get 503:\n{out}\ngateway log:\n{}", gw.log());
     let (ok, out) = first.join().unwrap();
     assert!(ok, "the call in progress must be hung up with BYE after the drain time:\n{out}\n{}", gw.log());

@@ -300,69 +300,17 @@ pub fn dtmf_wav(digits: &str, out: &Path) {
     assert!(st.success());
 }
 
-/// A SIPp UAC scenario: INVITE offering `formats` (`m=` payload types with their `a=` lines),
-/// ACK, then `media` (SIPp `<nop>`/`<pause>` XML: rtp_stream, play_pcap_audio...), then BYE.
-/// `[routes]` keeps Record-Route, so it works through a proxy.
+/// A SIPp scenario from tests/data/sipp (one copy, shared with benches/sip_load.sh).
+pub fn sipp_scenario(name: &str) -> String {
+    std::fs::read_to_string(data(&format!("sipp/{name}"))).unwrap()
+}
+
+/// The SIPp UAC scenario (tests/data/sipp/uac.xml): INVITE offering `formats` (`m=` payload
+/// types with their `a=` lines in `attrs`), ACK, then `media` (SIPp `<nop>`/`<pause>` XML:
+/// rtp_stream, play_pcap_audio...), then BYE. `[routes]` keeps Record-Route, so it works
+/// through a proxy.
 pub fn sipp_uac_scenario(formats: &str, attrs: &str, media: &str) -> String {
-    format!(
-        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="frontdesk uac">
-  <send retrans="500"><![CDATA[
-INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: 1 INVITE
-Contact: sip:sipp@[local_ip]:[local_port];transport=[transport]
-Max-Forwards: 70
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP {formats}
-{attrs}a=ptime:20
-a=sendrecv
-]]></send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="200" rtd="true" rrs="true"/>
-  <send><![CDATA[
-ACK [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 1 ACK
-[routes]
-Contact: sip:sipp@[local_ip]:[local_port];transport=[transport]
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-{media}
-  <send retrans="500"><![CDATA[
-BYE [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 2 BYE
-[routes]
-Contact: sip:sipp@[local_ip]:[local_port];transport=[transport]
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <recv response="200"/>
-</scenario>
-"#
-    )
+    sipp_scenario("uac.xml").replace("@FORMATS@", formats).replace("@ATTRS@", attrs).replace("@MEDIA@", media)
 }
 
 /// PCMU with RFC 4733 telephone-event (PT 101), as SIPp's DTMF pcaps need.
