@@ -1,0 +1,802 @@
+//! [`Agent`]: one call's voice loop. Design and drain contract in the crate docs.
+//!
+//! A caller *turn* starts at a VAD speech start and may span several speech segments (each
+//! segment gets its own final transcript at its VAD speech end); the end-of-turn policy decides,
+//! at each pause, whether the turn is over. Speech that starts while the agent speaks is a
+//! barge-in candidate: it stops the agent once the barge-in policy says so, and is otherwise
+//! dropped at its end (a backchannel, a cough, speech over a prompt that cannot be interrupted).
+//! A barge-in whose turn brings no words is *false*: the agent says the interrupted prompt again
+//! from the clause that was playing.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use frontdesk_asr_whisper::stream::{StreamEvent, StreamSession};
+use frontdesk_codec::Resampler;
+use frontdesk_engines::{EngineError, Transcript};
+use frontdesk_flow::machine::Expect;
+use frontdesk_flow::{Command, Event, FlowMachine};
+use frontdesk_types::{Digit, Instant, Pii, SampleRate};
+use frontdesk_vad_silero::hysteresis::{Hysteresis, VadEvent};
+use frontdesk_voice::{Playout, PlayoutEvent, PlayoutQueue, UtteranceId, UtteranceOptions, VoiceError};
+use tracing::{debug, info, warn};
+
+use crate::AgentError;
+use crate::io::{Action, AgentConfig, Job, TtsChunk, VAD_FRAME};
+use crate::policy::{BargeInDecision, BargeInMode, TurnDecision, TurnState};
+use crate::timing::{BargeInTiming, OpenTurn, Timing, TurnTiming};
+
+/// Caller audio rate (every transport delivers 8 kHz).
+const RATE: SampleRate = SampleRate::Hz8000;
+/// Caller audio kept for the turn model (8 s at 16 kHz).
+const TURN_WINDOW: usize = 128_000;
+/// Speaking rate used to estimate a prompt's length before all of it is synthesised.
+const MS_PER_CHAR: u64 = 65;
+
+#[derive(Debug)]
+struct Speech {
+    text: String,
+    mode: BargeInMode,
+    synth_done: bool,
+    samples: u64,
+    /// Where each clause starts (samples into the utterance).
+    clauses: Vec<(u64, String)>,
+}
+
+#[derive(Debug, Default)]
+struct Turn {
+    finals: Vec<String>,
+    confidence: Vec<f32>,
+    partial: String,
+    finals_pending: u32,
+    final_at: Option<Instant>,
+    /// Start of the current pause (the caller stopped speaking), if paused.
+    pause_since: Option<Instant>,
+    eot_id: Option<u64>,
+    eot_prob: Option<f32>,
+    deadline: Option<Instant>,
+    /// Began while the agent was speaking.
+    over_agent: bool,
+    /// Onset of the speech that may barge in.
+    onset: Option<Instant>,
+    barged: bool,
+}
+
+impl Turn {
+    fn text(&self) -> String {
+        let mut t = self.finals.join(" ");
+        if self.finals_pending > 0 || !self.partial.is_empty() {
+            if !t.is_empty() && !self.partial.is_empty() {
+                t.push(' ');
+            }
+            t.push_str(&self.partial);
+        }
+        t.trim().to_owned()
+    }
+}
+
+/// One call's voice loop. See the crate docs.
+#[derive(Debug)]
+pub struct Agent {
+    cfg: AgentConfig,
+    flow: FlowMachine,
+    playout: PlayoutQueue,
+    hyst: Hysteresis,
+    up: Resampler,
+    asr: StreamSession,
+    vad_buf: Vec<f32>,
+    next_id: u64,
+    audio_pos: u64,
+    last_audio_at: Instant,
+    window: VecDeque<f32>,
+    in_speech: bool,
+    turn: Option<Turn>,
+    turns: u32,
+    expect: Expect,
+    next_utt: u64,
+    speaking: BTreeMap<u64, Speech>,
+    playback_pending: bool,
+    pending_end: Option<Action>,
+    ended: bool,
+    resume: Option<String>,
+    awaiting_embed: Option<(u64, String, f32)>,
+    dtmf_buf: String,
+    dtmf_deadline: Option<Instant>,
+    open_turn: Option<OpenTurn>,
+    barge: Option<(BargeInTiming, Instant)>,
+    jobs: VecDeque<Job>,
+    actions: VecDeque<Action>,
+    timings: VecDeque<Timing>,
+}
+
+impl Agent {
+    /// A loop for one call running `flow` (not started yet: call [`Agent::start`]).
+    pub fn new(cfg: AgentConfig, flow: FlowMachine) -> Result<Agent, AgentError> {
+        let up = Resampler::new(RATE, SampleRate::Hz16000).map_err(|e| AgentError::Audio(e.to_string()))?;
+        Ok(Agent {
+            hyst: Hysteresis::new(cfg.vad, RATE.hz()),
+            asr: StreamSession::new(cfg.asr.clone()),
+            cfg,
+            flow,
+            playout: PlayoutQueue::new(RATE),
+            up,
+            vad_buf: Vec::new(),
+            next_id: 0,
+            audio_pos: 0,
+            last_audio_at: Instant::ZERO,
+            window: VecDeque::new(),
+            in_speech: false,
+            turn: None,
+            turns: 0,
+            expect: Expect::Open,
+            next_utt: 0,
+            speaking: BTreeMap::new(),
+            playback_pending: false,
+            pending_end: None,
+            ended: false,
+            resume: None,
+            awaiting_embed: None,
+            dtmf_buf: String::new(),
+            dtmf_deadline: None,
+            open_turn: None,
+            barge: None,
+            jobs: VecDeque::new(),
+            actions: VecDeque::new(),
+            timings: VecDeque::new(),
+        })
+    }
+
+    /// The flow machine (for its `turn()` summary and slots).
+    pub fn flow(&self) -> &FlowMachine {
+        &self.flow
+    }
+
+    /// True once the call should end (a hang-up or transfer was issued).
+    pub fn is_ended(&self) -> bool {
+        self.ended
+    }
+
+    /// Whether the agent is speaking (audio queued or being synthesised).
+    pub fn is_speaking(&self) -> bool {
+        !self.speaking.is_empty()
+    }
+
+    /// The call is answered: the flow starts (its greeting is asked for at once).
+    pub fn start(&mut self, now: Instant) -> Result<(), AgentError> {
+        self.flow.handle_event(now, Event::Start)?;
+        self.drain_flow(now)
+    }
+
+    fn id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// One caller frame (8 kHz) received at `now`.
+    pub fn handle_audio(&mut self, now: Instant, pcm: &[i16]) {
+        self.audio_pos += pcm.len() as u64;
+        self.last_audio_at = now;
+        let f: Vec<f32> = pcm.iter().map(|&s| f32::from(s) / 32768.0).collect();
+        self.vad_buf.extend_from_slice(&f);
+        while self.vad_buf.len() >= VAD_FRAME {
+            let frame: Vec<f32> = self.vad_buf.drain(..VAD_FRAME).collect();
+            let id = self.id();
+            self.jobs.push_back(Job::Vad { id, pcm: frame });
+        }
+        let mut up = Vec::with_capacity(f.len() * 2 + 8);
+        if self.up.push_f32(&f, &mut up).is_ok() {
+            self.asr.push_audio(&up);
+            self.window.extend(up.iter().copied());
+            let excess = self.window.len().saturating_sub(TURN_WINDOW);
+            self.window.drain(..excess);
+        }
+        self.drain_asr(now);
+    }
+
+    /// The instant caller sample `pos` (8 kHz, from the call's start) was heard.
+    fn instant_of(&self, pos: u64) -> Instant {
+        let behind_us = self.audio_pos.saturating_sub(pos) * 1_000_000 / u64::from(RATE.hz());
+        self.last_audio_at - Duration::from_micros(behind_us)
+    }
+
+    /// The VAD's answer for job `id` (in order). An error counts as silence.
+    pub fn handle_vad(&mut self, now: Instant, id: u64, prob: Result<f32, EngineError>) {
+        let prob = prob.unwrap_or_else(|e| {
+            debug!(id, error = %e, "vad failed; counting the frame as silence");
+            0.0
+        });
+        self.hyst.handle_frame(prob, VAD_FRAME);
+        while let Some(ev) = self.hyst.poll_event() {
+            match ev {
+                VadEvent::SpeechStart { at } => self.speech_start(now, at),
+                VadEvent::SpeechEnd { at } => self.speech_end(now, at),
+            }
+        }
+        self.drain_asr(now);
+        self.check_barge_in(now);
+    }
+
+    fn mode(&self) -> BargeInMode {
+        self.speaking.values().next().map_or(BargeInMode::Speech, |s| s.mode)
+    }
+
+    fn speech_start(&mut self, now: Instant, at: u64) {
+        self.in_speech = true;
+        self.asr.speech_start(at * 2);
+        let onset = self.instant_of(at);
+        let speaking = self.is_speaking();
+        match &mut self.turn {
+            Some(t) => {
+                // The caller goes on after a pause: the pause's model answer is stale.
+                t.pause_since = None;
+                t.eot_id = None;
+                t.eot_prob = None;
+                t.deadline = None;
+                if t.over_agent && !t.barged && speaking {
+                    t.onset = Some(onset);
+                }
+            }
+            None => {
+                self.turn =
+                    Some(Turn { over_agent: speaking, onset: speaking.then_some(onset), ..Turn::default() });
+            }
+        }
+        debug!(at_ms = at / 8, speaking, "speech start");
+        let _ = now;
+    }
+
+    fn speech_end(&mut self, now: Instant, at: u64) {
+        self.in_speech = false;
+        self.asr.speech_end(at * 2);
+        // Count the final decode this asks for before the turn is judged.
+        self.drain_asr(now);
+        let end = self.instant_of(at);
+        let eot = self.cfg.turn_model;
+        let mut job = None;
+        if let Some(t) = &mut self.turn {
+            t.pause_since = Some(end);
+            if !t.barged {
+                // Speech over the agent that ended before it could barge in (a cough, an "uh-huh").
+                t.onset = None;
+            }
+            if eot && (t.barged || !t.over_agent) {
+                self.next_id += 1;
+                t.eot_id = Some(self.next_id);
+                job =
+                    Some(Job::EndOfTurn { id: self.next_id, pcm_16k: self.window.iter().copied().collect() });
+            }
+        }
+        if let Some(j) = job {
+            self.jobs.push_back(j);
+        }
+        self.evaluate_turn(now);
+    }
+
+    fn drain_asr(&mut self, now: Instant) {
+        while let Some(req) = self.asr.poll_request() {
+            if !req.partial
+                && let Some(t) = &mut self.turn
+            {
+                t.finals_pending += 1;
+            }
+            self.jobs.push_back(Job::Transcribe(req));
+        }
+        let mut changed = false;
+        while let Some(ev) = self.asr.poll_event() {
+            let Some(t) = &mut self.turn else { continue };
+            match ev {
+                StreamEvent::Partial { text, .. } => {
+                    debug!(text = ?Pii::new(&text), "partial");
+                    t.partial = text;
+                    changed = true;
+                }
+                StreamEvent::Final { transcript, .. } => {
+                    t.finals_pending = t.finals_pending.saturating_sub(1);
+                    let text = transcript.text.trim().to_owned();
+                    if !text.is_empty() {
+                        t.finals.push(text);
+                        t.confidence.push(transcript.confidence);
+                    }
+                    t.partial.clear();
+                    t.final_at = Some(now);
+                    changed = true;
+                }
+                StreamEvent::Failed { error, .. } => {
+                    warn!(%error, "final transcript failed");
+                    t.finals_pending = t.finals_pending.saturating_sub(1);
+                    t.partial.clear();
+                    t.final_at = Some(now);
+                    changed = true;
+                }
+                _ => {}
+            }
+        }
+        if changed {
+            self.check_barge_in(now);
+            self.evaluate_turn(now);
+        }
+    }
+
+    /// A decode's result.
+    pub fn handle_transcript(&mut self, now: Instant, id: u64, result: Result<Transcript, EngineError>) {
+        self.asr.handle_result(id, result);
+        self.drain_asr(now);
+    }
+
+    /// The turn model's answer for job `id` (stale answers are dropped).
+    pub fn handle_end_of_turn(&mut self, now: Instant, id: u64, prob: Result<f32, EngineError>) {
+        let Some(t) = &mut self.turn else { return };
+        if t.eot_id != Some(id) {
+            return;
+        }
+        match prob {
+            Ok(p) => t.eot_prob = Some(p),
+            Err(e) => {
+                debug!(error = %e, "turn model failed; deciding without it");
+                t.eot_id = None;
+            }
+        }
+        self.evaluate_turn(now);
+    }
+
+    fn check_barge_in(&mut self, now: Instant) {
+        let mode = self.mode();
+        let speaking = self.is_speaking();
+        if !speaking {
+            // The agent finished while the caller was talking over its last words: from here
+            // on that speech is an ordinary turn (callers often answer a beat early).
+            if let Some(t) = &mut self.turn
+                && t.over_agent
+                && !t.barged
+                && self.in_speech
+            {
+                t.over_agent = false;
+                t.onset = None;
+            }
+            return;
+        }
+        let Some(t) = &self.turn else { return };
+        let Some(onset) = t.onset else { return };
+        if t.barged || !t.over_agent || !self.in_speech {
+            return;
+        }
+        let speech_ms = ms(now.saturating_duration_since(onset));
+        if self.cfg.barge_in.decide(mode, speech_ms, &t.partial) == BargeInDecision::Interrupt {
+            info!(speech_ms, "barge-in");
+            self.interrupt(now, onset, false);
+            if let Some(t) = &mut self.turn {
+                t.barged = true;
+            }
+        }
+    }
+
+    /// Stops interruptible agent audio now; tells the flow how much was heard.
+    fn interrupt(&mut self, now: Instant, onset: Instant, dtmf: bool) {
+        let reports = self.playout.flush(now);
+        if reports.is_empty() {
+            return;
+        }
+        let (mut heard, mut total) = (0u64, 0u64);
+        let mut resume = Vec::new();
+        for r in &reports {
+            let Some(s) = self.speaking.remove(&r.utterance.0) else { continue };
+            if !s.synth_done {
+                self.jobs.push_back(Job::CancelSpeak { utterance: r.utterance });
+            }
+            let estimate = s.text.chars().count() as u64 * MS_PER_CHAR;
+            let whole = if s.synth_done { r.queued_ms } else { r.queued_ms.max(estimate) };
+            heard += r.played_ms;
+            total += whole.max(r.played_ms + 1);
+            let played = r.played_ms * u64::from(RATE.hz()) / 1000;
+            let from = if s.synth_done && r.played_ms > 0 {
+                s.clauses.iter().rposition(|(start, _)| *start <= played)
+            } else {
+                None
+            };
+            match from {
+                Some(i) => resume.extend(s.clauses[i..].iter().map(|(_, c)| c.clone())),
+                None => resume.push(s.text.clone()),
+            }
+        }
+        self.resume = Some(resume.join(" "));
+        self.actions.push_back(Action::Clear);
+        let (heard_ms, total_ms) = (clamp_u32(heard), clamp_u32(total));
+        self.barge = Some((
+            BargeInTiming {
+                onset,
+                decided: now.saturating_duration_since(onset),
+                stopped: Duration::ZERO,
+                heard_ms,
+                total_ms,
+                dtmf,
+            },
+            now,
+        ));
+        if self.speaking.is_empty() {
+            self.playback_pending = false;
+        }
+        if let Err(e) = self.flow.handle_event(now, Event::BargeIn { heard_ms, total_ms }) {
+            warn!(error = %e, "flow refused the barge-in");
+        }
+        let _ = self.drain_flow(now);
+    }
+
+    fn evaluate_turn(&mut self, now: Instant) {
+        if self.in_speech {
+            return;
+        }
+        let Some(t) = &self.turn else { return };
+        let Some(pause) = t.pause_since else { return };
+        let silence_ms = ms(now.saturating_duration_since(pause));
+        let text = t.text();
+        if t.over_agent && !t.barged {
+            // Did not stop the agent: not a turn. Forget it once its transcripts are in.
+            if t.finals_pending == 0 {
+                debug!(text = ?Pii::new(&text), "speech over the agent ignored");
+                self.turn = None;
+            }
+            return;
+        }
+        let state = TurnState {
+            silence_ms,
+            text: &text,
+            final_ready: t.finals_pending == 0,
+            model: t.eot_prob,
+            model_pending: t.eot_id.is_some() && t.eot_prob.is_none(),
+            expect: &self.expect,
+        };
+        match self.cfg.end_of_turn.decide(&state) {
+            TurnDecision::WaitUntil(ms) => {
+                if let Some(t) = &mut self.turn {
+                    t.deadline = Some(pause + Duration::from_millis(ms));
+                }
+            }
+            TurnDecision::Discard => {
+                let barged = t.barged;
+                self.turn = None;
+                if barged {
+                    self.false_barge_in(now);
+                }
+            }
+            TurnDecision::End => {
+                if t.barged && self.cfg.barge_in.is_backchannel(&text) {
+                    self.turn = None;
+                    self.false_barge_in(now);
+                    return;
+                }
+                self.commit(now);
+            }
+        }
+    }
+
+    /// A barge-in that brought no words: say the interrupted prompt again from where it was cut.
+    fn false_barge_in(&mut self, now: Instant) {
+        let Some(text) = self.resume.take() else { return };
+        if text.trim().is_empty() || self.is_speaking() {
+            return;
+        }
+        info!("false barge-in: resuming the prompt");
+        self.say(now, text);
+    }
+
+    fn commit(&mut self, now: Instant) {
+        let Some(t) = self.turn.take() else { return };
+        let Some(pause) = t.pause_since else { return };
+        self.resume = None;
+        self.turns += 1;
+        self.flush_open_turn();
+        let text = t.text();
+        let confidence = if t.confidence.is_empty() {
+            0.0
+        } else {
+            t.confidence.iter().sum::<f32>() / t.confidence.len() as f32
+        };
+        let mut open = OpenTurn {
+            rec: TurnTiming {
+                turn: self.turns,
+                speech_end: pause,
+                final_transcript: None,
+                end_of_turn: None,
+                flow_command: None,
+                first_tts_audio: None,
+                first_audio_sent: None,
+            },
+            first_utterance: self.next_utt,
+        };
+        open.rec.final_transcript = t.final_at.and_then(|f| open.since(f));
+        open.rec.end_of_turn = open.since(now);
+        self.open_turn = Some(open);
+        info!(turn = self.turns, text = ?Pii::new(&text), "end of turn");
+        if self.cfg.embed {
+            let id = self.id();
+            self.awaiting_embed = Some((id, text.clone(), confidence));
+            self.jobs.push_back(Job::Embed { id, text: Pii::new(text) });
+        } else {
+            self.deliver(now, text, confidence, None);
+        }
+    }
+
+    /// The embedding for job `id`; the utterance goes to the flow with it (or without, on error).
+    pub fn handle_embedding(&mut self, now: Instant, id: u64, result: Result<Vec<f32>, EngineError>) {
+        let Some((want, ..)) = &self.awaiting_embed else { return };
+        if *want != id {
+            return;
+        }
+        let Some((_, text, confidence)) = self.awaiting_embed.take() else { return };
+        let embedding = result.map_err(|e| warn!(error = %e, "embedding failed; keyword rules only")).ok();
+        self.deliver(now, text, confidence, embedding);
+    }
+
+    fn deliver(&mut self, now: Instant, text: String, confidence: f32, embedding: Option<Vec<f32>>) {
+        self.dtmf_buf.clear();
+        self.dtmf_deadline = None;
+        if let Err(e) = self.flow.handle_event(now, Event::Utterance { text, confidence, embedding }) {
+            warn!(error = %e, "flow refused the utterance");
+        }
+        let _ = self.drain_flow(now);
+    }
+
+    fn flush_open_turn(&mut self) {
+        if let Some(o) = self.open_turn.take() {
+            self.timings.push_back(Timing::Turn(o.rec));
+        }
+    }
+
+    fn say(&mut self, now: Instant, text: String) {
+        let mode = self.cfg.node_modes.get(&self.flow.turn().node).copied().unwrap_or_default();
+        let id = UtteranceId(self.next_utt);
+        self.next_utt += 1;
+        let options = if mode == BargeInMode::Never {
+            UtteranceOptions::non_interruptible()
+        } else {
+            UtteranceOptions::default()
+        };
+        if let Err(e) = self.playout.enqueue_with(id, options, &[]) {
+            warn!(error = %e, "cannot open an utterance");
+            return;
+        }
+        debug!(utterance = %id, ?mode, text = ?Pii::new(&text), "say");
+        self.speaking.insert(
+            id.0,
+            Speech { text: text.clone(), mode, synth_done: false, samples: 0, clauses: Vec::new() },
+        );
+        self.playback_pending = true;
+        if let Some(o) = &mut self.open_turn
+            && o.rec.flow_command.is_none()
+        {
+            o.rec.flow_command = o.since(now);
+        }
+        self.jobs.push_back(Job::Speak { utterance: id, text });
+    }
+
+    fn drain_flow(&mut self, now: Instant) -> Result<(), AgentError> {
+        while let Some(cmd) = self.flow.poll_command() {
+            if let Some(o) = &mut self.open_turn
+                && o.rec.flow_command.is_none()
+            {
+                o.rec.flow_command = o.since(now);
+            }
+            match cmd {
+                Command::Say { text } => self.say(now, text),
+                Command::Listen { expect, .. } => {
+                    let hints = match &expect {
+                        Expect::Choice(c) => c.clone(),
+                        _ => Vec::new(),
+                    };
+                    self.asr.set_hints(hints);
+                    self.expect = expect;
+                }
+                Command::Transfer { target, context } => {
+                    self.pending_end = Some(Action::Transfer { target, context });
+                }
+                Command::Hangup => {
+                    if self.pending_end.is_none() {
+                        self.pending_end = Some(Action::Hangup);
+                    }
+                }
+                Command::OptOut => self.actions.push_back(Action::OptOut),
+                other => {
+                    if matches!(other, Command::Webhook { .. }) {
+                        warn!("webhooks are not run by the voice loop yet: the flow gets a failed result");
+                        self.flow.handle_event(now, Event::WebhookResult { ok: false, value: None })?;
+                    } else {
+                        warn!(command = ?other, "flow command not supported by the voice loop; ignored");
+                    }
+                }
+            }
+        }
+        self.maybe_end();
+        Ok(())
+    }
+
+    fn maybe_end(&mut self) {
+        if !self.is_speaking()
+            && let Some(a) = self.pending_end.take()
+        {
+            self.flush_open_turn();
+            self.actions.push_back(a);
+            self.ended = true;
+        }
+    }
+
+    /// Synthesised audio for `utterance` (an error ends the utterance where it is).
+    pub fn handle_tts(&mut self, now: Instant, utterance: UtteranceId, chunk: Result<TtsChunk, EngineError>) {
+        let Some(s) = self.speaking.get_mut(&utterance.0) else { return };
+        let chunk = match chunk {
+            Ok(c) => c,
+            Err(e) => {
+                warn!(%utterance, error = %e, "synthesis failed; the utterance ends here");
+                TtsChunk { pcm: Vec::new(), clause: None, last: true }
+            }
+        };
+        if let Some(c) = chunk.clause {
+            s.clauses.push((s.samples, c));
+        }
+        s.samples += chunk.pcm.len() as u64;
+        if chunk.last {
+            s.synth_done = true;
+        }
+        match self.playout.enqueue(utterance, &chunk.pcm) {
+            Err(VoiceError::UtteranceClosed { .. }) => {
+                self.jobs.push_back(Job::CancelSpeak { utterance });
+                return;
+            }
+            Err(e) => warn!(%utterance, error = %e, "cannot queue audio"),
+            Ok(()) => {}
+        }
+        if !chunk.pcm.is_empty()
+            && let Some(o) = &mut self.open_turn
+            && utterance.0 >= o.first_utterance
+            && o.rec.first_tts_audio.is_none()
+        {
+            o.rec.first_tts_audio = o.since(now);
+        }
+        if chunk.last
+            && let Err(e) = self.playout.finish_utterance(now, utterance)
+        {
+            debug!(%utterance, error = %e, "finish");
+        }
+        self.drain_playout(now);
+    }
+
+    /// A key from the caller.
+    pub fn handle_dtmf(&mut self, now: Instant, digit: Digit) {
+        if self.is_speaking() && self.cfg.barge_in.dtmf_interrupts(self.mode()) {
+            info!("barge-in by key");
+            self.interrupt(now, now, true);
+            self.resume = None;
+        }
+        let c = digit.as_char();
+        match self.expect {
+            Expect::Digits(_) | Expect::Phone | Expect::Number => {
+                let want = match self.expect {
+                    Expect::Digits(Some(n)) => Some(n),
+                    Expect::Phone => Some(10),
+                    _ => None,
+                };
+                if c != '#' {
+                    self.dtmf_buf.push(c);
+                }
+                let done = c == '#' || want.is_some_and(|n| self.dtmf_buf.len() >= n);
+                if done {
+                    self.send_dtmf(now);
+                } else {
+                    self.dtmf_deadline = Some(now + Duration::from_millis(self.cfg.interdigit_ms));
+                }
+            }
+            _ => {
+                self.dtmf_buf = c.to_string();
+                self.send_dtmf(now);
+            }
+        }
+    }
+
+    fn send_dtmf(&mut self, now: Instant) {
+        self.dtmf_deadline = None;
+        let keys = std::mem::take(&mut self.dtmf_buf);
+        if keys.is_empty() {
+            return;
+        }
+        if let Err(e) = self.flow.handle_event(now, Event::Dtmf(keys)) {
+            warn!(error = %e, "flow refused keys");
+        }
+        let _ = self.drain_flow(now);
+    }
+
+    /// Fires whatever is due at `now` (end-of-turn waits, typed-digit pauses, the flow's
+    /// no-input timer).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.turn.as_ref().and_then(|t| t.deadline).is_some_and(|d| now >= d) {
+            if let Some(t) = &mut self.turn {
+                t.deadline = None;
+            }
+            self.evaluate_turn(now);
+        }
+        self.check_barge_in(now);
+        if self.dtmf_deadline.is_some_and(|d| now >= d) {
+            self.send_dtmf(now);
+        }
+        if self.flow_timer_live() && self.flow.poll_timeout().is_some_and(|d| now >= d) {
+            self.flow.handle_timeout(now);
+            let _ = self.drain_flow(now);
+        }
+    }
+
+    /// The flow's no-input timer runs only while nobody speaks.
+    fn flow_timer_live(&self) -> bool {
+        !self.is_speaking() && self.turn.is_none() && self.dtmf_buf.is_empty() && !self.ended
+    }
+
+    /// When [`Agent::handle_timeout`] should next be called (playout ticks aside).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let flow = if self.flow_timer_live() { self.flow.poll_timeout() } else { None };
+        [self.turn.as_ref().and_then(|t| t.deadline), self.dtmf_deadline, flow].into_iter().flatten().min()
+    }
+
+    /// The next 20 ms to send (agent audio, or silence when idle).
+    pub fn poll_frame(&mut self, now: Instant) -> Vec<i16> {
+        let out = match self.playout.pop_frame(now) {
+            Playout::Audio(f) => {
+                if let Some(o) = &mut self.open_turn
+                    && f.utterance.0 >= o.first_utterance
+                    && o.rec.first_audio_sent.is_none()
+                {
+                    o.rec.first_audio_sent = o.since(now);
+                    self.flush_open_turn();
+                }
+                f.frame.samples
+            }
+            Playout::Silence(_) => vec![0; RATE.frame_len()],
+        };
+        if let Some((mut rec, decided_at)) = self.barge.take() {
+            // The first frame after the flush: the agent is silent from here (unless a
+            // non-interruptible prompt goes on, which the timing then shows as late).
+            rec.stopped = now.max(decided_at).saturating_duration_since(rec.onset);
+            self.timings.push_back(Timing::BargeIn(rec));
+        }
+        self.drain_playout(now);
+        out
+    }
+
+    fn drain_playout(&mut self, now: Instant) {
+        while let Some(ev) = self.playout.poll_event() {
+            match ev {
+                PlayoutEvent::Finished { utterance, .. } | PlayoutEvent::Interrupted { utterance, .. } => {
+                    self.speaking.remove(&utterance.0);
+                }
+                PlayoutEvent::Started { .. } => {}
+            }
+        }
+        if self.playback_pending && !self.is_speaking() {
+            self.playback_pending = false;
+            if let Err(e) = self.flow.handle_event(now, Event::PlaybackDone) {
+                warn!(error = %e, "flow refused playback-done");
+            }
+            let _ = self.drain_flow(now);
+        }
+        self.maybe_end();
+    }
+
+    /// The next model job.
+    pub fn poll_job(&mut self) -> Option<Job> {
+        self.jobs.pop_front()
+    }
+
+    /// The next transport action.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// The next finished timing record.
+    pub fn poll_timing(&mut self) -> Option<Timing> {
+        self.timings.pop_front()
+    }
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn clamp_u32(v: u64) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
+}

@@ -1,0 +1,124 @@
+//! What goes in and out of the [`crate::Agent`]: its configuration, the model jobs it asks for,
+//! the transport actions it issues, and synthesised audio coming back.
+
+use std::collections::BTreeMap;
+
+use frontdesk_asr_whisper::stream::{DecodeRequest, StreamConfig};
+use frontdesk_flow::ast::TransferTarget;
+use frontdesk_types::Pii;
+use frontdesk_vad_silero::hysteresis::HysteresisConfig;
+use frontdesk_voice::UtteranceId;
+
+use crate::policy::{BargeInMode, BargeInPolicy, EndOfTurnPolicy};
+
+/// Silero's frame at 8 kHz: the samples of one [`Job::Vad`].
+pub const VAD_FRAME: usize = 256;
+
+/// Tuning of one call's loop.
+#[derive(Clone, Debug)]
+pub struct AgentConfig {
+    /// When speech stops the agent.
+    pub barge_in: BargeInPolicy,
+    /// When the caller's turn is over.
+    pub end_of_turn: EndOfTurnPolicy,
+    /// Speech start/stop hysteresis on the VAD's probabilities. `stop_ms` is the pause after
+    /// which a segment is finalised and the end-of-turn policy is first asked (not the turn's
+    /// end).
+    pub vad: HysteresisConfig,
+    /// When partial and final decodes are asked.
+    pub asr: StreamConfig,
+    /// Barge-in mode per flow node id (nodes not listed: [`BargeInMode::Speech`]).
+    pub node_modes: BTreeMap<String, BargeInMode>,
+    /// Ask a turn model ([`Job::EndOfTurn`]) at each pause.
+    pub turn_model: bool,
+    /// Ask an embedding ([`Job::Embed`]) of each utterance before the flow gets it.
+    pub embed: bool,
+    /// Keys typed for a digits slot are sent to the flow after this pause (or at `#`, or once
+    /// the expected count is reached).
+    pub interdigit_ms: u64,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        AgentConfig {
+            barge_in: BargeInPolicy::default(),
+            end_of_turn: EndOfTurnPolicy::default(),
+            vad: HysteresisConfig { stop_ms: 200, ..HysteresisConfig::default() },
+            asr: StreamConfig::default(),
+            node_modes: BTreeMap::new(),
+            turn_model: false,
+            embed: false,
+            interdigit_ms: 3000,
+        }
+    }
+}
+
+/// Model work the agent asks for; report the result with the matching `handle_*`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Job {
+    /// Speech probability of one frame ([`VAD_FRAME`] samples at 8 kHz, -1..1). Results must
+    /// come back in order ([`Agent::handle_vad`]).
+    Vad {
+        /// Identifies the result.
+        id: u64,
+        /// The frame.
+        pcm: Vec<f32>,
+    },
+    /// A Whisper decode ([`Agent::handle_transcript`] with `req.id`).
+    Transcribe(DecodeRequest),
+    /// P(turn complete) over the caller's recent audio, 16 kHz ([`Agent::handle_end_of_turn`]).
+    EndOfTurn {
+        /// Identifies the result.
+        id: u64,
+        /// Up to the last 8 s of caller audio.
+        pcm_16k: Vec<f32>,
+    },
+    /// Synthesise `text` for `utterance` and report chunks with [`Agent::handle_tts`].
+    Speak {
+        /// The utterance.
+        utterance: UtteranceId,
+        /// What to say.
+        text: String,
+    },
+    /// Stop synthesising an utterance (barge-in dropped it).
+    CancelSpeak {
+        /// The utterance.
+        utterance: UtteranceId,
+    },
+    /// Embed the caller's words ([`Agent::handle_embedding`]).
+    Embed {
+        /// Identifies the result.
+        id: u64,
+        /// The text.
+        text: Pii<String>,
+    },
+}
+
+/// What the transport should do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Drop agent audio the transport or far end still holds (barge-in).
+    Clear,
+    /// End the call (after the agent's last words have been sent).
+    Hangup,
+    /// Hand the caller over (after the agent's last words have been sent).
+    Transfer {
+        /// Where.
+        target: TransferTarget,
+        /// What the flow collected for the person taking over.
+        context: Vec<(String, String)>,
+    },
+    /// The caller asked not to be called again (record it; a hang-up follows).
+    OptOut,
+}
+
+/// Synthesised audio for an utterance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TtsChunk {
+    /// 8 kHz samples.
+    pub pcm: Vec<i16>,
+    /// The clause this audio speaks, when known (lets a false barge-in resume there).
+    pub clause: Option<String>,
+    /// Whether no more audio follows for the utterance.
+    pub last: bool,
+}

@@ -1,0 +1,444 @@
+//! The two decisions of a voice loop, as pure functions of plain inputs: when caller speech stops
+//! the agent ([`BargeInPolicy`]) and when the caller's turn is over ([`EndOfTurnPolicy`]).
+//!
+//! Neither reads a clock or holds state: the [`crate::Agent`] tells them how long speech or
+//! silence has lasted and what the recogniser and the turn model said, and they answer. So every
+//! rule here is a unit test with numbers in and a decision out.
+
+use frontdesk_flow::machine::Expect;
+
+/// How a prompt may be interrupted (per flow node; see [`crate::AgentConfig::node_modes`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum BargeInMode {
+    /// Caller speech or a key stops the agent.
+    #[default]
+    Speech,
+    /// Only a key stops the agent (speech over it is ignored).
+    DtmfOnly,
+    /// Nothing stops the agent (legal disclosures, consent prompts).
+    Never,
+}
+
+/// When caller speech over the agent counts as a barge-in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BargeInPolicy {
+    /// Speech (VAD onset) must last this long before it can stop the agent: coughs, clicks and
+    /// short noises end sooner.
+    pub min_onset_ms: u64,
+    /// Words (not counting backchannels) the recogniser's partial must hold; 0: the onset alone
+    /// decides.
+    pub min_words: usize,
+    /// Speech that is only these words ("uh-huh", "okay") does not stop the agent.
+    pub backchannels: Vec<String>,
+    /// With backchannels ignored, speech this long stops the agent even before a partial says
+    /// what it is (the recogniser may be behind).
+    pub max_wait_ms: u64,
+    /// Whether backchannel-only speech is ignored (otherwise any speech counts).
+    pub ignore_backchannels: bool,
+}
+
+impl Default for BargeInPolicy {
+    fn default() -> Self {
+        BargeInPolicy {
+            min_onset_ms: 300,
+            min_words: 0,
+            backchannels: [
+                "uh-huh",
+                "uh huh",
+                "mm-hmm",
+                "mm hmm",
+                "mhm",
+                "hmm",
+                "mm",
+                "okay",
+                "ok",
+                "yeah",
+                "yep",
+                "right",
+                "sure",
+                "alright",
+                "all right",
+                "uh",
+                "um",
+                "oh",
+                "ah",
+                "i see",
+                "got it",
+            ]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+            max_wait_ms: 1200,
+            ignore_backchannels: true,
+        }
+    }
+}
+
+/// What the barge-in policy says now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BargeInDecision {
+    /// Stop the agent now.
+    Interrupt,
+    /// Not yet: ask again when more speech or a partial transcript has come.
+    Wait,
+    /// This speech will not stop the agent (mode, or only a backchannel so far).
+    Ignore,
+}
+
+/// Words of `text`, lower-cased, without punctuation.
+pub fn words(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .map(|w| {
+            w.chars()
+                .filter(|c| c.is_alphanumeric() || *c == '\'' || *c == '-')
+                .collect::<String>()
+                .to_lowercase()
+        })
+        .filter(|w| !w.is_empty() && w != "-")
+        .collect()
+}
+
+impl BargeInPolicy {
+    /// Whether `text` is only backchannel words (empty text is not).
+    pub fn is_backchannel(&self, text: &str) -> bool {
+        let w = words(text);
+        if w.is_empty() {
+            return false;
+        }
+        let joined = w.join(" ");
+        if self.backchannels.contains(&joined) {
+            return true;
+        }
+        w.iter().all(|x| self.backchannels.iter().any(|b| b == x))
+    }
+
+    /// Words that count towards a barge-in: all words, minus backchannel-only speech.
+    fn content_words(&self, partial: &str) -> usize {
+        if self.ignore_backchannels && self.is_backchannel(partial) {
+            return 0;
+        }
+        words(partial).len()
+    }
+
+    /// Decides on speech that has lasted `speech_ms` over a prompt in `mode`, with the latest
+    /// partial transcript of that speech (empty before the first).
+    pub fn decide(&self, mode: BargeInMode, speech_ms: u64, partial: &str) -> BargeInDecision {
+        if mode != BargeInMode::Speech {
+            return BargeInDecision::Ignore;
+        }
+        if speech_ms < self.min_onset_ms {
+            return BargeInDecision::Wait;
+        }
+        let content = self.content_words(partial);
+        let needed = if self.ignore_backchannels { self.min_words.max(1) } else { self.min_words };
+        if content >= needed {
+            return BargeInDecision::Interrupt;
+        }
+        if self.ignore_backchannels
+            && self.min_words == 0
+            && speech_ms >= self.max_wait_ms
+            && partial.trim().is_empty()
+        {
+            // Long speech and the recogniser has said nothing yet: someone is talking over us.
+            return BargeInDecision::Interrupt;
+        }
+        BargeInDecision::Wait
+    }
+
+    /// Whether a key interrupts a prompt in `mode`.
+    pub fn dtmf_interrupts(&self, mode: BargeInMode) -> bool {
+        mode != BargeInMode::Never
+    }
+}
+
+/// When the caller's turn is over.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EndOfTurnPolicy {
+    /// Silence after which the turn ends when nothing else has decided (no model configured).
+    pub base_pause_ms: u64,
+    /// Silence after which the turn ends when the slot is complete or the model is confident.
+    pub fast_pause_ms: u64,
+    /// Silence that always ends the turn.
+    pub ceiling_ms: u64,
+    /// P(turn complete) at or above which the model's answer ends the turn.
+    pub eot_threshold: f32,
+    /// A partial ending in one of these words (or phrases) is plainly unfinished.
+    pub unfinished: Vec<String>,
+}
+
+impl Default for EndOfTurnPolicy {
+    fn default() -> Self {
+        EndOfTurnPolicy {
+            base_pause_ms: 700,
+            fast_pause_ms: 250,
+            ceiling_ms: 1500,
+            eot_threshold: 0.5,
+            unfinished: [
+                "and",
+                "or",
+                "but",
+                "so",
+                "um",
+                "uh",
+                "er",
+                "erm",
+                "the",
+                "a",
+                "an",
+                "my",
+                "is",
+                "to",
+                "of",
+                "for",
+                "with",
+                "because",
+                "like",
+                "number is",
+                "name is",
+                "it's",
+                "i'm",
+                "at",
+                "on",
+                "in",
+                "then",
+            ]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+        }
+    }
+}
+
+/// What the caller has said in this turn, and what the turn model thinks.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TurnState<'a> {
+    /// Silence since the caller stopped speaking.
+    pub silence_ms: u64,
+    /// The turn's text so far (finals, then the latest partial).
+    pub text: &'a str,
+    /// Whether every segment of the turn has its final transcript.
+    pub final_ready: bool,
+    /// The turn model's answer for this pause; `None` if no model, or not back yet.
+    pub model: Option<f32>,
+    /// Whether a turn-model answer for this pause is still to come.
+    pub model_pending: bool,
+    /// What the flow expects.
+    pub expect: &'a Expect,
+}
+
+/// What the end-of-turn policy says now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TurnDecision {
+    /// The turn is over: hand the text to the flow.
+    End,
+    /// Ask again once the silence has lasted this long (or when something new comes).
+    WaitUntil(u64),
+    /// The "turn" had no words (noise): forget it.
+    Discard,
+}
+
+/// Number words a caller may say for digits.
+const DIGIT_WORDS: [&str; 11] =
+    ["zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
+
+/// Digits in `text`, spoken or written ("five five five 0142" has seven).
+pub fn count_digits(text: &str) -> usize {
+    words(text)
+        .iter()
+        .map(|w| {
+            let d = w.chars().filter(char::is_ascii_digit).count();
+            if d > 0 { d } else { usize::from(DIGIT_WORDS.contains(&w.as_str())) }
+        })
+        .sum()
+}
+
+const YES: [&str; 12] = [
+    "yes",
+    "yeah",
+    "yep",
+    "yup",
+    "correct",
+    "right",
+    "sure",
+    "absolutely",
+    "definitely",
+    "okay",
+    "ok",
+    "affirmative",
+];
+const NO: [&str; 5] = ["no", "nope", "nah", "incorrect", "wrong"];
+
+/// A short answer that is plainly yes or no ("yes", "no it's not", "yeah that's right").
+pub fn clear_yes_no(text: &str) -> bool {
+    let w = words(text);
+    !w.is_empty()
+        && w.len() <= 4
+        && w.first().is_some_and(|f| YES.contains(&f.as_str()) || NO.contains(&f.as_str()))
+}
+
+impl EndOfTurnPolicy {
+    /// Whether `text` plainly continues ("... and", "my number is", "um").
+    pub fn is_unfinished(&self, text: &str) -> bool {
+        let w = words(text);
+        if w.is_empty() {
+            return false;
+        }
+        let trimmed = text.trim_end();
+        // A sentence that ends with a full stop or question mark is done, whatever its last word.
+        if trimmed.ends_with(['.', '?', '!']) && !trimmed.ends_with("...") {
+            let last = w.last().map_or("", String::as_str);
+            if !["um", "uh", "er", "erm"].contains(&last) {
+                return false;
+            }
+        }
+        let joined = w.join(" ");
+        self.unfinished.iter().any(|u| joined == *u || joined.ends_with(&format!(" {u}")))
+    }
+
+    /// Whether the expected slot is complete in `text` (ten digits of a phone number, a clear
+    /// yes or no).
+    pub fn slot_complete(expect: &Expect, text: &str) -> Option<bool> {
+        match expect {
+            Expect::Phone => Some(count_digits(text) >= 10),
+            Expect::Digits(Some(n)) => Some(count_digits(text) >= *n),
+            Expect::YesNo => Some(clear_yes_no(text)),
+            _ => None,
+        }
+    }
+
+    /// Decides the turn.
+    pub fn decide(&self, s: &TurnState<'_>) -> TurnDecision {
+        if !s.final_ready {
+            // The flow needs the words; the final decode is on its way.
+            return TurnDecision::WaitUntil(s.silence_ms.max(self.fast_pause_ms));
+        }
+        if words(s.text).is_empty() {
+            return if s.silence_ms >= self.fast_pause_ms {
+                TurnDecision::Discard
+            } else {
+                TurnDecision::WaitUntil(self.fast_pause_ms)
+            };
+        }
+        if s.silence_ms >= self.ceiling_ms {
+            return TurnDecision::End;
+        }
+        let wait_ceiling = TurnDecision::WaitUntil(self.ceiling_ms);
+        let at = |ms: u64| if s.silence_ms >= ms { TurnDecision::End } else { TurnDecision::WaitUntil(ms) };
+        match Self::slot_complete(s.expect, s.text) {
+            Some(true) => return at(self.fast_pause_ms),
+            // Half a phone number: the caller is reading it out in groups.
+            Some(false) if matches!(s.expect, Expect::Phone | Expect::Digits(_)) => return wait_ceiling,
+            _ => {}
+        }
+        if self.is_unfinished(s.text) {
+            return wait_ceiling;
+        }
+        match s.model {
+            Some(p) if p >= self.eot_threshold => at(self.fast_pause_ms),
+            Some(_) => wait_ceiling,
+            // Waiting for the model, but no longer than a plain pause would.
+            None if s.model_pending => at(self.base_pause_ms),
+            None => at(self.base_pause_ms),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cough_is_too_short_and_speech_is_not() {
+        let p = BargeInPolicy::default();
+        assert_eq!(p.decide(BargeInMode::Speech, 120, ""), BargeInDecision::Wait);
+        // Held long enough with words: interrupt.
+        assert_eq!(p.decide(BargeInMode::Speech, 320, "wait, what about"), BargeInDecision::Interrupt);
+        // Held long enough, no partial yet: wait for words, up to max_wait.
+        assert_eq!(p.decide(BargeInMode::Speech, 320, ""), BargeInDecision::Wait);
+        assert_eq!(p.decide(BargeInMode::Speech, 1300, ""), BargeInDecision::Interrupt);
+    }
+
+    #[test]
+    fn backchannels_do_not_interrupt_and_modes_are_respected() {
+        let p = BargeInPolicy::default();
+        for bc in ["uh-huh", "Okay.", "yeah", "Mm-hmm.", "okay, yeah", "All right."] {
+            assert!(p.is_backchannel(bc), "{bc}");
+            assert_eq!(p.decide(BargeInMode::Speech, 600, bc), BargeInDecision::Wait, "{bc}");
+            assert_eq!(p.decide(BargeInMode::Speech, 2000, bc), BargeInDecision::Wait, "{bc}");
+        }
+        assert!(!p.is_backchannel("okay but what about parking"));
+        assert_eq!(p.decide(BargeInMode::Speech, 600, "okay but what"), BargeInDecision::Interrupt);
+        assert_eq!(p.decide(BargeInMode::Never, 5000, "stop talking"), BargeInDecision::Ignore);
+        assert_eq!(p.decide(BargeInMode::DtmfOnly, 5000, "stop talking"), BargeInDecision::Ignore);
+        assert!(p.dtmf_interrupts(BargeInMode::DtmfOnly));
+        assert!(!p.dtmf_interrupts(BargeInMode::Never));
+    }
+
+    #[test]
+    fn min_words_waits_for_enough_words() {
+        let p = BargeInPolicy { min_words: 3, ..BargeInPolicy::default() };
+        assert_eq!(p.decide(BargeInMode::Speech, 800, "what about"), BargeInDecision::Wait);
+        assert_eq!(p.decide(BargeInMode::Speech, 800, "what about parking"), BargeInDecision::Interrupt);
+        let any = BargeInPolicy { ignore_backchannels: false, ..BargeInPolicy::default() };
+        assert_eq!(any.decide(BargeInMode::Speech, 300, ""), BargeInDecision::Interrupt);
+    }
+
+    fn state<'a>(silence_ms: u64, text: &'a str, model: Option<f32>, expect: &'a Expect) -> TurnState<'a> {
+        TurnState { silence_ms, text, final_ready: true, model, model_pending: false, expect }
+    }
+
+    #[test]
+    fn a_complete_slot_ends_the_turn_fast_and_half_a_number_waits() {
+        let p = EndOfTurnPolicy::default();
+        let phone = Expect::Phone;
+        assert_eq!(p.decide(&state(250, "617 555 0142", None, &phone)), TurnDecision::End);
+        assert_eq!(
+            p.decide(&state(250, "six one seven, five five five, zero one four two", None, &phone)),
+            TurnDecision::End
+        );
+        assert_eq!(p.decide(&state(900, "617 555", None, &phone)), TurnDecision::WaitUntil(1500));
+        assert_eq!(p.decide(&state(1500, "617 555", None, &phone)), TurnDecision::End);
+        let yn = Expect::YesNo;
+        assert_eq!(p.decide(&state(250, "Yes.", None, &yn)), TurnDecision::End);
+        assert_eq!(p.decide(&state(250, "No, it's not.", None, &yn)), TurnDecision::End);
+        // Not a clear yes or no: the ordinary pause rules apply.
+        assert_eq!(
+            p.decide(&state(250, "well I think it was maybe", None, &yn)),
+            TurnDecision::WaitUntil(700)
+        );
+        assert_eq!(p.decide(&state(250, "yes and", None, &yn)), TurnDecision::End);
+    }
+
+    #[test]
+    fn unfinished_partials_and_the_model_wait_and_the_ceiling_ends() {
+        let p = EndOfTurnPolicy::default();
+        let open = Expect::Open;
+        assert_eq!(p.decide(&state(800, "I'd like to book and", None, &open)), TurnDecision::WaitUntil(1500));
+        assert_eq!(p.decide(&state(800, "my number is", None, &open)), TurnDecision::WaitUntil(1500));
+        assert_eq!(p.decide(&state(800, "um", None, &open)), TurnDecision::WaitUntil(1500));
+        assert_eq!(p.decide(&state(1500, "um", None, &open)), TurnDecision::End);
+        // No model: a plain pause.
+        assert_eq!(p.decide(&state(300, "what are your hours", None, &open)), TurnDecision::WaitUntil(700));
+        assert_eq!(p.decide(&state(700, "what are your hours", None, &open)), TurnDecision::End);
+        // The model is confident: sooner. It says incomplete: wait for the ceiling.
+        assert_eq!(p.decide(&state(300, "what are your hours", Some(0.9), &open)), TurnDecision::End);
+        assert_eq!(
+            p.decide(&state(900, "what are your hours", Some(0.1), &open)),
+            TurnDecision::WaitUntil(1500)
+        );
+        // The final transcript is not back: wait for it.
+        let s = TurnState { final_ready: false, ..state(2000, "hours", None, &open) };
+        assert_eq!(p.decide(&s), TurnDecision::WaitUntil(2000));
+        // Noise: no words.
+        assert_eq!(p.decide(&state(300, "", None, &open)), TurnDecision::Discard);
+    }
+
+    #[test]
+    fn digits_and_yes_no_are_read_from_words() {
+        assert_eq!(count_digits("six one seven 555-0142"), 10);
+        assert_eq!(count_digits("my number is"), 0);
+        assert!(clear_yes_no("Yeah, that's right."));
+        assert!(!clear_yes_no("I'm not sure what you mean by that"));
+        assert!(!clear_yes_no(""));
+    }
+}

@@ -1,0 +1,158 @@
+//! The agent with scripted engine answers (no models): the VAD says what the script says, the
+//! recogniser returns scripted text, synthesis returns a tone per clause. Checks the loop's own
+//! logic on a simulated clock: false barge-in resumes the prompt, keys interrupt, an unfinished
+//! sentence waits for the ceiling, no-input comes from the flow.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use frontdesk_agent::{Action, Agent, AgentConfig, Job, Timing, TtsChunk};
+use frontdesk_engines::{Transcript, split_clauses};
+use frontdesk_flow::{Bundle, FlowMachine};
+use frontdesk_types::{Digit, Instant};
+
+struct Loop {
+    agent: Agent,
+    now: Instant,
+    /// VAD probability for the next frames.
+    speech: bool,
+    /// What the recogniser answers.
+    text: String,
+    said: Vec<String>,
+    actions: Vec<Action>,
+    timings: Vec<Timing>,
+    cancelled: Vec<u64>,
+}
+
+impl Loop {
+    fn new() -> Loop {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../flows/clinic.yaml");
+        let b = Arc::new(Bundle::load(&path).unwrap());
+        let wall = frontdesk_flow::convo::parse_now("2026-11-18T10:15", "America/New_York").unwrap();
+        let mut agent = Agent::new(AgentConfig::default(), FlowMachine::new(b, wall)).unwrap();
+        agent.start(Instant::ZERO).unwrap();
+        let mut l = Loop {
+            agent,
+            now: Instant::ZERO,
+            speech: false,
+            text: String::new(),
+            said: vec![],
+            actions: vec![],
+            timings: vec![],
+            cancelled: vec![],
+        };
+        l.drain();
+        l
+    }
+
+    fn drain(&mut self) {
+        while let Some(j) = self.agent.poll_job() {
+            match j {
+                Job::Vad { id, .. } => {
+                    self.agent.handle_vad(self.now, id, Ok(if self.speech { 0.95 } else { 0.02 }))
+                }
+                Job::Transcribe(req) => {
+                    let t = Transcript { text: self.text.clone(), words: vec![], confidence: 0.9 };
+                    self.agent.handle_transcript(self.now, req.id, Ok(t));
+                }
+                Job::Speak { utterance, text } => {
+                    self.said.push(text.clone());
+                    let clauses = split_clauses(&text);
+                    let n = clauses.len();
+                    for (i, c) in clauses.into_iter().enumerate() {
+                        // 1 s of a tone per clause.
+                        let pcm = (0..8000).map(|k| ((k as f32 * 0.3).sin() * 8000.0) as i16).collect();
+                        let chunk = TtsChunk { pcm, clause: Some(c), last: i + 1 == n };
+                        self.agent.handle_tts(self.now, utterance, Ok(chunk));
+                    }
+                }
+                Job::CancelSpeak { utterance } => self.cancelled.push(utterance.0),
+                Job::EndOfTurn { id, .. } => self.agent.handle_end_of_turn(self.now, id, Ok(0.9)),
+                Job::Embed { id, .. } => self.agent.handle_embedding(self.now, id, Ok(vec![])),
+            }
+        }
+        while let Some(a) = self.agent.poll_action() {
+            self.actions.push(a);
+        }
+        while let Some(t) = self.agent.poll_timing() {
+            self.timings.push(t);
+        }
+    }
+
+    fn ms(&mut self, ms: u64) {
+        for _ in 0..ms / 20 {
+            self.now += Duration::from_millis(20);
+            let v = if self.speech { 3000 } else { 0 };
+            self.agent.handle_audio(self.now, &[v; 160]);
+            self.drain();
+            if self.agent.poll_timeout().is_some_and(|t| t <= self.now) {
+                self.agent.handle_timeout(self.now);
+                self.drain();
+            }
+            let _ = self.agent.poll_frame(self.now);
+            self.drain();
+        }
+    }
+}
+
+#[test]
+fn a_barge_in_that_brings_no_words_resumes_the_prompt_at_the_cut_clause() {
+    let mut l = Loop::new();
+    assert_eq!(l.said.len(), 2, "greeting and menu prompt: {:?}", l.said);
+    l.ms(600); // the barge-in decision (onset + 1.2 s) falls in the greeting's second clause
+    l.speech = true; // noise the VAD takes for speech, with no words in it
+    l.ms(1400);
+    assert!(l.actions.contains(&Action::Clear), "long speech with no partial did not barge in");
+    l.speech = false;
+    l.ms(600);
+    // Nothing was said: the greeting resumes from the clause that was cut, not from the top.
+    let resumed = l.said.last().unwrap().clone();
+    assert_eq!(l.said.len(), 3, "{:?}", l.said);
+    assert!(resumed.starts_with("I'm an automated assistant."), "{resumed}");
+    assert!(!resumed.contains("Thank you for calling"), "{resumed}");
+    assert!(!l.timings.iter().any(|t| matches!(t, Timing::Turn(_))), "a false barge-in is not a turn");
+}
+
+#[test]
+fn a_key_interrupts_the_prompt_at_once() {
+    let mut l = Loop::new();
+    l.ms(500);
+    l.agent.handle_dtmf(l.now, Digit::from_char('0').unwrap());
+    l.drain();
+    assert!(l.actions.contains(&Action::Clear));
+    let b = l.timings.iter().find_map(|t| if let Timing::BargeIn(b) = t { Some(b.clone()) } else { None });
+    // The timing record is completed by the next frame.
+    l.ms(20);
+    let b = b.or_else(|| {
+        l.timings.iter().find_map(|t| if let Timing::BargeIn(b) = t { Some(b.clone()) } else { None })
+    });
+    let b = b.unwrap();
+    assert!(b.dtmf && b.stopped <= Duration::from_millis(20), "{b:?}");
+    assert!(b.heard_ms < b.total_ms, "{b:?}");
+}
+
+#[test]
+fn an_unfinished_sentence_waits_for_the_ceiling_and_silence_gets_the_flows_no_input() {
+    let mut l = Loop::new();
+    l.ms(8000); // greeting and prompt played out
+    let said = l.said.len();
+    l.text = "I'd like to book and".into();
+    l.speech = true;
+    l.ms(1000);
+    l.speech = false;
+    l.ms(1000); // 1 s of silence: a plain pause would have ended the turn, "and" holds it
+    assert_eq!(l.said.len(), said, "answered an unfinished sentence: {:?}", l.said);
+    l.ms(700); // past the 1.5 s ceiling
+    assert!(l.said.len() > said, "the ceiling did not end the turn");
+    let turn = l.timings.iter().find_map(|t| if let Timing::Turn(t) = t { Some(t.clone()) } else { None });
+    let e = turn.unwrap().end_of_turn.unwrap();
+    assert!(e >= Duration::from_millis(1500) && e < Duration::from_millis(1600), "{e:?}");
+    // Then silence: the flow's no-input reprompt after its 6 s, counted from the end of playback.
+    let said = l.said.len();
+    l.text.clear();
+    l.ms(20_000);
+    assert!(l.said.len() > said, "no reprompt on silence");
+}
