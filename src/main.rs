@@ -6,6 +6,7 @@
 //! - `asr FILE...`, `tts TEXT -o OUT.wav`: the speech engines on their own.
 //! - `flow check|test`, `chat FLOW`: YAML flows checked, tested, and talked to by typing.
 //! - `nlu datetime`: date/time understanding on its own.
+//! - `apikey create|list|revoke`: API keys for the HTTP API (`serve` mounts it at `/v1`, store in `--data`).
 
 mod cli;
 
@@ -44,6 +45,8 @@ enum Command {
     Chat(cli::chat::ChatArgs),
     /// Language understanding on its own (dates and times as callers say them).
     Nlu(cli::nlu::NluArgs),
+    /// API keys for the HTTP API: create (printed once), list, revoke.
+    Apikey(cli::apikey::ApiKeyArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -80,6 +83,9 @@ struct ServeArgs {
     /// Seconds calls in progress may go on after a shutdown signal before they are hung up.
     #[arg(long, default_value_t = 30)]
     drain_timeout: u64,
+    /// Data directory (frontdesk.db: flows, calls, API keys...) for the HTTP API at /v1.
+    #[arg(long, env = "FRONTDESK_DATA", default_value = frontdesk_store::DEFAULT_DATA_DIR)]
+    data: std::path::PathBuf,
 }
 
 fn main() -> ExitCode {
@@ -101,6 +107,7 @@ fn main() -> ExitCode {
         Command::Flow(args) => cli::flow::run(args),
         Command::Chat(args) => cli::chat::run(args),
         Command::Nlu(args) => cli::nlu::run(args),
+        Command::Apikey(args) => cli::apikey::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -127,6 +134,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             args.dial.map(|target| Dial { target, user: args.dial_user, password: args.dial_password });
         Some(SipConfig { listen, advertise: args.sip_advertise, rtp_ports, dial })
     };
+    let data = args.data.clone();
     let cfg = ServeConfig {
         http: args.http,
         audiosocket: args.audiosocket,
@@ -136,7 +144,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async {
-        let server = Server::bind(cfg).await?;
+        let server = Server::bind(cfg).await?.with_api(cli::apikey::serve_api(&data)?);
         server.run(shutdown_signal()).await;
         Ok(())
     })

@@ -1,5 +1,6 @@
-//! The HTTP server (hyper): health, and the Twilio Media Streams WebSocket at `/media/twilio`.
-//! The developer API (issue "HTTP flow API") grows here.
+//! The HTTP server (hyper): health, the Twilio Media Streams WebSocket at `/media/twilio`, and
+//! the developer API (`frontdesk-api`: `/v1/...`, `/openapi.json`, `/metrics`, `/readyz`) when
+//! one is mounted with [`crate::Server::with_api`].
 
 use std::convert::Infallible;
 
@@ -24,14 +25,19 @@ use crate::shutdown::Shutdown;
 
 type Resp = Response<Full<Bytes>>;
 
-pub(crate) async fn serve(listener: TcpListener, app: App, shutdown: Shutdown) {
+pub(crate) async fn serve(
+    listener: TcpListener,
+    app: App,
+    shutdown: Shutdown,
+    api: Option<frontdesk_api::Api>,
+) {
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
-                let (app, sd) = (app.clone(), shutdown.clone());
+                let (app, sd, api) = (app.clone(), shutdown.clone(), api.clone());
                 tokio::spawn(async move {
-                    let service = service_fn(move |req| route(req, app.clone(), sd.clone()));
+                    let service = service_fn(move |req| route(req, app.clone(), sd.clone(), api.clone()));
                     let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service).with_upgrades();
                     if let Err(e) = conn.await {
                         warn!("http connection: {e}");
@@ -52,7 +58,15 @@ pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Resp {
     resp
 }
 
-async fn route(req: Request<Incoming>, app: App, shutdown: Shutdown) -> Result<Resp, Infallible> {
+async fn route(
+    req: Request<Incoming>,
+    app: App,
+    shutdown: Shutdown,
+    api: Option<frontdesk_api::Api>,
+) -> Result<Resp, Infallible> {
+    if let Some(api) = api.filter(|_| frontdesk_api::is_api_path(req.uri().path())) {
+        return Ok(api.handle(req).await);
+    }
     Ok(match (req.method(), req.uri().path()) {
         (&Method::GET, "/healthz") => Response::new(Full::new(Bytes::from_static(b"ok\n"))),
         (&Method::GET, "/media/twilio") => upgrade_twilio(req, app, shutdown),

@@ -57,6 +57,7 @@ pub struct Server {
     app: App,
     drain: Duration,
     shutdown: Shutdown,
+    api: Option<frontdesk_api::Api>,
 }
 
 async fn bind(what: &'static str, addr: SocketAddr) -> Result<TcpListener, ServeError> {
@@ -82,7 +83,23 @@ impl Server {
             }
             None => None,
         };
-        Ok(Server { http, audiosocket, sip, app: cfg.app, drain: cfg.drain, shutdown: Shutdown::default() })
+        Ok(Server {
+            http,
+            audiosocket,
+            sip,
+            app: cfg.app,
+            drain: cfg.drain,
+            shutdown: Shutdown::default(),
+            api: None,
+        })
+    }
+
+    /// Mounts the developer API (`/v1/...`, `/openapi.json`, `/metrics`, `/readyz`) on the HTTP
+    /// listener.
+    #[must_use]
+    pub fn with_api(mut self, api: frontdesk_api::Api) -> Server {
+        self.api = Some(api);
+        self
     }
 
     /// The bound HTTP address.
@@ -106,7 +123,7 @@ impl Server {
         let sd = self.shutdown.clone();
         let mut listeners = tokio::task::JoinSet::new();
         info!(addr = ?self.http.local_addr().ok(), "http listening (health: /healthz, twilio media: /media/twilio)");
-        listeners.spawn(crate::http::serve(self.http, self.app.clone(), sd.clone()));
+        listeners.spawn(crate::http::serve(self.http, self.app.clone(), sd.clone(), self.api.clone()));
         if let Some(l) = self.audiosocket {
             info!(addr = ?l.local_addr().ok(), "audiosocket listening");
             listeners.spawn(crate::audiosocket::serve(l, self.app.clone(), sd.clone()));
