@@ -1,8 +1,30 @@
-//! Knowledge base for `faq`: entries (id, question, answer, optional keyword rules) loaded
-//! from YAML; retrieval by embedding similarity to the question, with keyword rules and word
-//! overlap when no model is configured. Below the threshold there is no answer: the machine
-//! says it does not know and offers a person. Answers are spoken verbatim; nothing is made up.
+//! Knowledge base for `faq`: entries (id, question, answer, optional author-written `examples:`
+//! phrasings and keyword rules) loaded from YAML, and retrieval that either finds one entry or
+//! finds none. Below the threshold, or when two entries are too close to call, there is no
+//! answer: the machine says it does not know and offers a person. Answers are spoken verbatim;
+//! nothing is made up.
+//!
+//! With an embedding model, each entry is indexed by the vectors of its question, its examples
+//! and its answer ([`KbIndex::build`]). An utterance's score for an entry combines
+//! - the best cosine over the question and examples,
+//! - the cosine to the answer (an answer often names what a caller asks about: "garage",
+//!   "subway", "interpreters"),
+//! - a lexical score: the IDF-weighted share of the caller's content words found in the entry's
+//!   text (words that appear in no entry at all count against every entry, which is what keeps
+//!   "do you do dental cleanings" from landing on a neighbouring entry), and
+//! - a small bonus when one of the entry's keyword rules matches.
+//!
+//! The best entry must reach the threshold and lead the runner-up by [`Scoring::margin`]. The
+//! weights and the threshold were chosen on the dev split of `eval/faq/questions.tsv` and are
+//! reported on its test split (`cargo run -p frontdesk-flow --example faq_eval`; figures in
+//! `docs/performance.md`).
+//!
+//! Without a model, keyword rules answer (score [`crate::intents::KEYWORD_CONFIDENCE`]), else
+//! the lexical score alone.
 
+use std::collections::BTreeMap;
+
+use frontdesk_engines::Embedder;
 use saphyr::{LoadableYamlNode as _, MarkedYaml};
 
 use crate::ast::Pos;
@@ -15,6 +37,9 @@ pub struct Entry {
     pub id: String,
     pub question: String,
     pub answer: String,
+    /// Other ways callers ask this question, written by the KB's author (embedded with the
+    /// question; never spoken).
+    pub examples: Vec<String>,
     /// Each rule: words that must all appear.
     pub keywords: Vec<Vec<String>>,
 }
@@ -24,15 +49,64 @@ pub struct Kb {
     pub entries: Vec<Entry>,
 }
 
-/// Question embeddings, one per entry, in entry order (computed outside the machine).
+/// Per-entry embeddings (computed outside the machine): question and examples, and answer.
 #[derive(Debug, Clone, Default)]
 pub struct KbIndex {
-    pub(crate) vectors: Vec<Vec<f32>>,
+    /// For each entry in order: the question and example vectors.
+    pub(crate) asks: Vec<Vec<Vec<f32>>>,
+    /// For each entry in order: the answer vector (empty when not embedded).
+    pub(crate) answers: Vec<Vec<f32>>,
 }
 
 impl KbIndex {
+    /// One question vector per entry, in entry order (no examples, no answers).
     pub fn from_vectors(vectors: Vec<Vec<f32>>) -> Self {
-        KbIndex { vectors }
+        let answers = vec![Vec::new(); vectors.len()];
+        KbIndex { asks: vectors.into_iter().map(|v| vec![v]).collect(), answers }
+    }
+
+    /// Embeds every entry's question, examples and answer with `model` (one batch per entry).
+    ///
+    /// # Errors
+    /// The model's error.
+    pub fn build(kb: &Kb, model: &dyn Embedder) -> Result<Self, frontdesk_engines::EngineError> {
+        let mut idx = KbIndex::default();
+        for e in &kb.entries {
+            let mut texts: Vec<&str> = vec![e.question.as_str()];
+            texts.extend(e.examples.iter().map(String::as_str));
+            texts.push(e.answer.as_str());
+            let mut vs = model.embed(&texts)?;
+            let answer = vs.pop().unwrap_or_default();
+            idx.asks.push(vs);
+            idx.answers.push(answer);
+        }
+        Ok(idx)
+    }
+
+    fn fits(&self, kb: &Kb) -> bool {
+        self.asks.len() == kb.entries.len() && self.answers.len() == kb.entries.len()
+    }
+}
+
+/// How the parts of an entry's score are weighted; see the module doc.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scoring {
+    /// Weight of the best question/example cosine.
+    pub ask: f32,
+    /// Weight of the answer cosine.
+    pub answer: f32,
+    /// Weight of the lexical score (0..1).
+    pub lexical: f32,
+    /// Added when a keyword rule of the entry matches.
+    pub keyword: f32,
+    /// The best entry must lead the second by at least this much.
+    pub margin: f32,
+}
+
+impl Default for Scoring {
+    /// Chosen on the dev split of `eval/faq/questions.tsv`.
+    fn default() -> Self {
+        Scoring { ask: 0.6, answer: 0.15, lexical: 0.25, keyword: 0.05, margin: 0.0 }
     }
 }
 
@@ -47,11 +121,16 @@ const STOP: &[&str] = &[
     "a", "an", "the", "is", "are", "am", "do", "does", "did", "you", "your", "i", "me", "my", "we", "our",
     "to", "of", "in", "on", "at", "for", "and", "or", "what", "how", "can", "could", "there", "it", "its",
     "be", "have", "has", "with", "that", "this", "if", "any", "get", "about", "please", "tell", "know",
-    "want", "like", "would", "from", "when", "where", "which", "who", "much", "so", "some", "us",
+    "want", "like", "would", "from", "when", "where", "which", "who", "much", "so", "some", "us", "im",
+    "guys", "just", "need", "will", "should", "yes", "no", "not", "dont", "id", "ill", "was", "were", "hi",
+    "hello", "um", "uh", "okay", "ok", "well", "then", "than", "go", "see", "come", "also", "them", "they",
+    "he", "she", "his", "her", "him", "up", "out", "by", "into", "all", "one", "youre", "there", "here",
+    "wont", "cant", "still", "yet", "today", "thanks", "thank", "clinic", "office",
 ];
 
+/// A crude suffix stemmer: good enough to join "refill"/"refills", "test"/"tests"/"testing".
 fn stem(w: &str) -> &str {
-    for suf in ["ing", "es", "s"] {
+    for suf in ["ing", "ed", "es", "s"] {
         if let Some(s) = w.strip_suffix(suf)
             && s.len() >= 3
         {
@@ -61,8 +140,60 @@ fn stem(w: &str) -> &str {
     w
 }
 
+/// Stemmed content words (stop words dropped).
 fn content(text: &str) -> Vec<String> {
     words(text).into_iter().filter(|w| !STOP.contains(&w.as_str())).map(|w| stem(&w).to_owned()).collect()
+}
+
+/// The lexical side of the index: each entry's content words and their IDF over entries.
+#[derive(Debug, Clone, Default)]
+struct Lexicon {
+    docs: Vec<Vec<String>>,
+    idf: BTreeMap<String, f32>,
+    /// IDF given to a word no entry contains.
+    unseen: f32,
+}
+
+impl Lexicon {
+    fn new(kb: &Kb) -> Self {
+        let docs: Vec<Vec<String>> = kb
+            .entries
+            .iter()
+            .map(|e| {
+                let mut d = content(&e.question);
+                e.examples.iter().for_each(|x| d.extend(content(x)));
+                d.extend(content(&e.answer));
+                e.keywords.iter().flatten().for_each(|k| d.push(stem(k).to_owned()));
+                d.sort();
+                d.dedup();
+                d
+            })
+            .collect();
+        let n = docs.len() as f32;
+        let mut df: BTreeMap<String, f32> = BTreeMap::new();
+        for d in &docs {
+            for w in d {
+                *df.entry(w.clone()).or_default() += 1.0;
+            }
+        }
+        let idf = df.into_iter().map(|(w, f)| (w, (1.0 + n / f).ln())).collect();
+        Lexicon { docs, idf, unseen: (1.0 + n).ln() }
+    }
+
+    /// For each entry: the IDF-weighted share of `said` found in it (0 when nothing was said).
+    fn scores(&self, said: &[String]) -> Vec<f32> {
+        let weight = |w: &String| self.idf.get(w).copied().unwrap_or(self.unseen);
+        let total: f32 = said.iter().map(weight).sum();
+        self.docs
+            .iter()
+            .map(|d| {
+                if total <= 0.0 {
+                    return 0.0;
+                }
+                said.iter().filter(|w| d.binary_search(w).is_ok()).map(weight).sum::<f32>() / total
+            })
+            .collect()
+    }
 }
 
 impl Kb {
@@ -86,9 +217,12 @@ impl Kb {
                 None => cx.err(pos(root), "missing", "the knowledge base needs `entries:`", ""),
                 Some(list) => {
                     for item in seq(&mut cx, list, "entries") {
-                        let Some(e) =
-                            map(&mut cx, item, "an entry", &["id", "question", "answer", "keywords"])
-                        else {
+                        let Some(e) = map(
+                            &mut cx,
+                            item,
+                            "an entry",
+                            &["id", "question", "answer", "examples", "keywords"],
+                        ) else {
                             continue;
                         };
                         let field = |cx: &mut Ctx, k: &str| match get(&e, k) {
@@ -100,14 +234,17 @@ impl Kb {
                         };
                         let (id, q, a) =
                             (field(&mut cx, "id"), field(&mut cx, "question"), field(&mut cx, "answer"));
-                        let keywords = get(&e, "keywords")
-                            .map(|y| strings(&mut cx, y, "keywords"))
-                            .unwrap_or_default()
-                            .into_iter()
-                            .map(|s| words(&s.value))
-                            .collect();
+                        let list = |cx: &mut Ctx, k: &str| {
+                            get(&e, k)
+                                .map(|y| strings(cx, y, k))
+                                .unwrap_or_default()
+                                .into_iter()
+                                .map(|s| s.value)
+                        };
+                        let examples = list(&mut cx, "examples").collect();
+                        let keywords = list(&mut cx, "keywords").map(|s| words(&s)).collect();
                         if let (Some(id), Some(question), Some(answer)) = (id, q, a) {
-                            entries.push(Entry { id, question, answer, keywords });
+                            entries.push(Entry { id, question, answer, examples, keywords });
                         }
                     }
                 }
@@ -116,9 +253,48 @@ impl Kb {
         if cx.diags.is_empty() { Ok(Kb { entries }) } else { Err(cx.diags) }
     }
 
-    /// The best entry for `text`: a keyword rule (score 0.9), else embedding similarity when
-    /// `emb` and `index` are given, else the share of the entry question's content words the
-    /// caller said. `None` below `threshold`.
+    /// Every entry with its score for `text`, best first (see the module doc). Without a
+    /// usable embedding the score is the keyword confidence for a keyword hit, else the
+    /// lexical score.
+    pub fn rank<'a>(&'a self, index: &KbIndex, text: &str, emb: Option<&[f32]>, s: &Scoring) -> Vec<Hit<'a>> {
+        let ws: Vec<String> = words(text).iter().map(|w| stem(w).to_owned()).collect();
+        let lex = Lexicon::new(self).scores(&content(text));
+        // Length of the longest matching keyword rule (0: none); the more specific rule wins.
+        let kw = |e: &Entry| {
+            e.keywords
+                .iter()
+                .filter(|r| r.iter().all(|k| ws.iter().any(|w| w == stem(k))))
+                .map(Vec::len)
+                .max()
+        };
+        let emb = emb.filter(|_| index.fits(self));
+        let mut hits: Vec<(Hit<'a>, usize)> = self
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| {
+                let l = lex.get(i).copied().unwrap_or(0.0);
+                let k = kw(entry).unwrap_or(0);
+                let score = match emb {
+                    Some(e) => {
+                        let ask = index.asks[i].iter().map(|v| cosine(e, v)).fold(0.0f32, f32::max);
+                        let ans = cosine(e, &index.answers[i]);
+                        let bonus = if k > 0 { s.keyword } else { 0.0 };
+                        s.ask * ask + s.answer * ans + s.lexical * l + bonus
+                    }
+                    // Without a model a keyword rule outranks any word overlap.
+                    None if k > 0 => crate::intents::KEYWORD_CONFIDENCE,
+                    None => l.min(crate::intents::KEYWORD_CONFIDENCE - 0.01),
+                };
+                (Hit { entry, score }, k)
+            })
+            .collect();
+        hits.sort_by(|a, b| b.0.score.total_cmp(&a.0.score).then(b.1.cmp(&a.1)));
+        hits.into_iter().map(|(h, _)| h).collect()
+    }
+
+    /// The entry that answers `text`, or `None` below `threshold` or within the margin of the
+    /// runner-up (default [`Scoring`]).
     pub fn answer<'a>(
         &'a self,
         index: &KbIndex,
@@ -126,48 +302,22 @@ impl Kb {
         emb: Option<&[f32]>,
         threshold: f32,
     ) -> Option<Hit<'a>> {
-        let ws: Vec<String> = words(text).iter().map(|w| stem(w).to_owned()).collect();
-        let kw = self
-            .entries
-            .iter()
-            .filter_map(|e| {
-                let n = e
-                    .keywords
-                    .iter()
-                    .filter(|r| r.iter().all(|k| ws.iter().any(|w| w == stem(k))))
-                    .map(Vec::len)
-                    .max()?;
-                Some((n, e))
-            })
-            .max_by_key(|(n, _)| *n);
-        if let Some((_, entry)) = kw {
-            return Some(Hit { entry, score: crate::intents::KEYWORD_CONFIDENCE });
-        }
-        let best = match emb {
-            Some(e) if index.vectors.len() == self.entries.len() => self
-                .entries
-                .iter()
-                .zip(&index.vectors)
-                .map(|(entry, v)| Hit { entry, score: cosine(e, v) })
-                .max_by(|a, b| a.score.total_cmp(&b.score)),
-            _ => {
-                let said = content(text);
-                self.entries
-                    .iter()
-                    .map(|entry| {
-                        let q = content(&entry.question);
-                        let hit = q.iter().filter(|w| said.contains(w)).count();
-                        let score = if q.is_empty() || said.is_empty() {
-                            0.0
-                        } else {
-                            hit as f32 / q.len().max(said.len()) as f32
-                        };
-                        Hit { entry, score }
-                    })
-                    .max_by(|a, b| a.score.total_cmp(&b.score))
-            }
-        };
-        best.filter(|h| h.score >= threshold)
+        self.answer_with(index, text, emb, threshold, &Scoring::default())
+    }
+
+    /// [`Kb::answer`] with explicit weights (for evaluation).
+    pub fn answer_with<'a>(
+        &'a self,
+        index: &KbIndex,
+        text: &str,
+        emb: Option<&[f32]>,
+        threshold: f32,
+        s: &Scoring,
+    ) -> Option<Hit<'a>> {
+        let mut r = self.rank(index, text, emb, s).into_iter();
+        let best = r.next()?;
+        let second = r.next().map_or(0.0, |h| h.score);
+        (best.score >= threshold && best.score - second >= s.margin).then_some(best)
     }
 }
 
@@ -175,7 +325,7 @@ impl Kb {
 mod tests {
     use super::*;
 
-    const KB: &str = "business: {legal_name: X}\nentries:\n  - id: hours\n    question: What are your opening hours?\n    answer: Nine to five.\n    keywords: [open, hours]\n  - id: parking\n    question: Is there parking at the clinic?\n    answer: Free garage.\n";
+    const KB: &str = "business: {legal_name: X}\nentries:\n  - id: hours\n    question: What are your opening hours?\n    answer: Nine to five.\n    keywords: [open, hours]\n  - id: parking\n    question: Is there parking at the clinic?\n    examples: [where do I leave my car]\n    answer: Free garage.\n";
 
     #[test]
     fn keyword_and_overlap_retrieval() {
@@ -189,6 +339,7 @@ mod tests {
             kb.answer(&idx, "is there parking at the clinic", None, 0.6).map(|h| h.entry.id.as_str()),
             Some("parking")
         );
+        assert_eq!(kb.entries[1].examples, vec!["where do I leave my car".to_owned()]);
         assert!(kb.answer(&idx, "do you sell pizza", None, 0.6).is_none());
     }
 
@@ -196,9 +347,28 @@ mod tests {
     fn embedding_retrieval_respects_threshold() {
         let kb = Kb::parse(KB).unwrap();
         let idx = KbIndex::from_vectors(vec![vec![1.0, 0.0], vec![0.0, 1.0]]);
-        let h = kb.answer(&idx, "zzz", Some(&[0.1, 0.9]), 0.6).unwrap();
+        let h = kb.answer(&idx, "zzz", Some(&[0.1, 0.9]), 0.5).unwrap();
         assert_eq!(h.entry.id, "parking");
-        assert!(kb.answer(&idx, "zzz", Some(&[0.7, 0.7]), 0.8).is_none());
+        assert!(kb.answer(&idx, "zzz", Some(&[0.7, 0.7]), 0.6).is_none());
+    }
+
+    #[test]
+    fn margin_refuses_a_tie() {
+        let kb = Kb::parse(KB).unwrap();
+        let idx = KbIndex::from_vectors(vec![vec![1.0, 0.0], vec![0.0, 1.0]]);
+        let s = Scoring { margin: 0.05, ..Scoring::default() };
+        assert!(kb.answer_with(&idx, "zzz", Some(&[0.7, 0.7]), 0.1, &s).is_none());
+        assert!(kb.answer_with(&idx, "zzz", Some(&[0.2, 0.9]), 0.1, &s).is_some());
+    }
+
+    #[test]
+    fn unknown_words_weigh_against_every_entry() {
+        let kb = Kb::parse(KB).unwrap();
+        let lex = Lexicon::new(&kb);
+        let known = lex.scores(&content("parking garage"));
+        let mixed = lex.scores(&content("parking for my boat trailer"));
+        assert!(known[1] > 0.99, "{known:?}");
+        assert!(mixed[1] < 0.5, "{mixed:?}");
     }
 
     #[test]
@@ -206,5 +376,19 @@ mod tests {
         let e = Kb::parse("entries:\n  - id: x\n    answer: y\n").unwrap_err();
         assert_eq!(e[0].pos.line, 2);
         assert!(e[0].message.contains("question"));
+    }
+}
+
+#[cfg(test)]
+mod clinic_tests {
+    use super::*;
+
+    #[test]
+    fn clinic_kb_without_a_model() {
+        let kb = Kb::parse(include_str!("../../../flows/clinic-kb.yaml")).unwrap();
+        let idx = KbIndex::default();
+        let r = kb.rank(&idx, "what are your opening hours", None, &Scoring::default());
+        let top: Vec<(&str, f32)> = r.iter().take(3).map(|h| (h.entry.id.as_str(), h.score)).collect();
+        assert_eq!(top[0].0, "hours", "{top:?}");
     }
 }

@@ -90,7 +90,7 @@ impl Bundle {
         Ok(Bundle { flow, kb, intents: IntentIndex::default(), kb_index: KbIndex::default() })
     }
 
-    /// Embeds intent examples and KB questions (done once, outside the machine).
+    /// Embeds intent examples and KB entries (question, examples, answer; once, outside the machine).
     pub fn embed(&mut self, model: &dyn Embedder) -> Result<(), FlowError> {
         let mut vectors = Vec::new();
         for (name, intent) in &self.flow.intents {
@@ -101,9 +101,7 @@ impl Bundle {
             vectors.push((name.clone(), model.embed(&texts)?));
         }
         self.intents = IntentIndex::from_vectors(vectors);
-        let qs: Vec<&str> = self.kb.entries.iter().map(|e| e.question.as_str()).collect();
-        self.kb_index =
-            if qs.is_empty() { KbIndex::default() } else { KbIndex::from_vectors(model.embed(&qs)?) };
+        self.kb_index = KbIndex::build(&self.kb, model)?;
         Ok(())
     }
 }
