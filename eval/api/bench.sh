@@ -25,7 +25,7 @@ for _ in $(seq 100); do
 done
 KEY=$(head -1 "$DATA/key")
 URL="http://127.0.0.1:$PORT"
-curl -sf -H "Authorization: Bearer $KEY" "$URL/v1/calls/bench-call" | head -c 200; echo
+curl -sf -o /dev/null -H "Authorization: Bearer $KEY" "$URL/v1/calls/bench-call"
 echo "== GET /v1/calls/bench-call"
 wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency -H "Authorization: Bearer $KEY" "$URL/v1/calls/bench-call"
 echo "== POST /v1/validate (flows/clinic.yaml, $(wc -c < flows/clinic.yaml) bytes)"
