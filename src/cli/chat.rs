@@ -1,5 +1,12 @@
-//! `frontdesk chat FLOW.yaml [--now RFC3339] [--tz ZONE] [--caller +15551234567] [--json]`:
-//! talk to a flow in text, exactly as on a call without audio.
+//! `frontdesk chat FLOW.yaml [--now RFC3339] [--tz ZONE] [--caller +15551234567] [--json]
+//! [--data DIR] [--var NAME=VALUE]...`: talk to a flow in text, exactly as on a call without audio.
+//!
+//! Scheduling nodes run against a SQLite store in `--data DIR` (default: a temporary directory
+//! removed at exit), seeded from the flow's `resources:` file at start (an idempotent upsert),
+//! so bookings persist across turns, and across sessions with the same `--data`. A booking's
+//! iCalendar confirmation is written to `DIR/appointment-ID.ics`. "Stop calling me" writes the
+//! caller's number to the store's do-not-call list. `--var` sets the flow's `inputs:` (e.g.
+//! `--var answered_by=machine` for an outbound flow's voicemail path).
 //!
 //! Each stdin line is one caller utterance. An empty line (or `/silence`) is a silence
 //! timeout; `/dtmf 123#` presses keys. Closing stdin ends the call. The flow machine runs on
@@ -15,8 +22,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use frontdesk_flow::convo::{Reply, parse_now, step, turn_json, wall_from_unix};
-use frontdesk_flow::{Bundle, Event, FlowError, FlowMachine};
+use frontdesk_flow::convo::{Desk, Reply, load, parse_now, step_with, turn_json, wall_from_unix};
+use frontdesk_flow::{Event, FlowError, FlowMachine};
 use frontdesk_types::{Instant, Pii};
 
 /// Arguments of `frontdesk chat`.
@@ -38,6 +45,12 @@ pub(crate) struct ChatArgs {
     /// One JSON object per agent turn.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Data directory of the store (default: a temporary directory, removed at exit).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) data: Option<PathBuf>,
+    /// A flow input set before the call starts, `NAME=VALUE` (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub(crate) vars: Vec<String>,
 }
 
 fn show(out: &mut impl std::io::Write, json: bool, m: &FlowMachine, r: &Reply) -> anyhow::Result<()> {
@@ -52,7 +65,7 @@ fn show(out: &mut impl std::io::Write, json: bool, m: &FlowMachine, r: &Reply) -
 
 /// Runs `frontdesk chat`.
 pub(crate) fn run(args: ChatArgs) -> anyhow::Result<()> {
-    let bundle = match Bundle::load(&args.flow) {
+    let (bundle, resources) = match load(&args.flow) {
         Ok(b) => b,
         Err(FlowError::Invalid { file, diags }) => {
             let all: Vec<String> = diags.iter().map(|d| d.render(&file)).collect();
@@ -67,13 +80,22 @@ pub(crate) fn run(args: ChatArgs) -> anyhow::Result<()> {
         None => wall_from_unix(unix_now()?, &tz),
     }
     .context("--now/--tz")?;
-    let mut m = FlowMachine::new(Arc::new(bundle), wall);
+    let desk = Desk::open(args.data.as_deref()).context("--data")?;
+    if let Some(r) = &resources {
+        desk.seed(r).context("loading the resources file into the store")?;
+    }
+    let mut vars = Vec::new();
+    for v in &args.vars {
+        let (k, val) = v.split_once('=').with_context(|| format!("--var {v:?}: use NAME=VALUE"))?;
+        vars.push((k.trim().to_owned(), val.trim().to_owned()));
+    }
+    let mut m = FlowMachine::new(Arc::new(bundle), wall).with_vars(vars);
     if let Some(c) = args.caller {
         m = m.with_caller(Pii::new(c));
     }
     let mut out = std::io::stdout().lock();
     let mut t = Instant::from_millis(0);
-    let r = step(&mut m, t, Some(Event::Start))?;
+    let r = step_with(&mut m, t, Some(Event::Start), Some(&desk))?;
     show(&mut out, args.json, &m, &r)?;
     for line in std::io::stdin().lock().lines() {
         if m.is_ended() {
@@ -84,17 +106,27 @@ pub(crate) fn run(args: ChatArgs) -> anyhow::Result<()> {
         t += Duration::from_secs(3);
         let r = if line.is_empty() || line == "/silence" {
             t = m.poll_timeout().unwrap_or(t).max(t);
-            step(&mut m, t, None)?
+            step_with(&mut m, t, None, Some(&desk))?
         } else if let Some(keys) = line.strip_prefix("/dtmf") {
-            step(&mut m, t, Some(Event::Dtmf(keys.trim().to_owned())))?
+            step_with(&mut m, t, Some(Event::Dtmf(keys.trim().to_owned())), Some(&desk))?
         } else {
-            step(
-                &mut m,
-                t,
-                Some(Event::Utterance { text: line.to_owned(), confidence: 1.0, embedding: None }),
-            )?
+            let ev = Event::Utterance { text: line.to_owned(), confidence: 1.0, embedding: None };
+            step_with(&mut m, t, Some(ev), Some(&desk))?
         };
         show(&mut out, args.json, &m, &r)?;
+        write_ics(&desk, &m, args.json)?;
+    }
+    Ok(())
+}
+
+/// Writes a new booking's confirmation to `DIR/appointment-ID.ics` (once per booking).
+fn write_ics(desk: &Desk, m: &FlowMachine, json: bool) -> anyhow::Result<()> {
+    let Some(id) = m.turn().actions.iter().find_map(|a| a.strip_prefix("booked:")) else { return Ok(()) };
+    let Some(ics) = m.last_ics() else { return Ok(()) };
+    let path = desk.dir().join(format!("appointment-{id}.ics"));
+    std::fs::write(&path, ics).with_context(|| format!("writing {}", path.display()))?;
+    if !json {
+        eprintln!("(confirmation written to {})", path.display());
     }
     Ok(())
 }

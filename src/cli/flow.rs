@@ -1,15 +1,18 @@
 //! `frontdesk flow check FILE...` and `frontdesk flow test FILE...`.
 //!
-//! `check` parses and checks flow files (and the knowledge base each names), printing every
+//! `check` parses and checks flow files (and the knowledge base and resources file each names;
+//! appointment types and providers are checked against the resources), printing every
 //! problem as `file:line:column: error[kind]: message` with a hint; it fails (exit code 1) on
 //! any error. `test` runs conversation-test files (YAML of caller turns and expectations) and
-//! fails when any test fails, printing the differences and the transcript.
+//! fails when any test fails, printing the differences and the transcript. Each test runs
+//! against its own SQLite store in a temporary directory (see `frontdesk_flow::convo`).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::bail;
-use frontdesk_flow::{FlowError, Kb, check::check, convo, parse::parse_flow};
+use frontdesk_flow::parse::resources::parse_resources;
+use frontdesk_flow::{FlowError, Kb, check::check, check::check_resources, convo, parse::parse_flow};
 
 /// Arguments of `frontdesk flow`.
 #[derive(clap::Args, Debug)]
@@ -64,6 +67,21 @@ fn check_file(path: &Path) -> Vec<String> {
         Err(diags) => return diags.iter().map(|d| d.render(&name)).collect(),
     };
     let mut out: Vec<String> = check(&flow).iter().map(|d| d.render(&name)).collect();
+    if let Some(r) = &flow.resources {
+        let rpath = path.parent().unwrap_or(Path::new(".")).join(&r.value);
+        match std::fs::read_to_string(&rpath) {
+            Ok(rsrc) => match parse_resources(&rsrc) {
+                Ok(res) => out.extend(check_resources(&flow, &res).iter().map(|d| d.render(&name))),
+                Err(diags) => out.extend(diags.iter().map(|d| d.render(&rpath.display().to_string()))),
+            },
+            Err(e) => out.push(format!(
+                "{name}:{}:{}: error[missing]: cannot read resources file {}: {e}\n  hint: the path is relative to the flow file",
+                r.pos.line,
+                r.pos.col,
+                rpath.display()
+            )),
+        }
+    }
     if let Some(k) = &flow.knowledge {
         let kpath = path.parent().unwrap_or(Path::new(".")).join(&k.value);
         match std::fs::read_to_string(&kpath) {

@@ -33,6 +33,12 @@ pub struct Flow {
     pub settings: Settings,
     /// Knowledge-base file for `faq` (relative to the flow file).
     pub knowledge: Option<Spanned<String>>,
+    /// Resources file (providers, hours, appointment types) for the scheduling nodes, relative
+    /// to the flow file; the shell loads it into the store.
+    pub resources: Option<Spanned<String>>,
+    /// Slots the shell sets before `Start` (`inputs: [caller_name, answered_by]`), e.g. for an
+    /// outbound call; the checker treats them as set everywhere.
+    pub inputs: Vec<Spanned<String>>,
     pub intents: BTreeMap<String, Intent>,
     pub global: Globals,
     /// Nodes in file order.
@@ -139,6 +145,98 @@ pub enum NodeKind {
     Set(Vec<(String, Literal, Pos)>),
     /// Call out; the result arrives as an event and is stored in `result_slot`.
     Webhook(Webhook),
+    /// Search open slots, offer at most 3, hold the one the caller picks (`find_slots`).
+    FindSlots(FindSlots),
+    /// Read the held slot back and book it only after an explicit yes (`book`).
+    Book(Book),
+    /// Find the caller's next appointment, by caller number or by an id slot (`lookup`).
+    Lookup(Lookup),
+    /// Read a looked-up appointment back and cancel it after an explicit yes (`cancel`).
+    Cancel(CancelAppt),
+}
+
+impl NodeKind {
+    /// The reprompts of a listening node.
+    pub fn reprompts(&self) -> Option<&Reprompts> {
+        match self {
+            NodeKind::Collect(c) => Some(&c.reprompt),
+            NodeKind::Menu(m) => Some(&m.reprompt),
+            NodeKind::FindSlots(f) => Some(&f.reprompt),
+            NodeKind::Book(b) => Some(&b.reprompt),
+            NodeKind::Cancel(c) => Some(&c.reprompt),
+            _ => None,
+        }
+    }
+
+    /// Outcome targets besides `routes`/`next` (`none`, `declined`).
+    pub fn outcome_targets(&self) -> Vec<&Spanned<String>> {
+        match self {
+            NodeKind::FindSlots(f) => f.none.iter().collect(),
+            NodeKind::Book(b) => vec![&b.declined],
+            NodeKind::Lookup(l) => vec![&l.none],
+            NodeKind::Cancel(c) => vec![&c.declined],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// `find_slots`: search, offer, hold. On a hold the node sets `slot` (the start, a date/time),
+/// `slot_with` (provider name), `slot_provider` (provider id) and `slot_type` (type name).
+#[derive(Debug, Clone)]
+pub struct FindSlots {
+    /// Appointment type id (from the resources file).
+    pub appointment_type: Option<Spanned<String>>,
+    /// An enum slot whose value is the appointment type id.
+    pub type_slot: Option<Spanned<String>>,
+    /// An enum slot whose value is a provider id (or `any`).
+    pub provider: Option<Spanned<String>>,
+    /// A date/time slot: when the caller wants to come.
+    pub when: Option<Spanned<String>>,
+    /// A `lookup` slot: this search reschedules that appointment (type and provider default to
+    /// its own; booking the hold releases it in the same transaction).
+    pub replaces: Option<Spanned<String>>,
+    /// Slot the held offer goes to.
+    pub slot: Spanned<String>,
+    /// Asked after the offers are read (default "Which would you like?").
+    pub prompt: Option<Template>,
+    /// Where to go when nothing is open.
+    pub none: Option<Spanned<String>>,
+    pub reprompt: Reprompts,
+}
+
+/// `book`: confirm the held slot, then book.
+#[derive(Debug, Clone)]
+pub struct Book {
+    /// The `find_slots` slot that holds the offer.
+    pub slot: Spanned<String>,
+    /// A person-name slot booked as the patient's name.
+    pub name: Option<Spanned<String>>,
+    /// The read-back question; booking happens only after yes.
+    pub confirm: Template,
+    /// Where a "no" goes (the hold is released).
+    pub declined: Spanned<String>,
+    pub reprompt: Reprompts,
+}
+
+/// `lookup`: the caller's next booked appointment. Sets `slot` (start), `slot_with`,
+/// `slot_provider`, `slot_type` and `slot_id`.
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    pub slot: Spanned<String>,
+    /// A slot (often an `inputs:` one) with the appointment id; default: the caller's number.
+    pub id: Option<Spanned<String>>,
+    /// Where to go when there is none.
+    pub none: Spanned<String>,
+}
+
+/// `cancel`: confirm, then cancel a looked-up appointment.
+#[derive(Debug, Clone)]
+pub struct CancelAppt {
+    /// The `lookup` slot.
+    pub slot: Spanned<String>,
+    pub confirm: Template,
+    pub declined: Spanned<String>,
+    pub reprompt: Reprompts,
 }
 
 #[derive(Debug, Clone)]

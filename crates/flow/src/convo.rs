@@ -20,19 +20,35 @@
 //! reply must contain, case-insensitive), `not_say`, `node`, `intent` (name or null), `faq`
 //! (id or null), `slots` (map of slot to expected JSON value as text), `actions` (each must
 //! occur), `ended`.
+//!
+//! Scheduling: every test runs against its own SQLite store in a fresh temporary directory,
+//! seeded from the flow's `resources:` file, so bookings persist across turns and across the
+//! calls of one test. A test may set `caller` (the caller's number, default the file's
+//! `caller`, else +16175550100), `vars` (the flow's `inputs:`, e.g. `{answered_by: machine}`)
+//! and `appointments` to seed (`[{provider, type, start: "2026-11-24T15:00", phone?, name?}]`,
+//! booked in order with ids 1, 2, ...). A turn with `call: b` talks to a second call on the
+//! same store (it starts, with its greeting, on first use; `caller_b` sets its number), and
+//! `wait: SECONDS` lets time pass before the input (holds expire). Extra expectations:
+//! `appointments` (how many booked appointments the caller has), `dnc` (the caller is on the
+//! do-not-call list), `ics` (text the last booking's iCalendar confirmation contains).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use frontdesk_engines::Embedder;
-use frontdesk_schedule::local_now;
-use frontdesk_types::Instant;
+use frontdesk_schedule::jiff::{SignedDuration, Timestamp, Zoned};
+use frontdesk_schedule::{ScheduleOutcome, local_now};
+use frontdesk_store::exec::execute;
+use frontdesk_store::{Caller, NewHold, OptOutStore as _, SchedulingStore as _, SqliteStore};
+use frontdesk_types::{Instant, Pii};
 use saphyr::{LoadableYamlNode as _, MarkedYaml};
 
 use crate::ast::Pos;
 use crate::diag::Diagnostic;
 use crate::machine::{Command, Event, FlowMachine};
+use crate::parse::resources::{Resources, parse_resources};
 use crate::parse::yaml::{Ctx, Y, boolean, get, map, number_f32, pos, scalar_text, seq, string, strings};
 use crate::{Bundle, FlowError};
 
@@ -60,27 +76,165 @@ pub struct Reply {
 }
 
 /// Runs one input through the machine and gathers the reply (the drain contract in one place).
+/// Scheduling commands get a `Failed` outcome (no store); see [`step_with`].
 pub fn step(m: &mut FlowMachine, now: Instant, ev: Option<Event>) -> Result<Reply, FlowError> {
+    step_with(m, now, ev, None)
+}
+
+/// As [`step`], with a store behind the scheduling commands: each `Command::Schedule` runs
+/// against `desk` at once and its outcome is fed back; `Command::OptOut` writes the caller's
+/// number to the do-not-call list.
+pub fn step_with(
+    m: &mut FlowMachine,
+    now: Instant,
+    ev: Option<Event>,
+    desk: Option<&Desk>,
+) -> Result<Reply, FlowError> {
     match ev {
         Some(ev) => m.handle_event(now, ev)?,
         None => m.handle_timeout(now),
     }
     let mut r = Reply::default();
-    while let Some(c) = m.poll_command() {
-        if let Command::Say { text } = &c {
-            if !r.say.is_empty() {
-                r.say.push(' ');
+    // The machine has at most one op out at a time; the bound guards against a loop.
+    for _ in 0..64 {
+        let mut outcome = None;
+        while let Some(c) = m.poll_command() {
+            match &c {
+                Command::Say { text } => {
+                    if !r.say.is_empty() {
+                        r.say.push(' ');
+                    }
+                    r.say.push_str(text);
+                }
+                Command::Schedule(op) => {
+                    let o = match desk {
+                        Some(d) => execute(&d.store, op),
+                        None => ScheduleOutcome::Failed("no store".into()),
+                    };
+                    if op.expects_outcome() {
+                        outcome = Some(o);
+                    }
+                }
+                Command::OptOut => {
+                    if let (Some(d), Some(phone)) = (desk, m.caller()) {
+                        d.store
+                            .add_opt_out(phone.expose(), "flow", None, m.clock(now))
+                            .map_err(|e| d.err(e))?;
+                    }
+                }
+                _ => {}
             }
-            r.say.push_str(text);
+            r.commands.push(c);
         }
-        r.commands.push(c);
+        let Some(o) = outcome else { break };
+        m.handle_event(now, Event::ScheduleResult(o))?;
     }
     Ok(r)
+}
+
+/// The store behind a flow's scheduling nodes: SQLite in a data directory (a fresh temporary
+/// one, removed on drop, unless a directory is given).
+#[derive(Debug)]
+pub struct Desk {
+    store: SqliteStore,
+    dir: PathBuf,
+    temp: bool,
+}
+
+static TEMP_SEQ: AtomicU32 = AtomicU32::new(0);
+
+impl Desk {
+    /// Opens (creating, migrating) the store in `dir`, or in a new temporary directory.
+    pub fn open(dir: Option<&Path>) -> Result<Desk, FlowError> {
+        let (dir, temp) = match dir {
+            Some(d) => (d.to_owned(), false),
+            None => {
+                let n = TEMP_SEQ.fetch_add(1, Ordering::Relaxed);
+                let d = std::env::temp_dir().join(format!("frontdesk-flow-{}-{n}", std::process::id()));
+                let _ = std::fs::remove_dir_all(&d);
+                (d, true)
+            }
+        };
+        let store = SqliteStore::open_dir(&dir)
+            .map_err(|e| FlowError::Io { path: dir.clone(), source: std::io::Error::other(e.to_string()) })?;
+        Ok(Desk { store, dir, temp })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &SqliteStore {
+        &self.store
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn err(&self, e: frontdesk_store::StoreError) -> FlowError {
+        FlowError::Io { path: self.dir.clone(), source: std::io::Error::other(e.to_string()) }
+    }
+
+    /// Upserts providers and appointment types (idempotent: replaced by id).
+    pub fn seed(&self, res: &Resources) -> Result<(), FlowError> {
+        for t in &res.types {
+            self.store.put_appointment_type(t).map_err(|e| self.err(e))?;
+        }
+        for p in &res.providers {
+            self.store.put_resource(p).map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    /// Books an appointment directly (test set-up): hold, then book. Returns its id.
+    pub fn book(
+        &self,
+        provider: &str,
+        kind: &str,
+        start: &Zoned,
+        phone: &str,
+        name: Option<&str>,
+        now: Timestamp,
+    ) -> Result<i64, FlowError> {
+        let tz = start.time_zone().iana_name().unwrap_or("UTC");
+        let h = self
+            .store
+            .hold(&NewHold::new(provider, kind, start.timestamp(), tz), now)
+            .map_err(|e| self.err(e))?;
+        let caller = Caller { phone: Pii::new(phone.to_owned()), name: name.map(|n| Pii::new(n.to_owned())) };
+        let a = self.store.book_from_hold(h.id, &caller, now).map_err(|e| self.err(e))?;
+        Ok(a.id.0)
+    }
+}
+
+impl Drop for Desk {
+    fn drop(&mut self) {
+        if self.temp {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Loads a flow (see [`Bundle::load`]) and its `resources:` file, checked against each other.
+pub fn load(path: &Path) -> Result<(Bundle, Option<Resources>), FlowError> {
+    let bundle = Bundle::load(path)?;
+    let Some(rel) = bundle.flow.resources.clone() else { return Ok((bundle, None)) };
+    let rpath = path.parent().unwrap_or(Path::new(".")).join(&rel.value);
+    let src =
+        std::fs::read_to_string(&rpath).map_err(|source| FlowError::Io { path: rpath.clone(), source })?;
+    let res = parse_resources(&src)
+        .map_err(|diags| FlowError::Invalid { file: rpath.display().to_string(), diags })?;
+    let diags = crate::check::check_resources(&bundle.flow, &res);
+    if !diags.is_empty() {
+        return Err(FlowError::Invalid { file: path.display().to_string(), diags });
+    }
+    Ok((bundle, Some(res)))
 }
 
 struct Turn<'a, 'i> {
     pos: Pos,
     input: Input,
+    call: String,
+    wait: Option<f32>,
     expect: Option<&'a Y<'i>>,
 }
 
@@ -90,6 +244,25 @@ enum Input {
     Silence,
     None,
 }
+
+/// A seeded appointment.
+struct Seed {
+    provider: String,
+    kind: String,
+    start: String,
+    phone: Option<String>,
+    name: Option<String>,
+}
+
+/// One test's set-up.
+struct Setup {
+    caller: String,
+    caller_b: Option<String>,
+    vars: Vec<(String, String)>,
+    seeds: Vec<Seed>,
+}
+
+const DEFAULT_CALLER: &str = "+16175550100";
 
 /// Runs every test in a conversation-test file. `model` embeds utterances when given.
 pub fn run_file(path: &Path, model: Option<&dyn Embedder>) -> Result<Vec<TestResult>, FlowError> {
@@ -110,18 +283,20 @@ pub fn run_file(path: &Path, model: Option<&dyn Embedder>) -> Result<Vec<TestRes
     let root = docs.first().ok_or_else(|| {
         invalid(vec![Diagnostic::new(Pos { line: 1, col: 1 }, "missing", "empty test file", "")])
     })?;
-    let top = map(&mut cx, root, "the test file", &["flow", "now", "tz", "tests"]).unwrap_or_default();
+    let top =
+        map(&mut cx, root, "the test file", &["flow", "now", "tz", "caller", "tests"]).unwrap_or_default();
     let flow_rel = get(&top, "flow").and_then(|y| string(&mut cx, y, "flow"));
     let now_s = get(&top, "now")
         .and_then(|y| string(&mut cx, y, "now"))
         .map_or_else(|| "2026-11-18T10:15".to_owned(), |s| s.value);
     let tz = get(&top, "tz").and_then(|y| string(&mut cx, y, "tz")).map(|s| s.value);
+    let file_caller = get(&top, "caller").and_then(|y| string(&mut cx, y, "caller")).map(|s| s.value);
     let tests = get(&top, "tests").map(|y| seq(&mut cx, y, "tests")).unwrap_or_default();
     let Some(flow_rel) = flow_rel else {
         cx.err(pos(root), "missing", "the test file needs `flow: FILE`", "");
         return Err(invalid(cx.diags));
     };
-    let mut bundle = Bundle::load(&path.parent().unwrap_or(Path::new(".")).join(&flow_rel.value))?;
+    let (mut bundle, resources) = load(&path.parent().unwrap_or(Path::new(".")).join(&flow_rel.value))?;
     if let Some(m) = model {
         bundle.embed(m)?;
     }
@@ -130,10 +305,12 @@ pub fn run_file(path: &Path, model: Option<&dyn Embedder>) -> Result<Vec<TestRes
     let bundle = Arc::new(bundle);
     let mut results = Vec::new();
     for t in tests {
-        let Some(e) = map(&mut cx, t, "a test", &["name", "turns"]) else { continue };
+        let keys = ["name", "turns", "caller", "caller_b", "vars", "appointments"];
+        let Some(e) = map(&mut cx, t, "a test", &keys) else { continue };
         let name = get(&e, "name")
             .and_then(|y| string(&mut cx, y, "name"))
             .map_or_else(|| format!("test at line {}", pos(t).line), |s| s.value);
+        let setup = setup(&mut cx, &e, file_caller.as_deref().unwrap_or(DEFAULT_CALLER));
         let turns: Vec<Turn<'_, '_>> = get(&e, "turns")
             .map(|y| seq(&mut cx, y, "turns"))
             .unwrap_or_default()
@@ -143,7 +320,17 @@ pub fn run_file(path: &Path, model: Option<&dyn Embedder>) -> Result<Vec<TestRes
         if !cx.diags.is_empty() {
             return Err(invalid(cx.diags));
         }
-        results.push(run_test(&bundle, &wall, name, &turns, model, &mut cx)?);
+        let desk = Desk::open(None)?;
+        if let Some(r) = &resources {
+            desk.seed(r)?;
+        }
+        for sd in &setup.seeds {
+            let start = local_now(&sd.start, &tz).map_err(|e| FlowError::Time(e.to_string()))?;
+            let phone = sd.phone.as_deref().unwrap_or(&setup.caller);
+            desk.book(&sd.provider, &sd.kind, &start, phone, sd.name.as_deref(), wall.timestamp())?;
+        }
+        let ctx = RunCtx { bundle: &bundle, wall: &wall, model, desk: &desk, setup: &setup };
+        results.push(run_test(&ctx, name, &turns, &mut cx)?);
     }
     if !cx.diags.is_empty() {
         return Err(invalid(cx.diags));
@@ -151,8 +338,42 @@ pub fn run_file(path: &Path, model: Option<&dyn Embedder>) -> Result<Vec<TestRes
     Ok(results)
 }
 
+fn setup(cx: &mut Ctx, e: &crate::parse::yaml::Entries<'_, '_>, default_caller: &str) -> Setup {
+    let caller = get(e, "caller")
+        .and_then(|y| string(cx, y, "caller"))
+        .map_or_else(|| default_caller.to_owned(), |s| s.value);
+    let caller_b = get(e, "caller_b").and_then(|y| string(cx, y, "caller_b")).map(|s| s.value);
+    let mut vars = Vec::new();
+    if let Some(v) = get(e, "vars") {
+        for (k, _, y) in crate::parse::yaml::open_map(cx, v, "vars") {
+            vars.push((k, scalar_text(y).unwrap_or_default()));
+        }
+    }
+    let mut seeds = Vec::new();
+    for a in get(e, "appointments").map(|y| seq(cx, y, "appointments")).unwrap_or_default() {
+        let Some(m) = map(cx, a, "an appointment", &["provider", "type", "start", "phone", "name"]) else {
+            continue;
+        };
+        let mut field = |k: &str| get(&m, k).and_then(|y| string(cx, y, k)).map(|s| s.value);
+        let (provider, kind, start) = (field("provider"), field("type"), field("start"));
+        let (phone, name) = (field("phone"), field("name"));
+        match (provider, kind, start) {
+            (Some(provider), Some(kind), Some(start)) => {
+                seeds.push(Seed { provider, kind, start, phone, name })
+            }
+            _ => cx.err(pos(a), "missing", "an appointment needs `provider`, `type` and `start`", ""),
+        }
+    }
+    Setup { caller, caller_b, vars, seeds }
+}
+
 fn turn<'a, 'i>(cx: &mut Ctx, y: &'a Y<'i>) -> Option<Turn<'a, 'i>> {
-    let e = map(cx, y, "a turn", &["caller", "confidence", "heard", "dtmf", "silence", "expect"])?;
+    let e = map(
+        cx,
+        y,
+        "a turn",
+        &["caller", "confidence", "heard", "dtmf", "silence", "call", "wait", "expect"],
+    )?;
     let input = if let Some(c) = get(&e, "caller") {
         Input::Caller {
             text: scalar_text(c).unwrap_or_default(),
@@ -166,64 +387,124 @@ fn turn<'a, 'i>(cx: &mut Ctx, y: &'a Y<'i>) -> Option<Turn<'a, 'i>> {
     } else {
         Input::None
     };
-    Some(Turn { pos: pos(y), input, expect: get(&e, "expect") })
+    let call =
+        get(&e, "call").and_then(|y| string(cx, y, "call")).map_or_else(|| "a".to_owned(), |s| s.value);
+    let wait = get(&e, "wait").and_then(|y| number_f32(cx, y, "wait"));
+    Some(Turn { pos: pos(y), input, call, wait, expect: get(&e, "expect") })
+}
+
+struct RunCtx<'r> {
+    bundle: &'r Arc<Bundle>,
+    wall: &'r Zoned,
+    model: Option<&'r dyn Embedder>,
+    desk: &'r Desk,
+    setup: &'r Setup,
+}
+
+/// One call of a test: its machine and last reply.
+struct Call {
+    name: String,
+    m: FlowMachine,
+    reply: Reply,
+}
+
+fn start_call(c: &RunCtx<'_>, name: &str, now: Instant, res: &mut TestResult) -> Result<Call, FlowError> {
+    let phone = if name == "a" {
+        c.setup.caller.clone()
+    } else {
+        c.setup.caller_b.clone().unwrap_or_else(|| format!("{}9", c.setup.caller))
+    };
+    // Every call starts at the test's wall clock plus the simulated time elapsed so far.
+    let d = SignedDuration::try_from(now.saturating_duration_since(Instant::ZERO))
+        .unwrap_or(SignedDuration::ZERO);
+    let wall = c.wall.checked_add(d).unwrap_or_else(|_| c.wall.clone());
+    let mut m =
+        FlowMachine::new(c.bundle.clone(), wall).with_caller(Pii::new(phone)).with_vars(c.setup.vars.clone());
+    let reply = step_with(&mut m, now, Some(Event::Start), Some(c.desk))?;
+    res.transcript.push(format!("{}agent: {}", prefix(name), reply.say));
+    Ok(Call { name: name.to_owned(), m, reply })
+}
+
+fn prefix(call: &str) -> String {
+    if call == "a" { String::new() } else { format!("[{call}] ") }
 }
 
 fn run_test(
-    bundle: &Arc<Bundle>,
-    wall: &frontdesk_schedule::jiff::Zoned,
+    c: &RunCtx<'_>,
     name: String,
     turns: &[Turn<'_, '_>],
-    model: Option<&dyn Embedder>,
     cx: &mut Ctx,
 ) -> Result<TestResult, FlowError> {
-    let mut m = FlowMachine::new(bundle.clone(), wall.clone());
     let mut now = Instant::from_millis(0);
     let mut res = TestResult { name, failures: Vec::new(), transcript: Vec::new() };
-    let mut reply = step(&mut m, now, Some(Event::Start))?;
-    res.transcript.push(format!("agent: {}", reply.say));
+    let mut calls: Vec<Call> = vec![start_call(c, "a", now, &mut res)?];
     for t in turns {
         now += Duration::from_secs(2);
+        if let Some(w) = t.wait {
+            now += Duration::from_secs_f32(w.max(0.0));
+        }
+        let idx = match calls.iter().position(|k| k.name == t.call) {
+            Some(i) => i,
+            None => {
+                calls.push(start_call(c, &t.call, now, &mut res)?);
+                calls.len() - 1
+            }
+        };
+        let Some(call) = calls.get_mut(idx) else { continue };
+        let p = prefix(&call.name);
         match &t.input {
             Input::None => {}
             Input::Caller { text, confidence, heard } => {
                 if let Some(h) = heard {
-                    m.handle_event(now, Event::BargeIn { heard_ms: (h * 1000.0) as u32, total_ms: 1000 })?;
+                    call.m.handle_event(
+                        now,
+                        Event::BargeIn { heard_ms: (h * 1000.0) as u32, total_ms: 1000 },
+                    )?;
                 }
-                let embedding = match model {
+                let embedding = match c.model {
                     Some(md) => md.embed(&[text.as_str()])?.into_iter().next(),
                     None => None,
                 };
-                res.transcript.push(format!("caller: {text}"));
-                reply = step(
-                    &mut m,
-                    now,
-                    Some(Event::Utterance { text: text.clone(), confidence: *confidence, embedding }),
-                )?;
+                res.transcript.push(format!("{p}caller: {text}"));
+                let ev = Event::Utterance { text: text.clone(), confidence: *confidence, embedding };
+                call.reply = step_with(&mut call.m, now, Some(ev), Some(c.desk))?;
             }
             Input::Dtmf(k) => {
-                res.transcript.push(format!("caller: [dtmf {k}]"));
-                reply = step(&mut m, now, Some(Event::Dtmf(k.clone())))?;
+                res.transcript.push(format!("{p}caller: [dtmf {k}]"));
+                call.reply = step_with(&mut call.m, now, Some(Event::Dtmf(k.clone())), Some(c.desk))?;
             }
             Input::Silence => {
-                res.transcript.push("caller: [silence]".into());
-                now = m.poll_timeout().unwrap_or(now).max(now);
-                reply = step(&mut m, now, None)?;
+                res.transcript.push(format!("{p}caller: [silence]"));
+                now = call.m.poll_timeout().unwrap_or(now).max(now);
+                call.reply = step_with(&mut call.m, now, None, Some(c.desk))?;
             }
         }
         if !matches!(t.input, Input::None) {
-            res.transcript.push(format!("agent: {}", reply.say));
+            res.transcript.push(format!("{p}agent: {}", call.reply.say));
         }
         if let Some(e) = t.expect {
-            expect(cx, e, t.pos, &m, &reply, &mut res.failures);
+            expect(cx, e, t.pos, call, c.desk, now, &mut res.failures);
         }
     }
     Ok(res)
 }
 
-fn expect(cx: &mut Ctx, y: &Y<'_>, at: Pos, m: &FlowMachine, reply: &Reply, fails: &mut Vec<String>) {
-    let keys = ["say", "not_say", "node", "intent", "faq", "slots", "actions", "ended"];
+fn expect(cx: &mut Ctx, y: &Y<'_>, at: Pos, call: &Call, desk: &Desk, now: Instant, fails: &mut Vec<String>) {
+    let keys = [
+        "say",
+        "not_say",
+        "node",
+        "intent",
+        "faq",
+        "slots",
+        "actions",
+        "ended",
+        "appointments",
+        "dnc",
+        "ics",
+    ];
     let Some(e) = map(cx, y, "expect", &keys) else { return };
+    let (m, reply) = (&call.m, &call.reply);
     let turn = m.turn();
     let mut fail = |msg: String| fails.push(format!("{at}: {msg}"));
     let said = reply.say.to_lowercase();
@@ -278,6 +559,33 @@ fn expect(cx: &mut Ctx, y: &Y<'_>, at: Pos, m: &FlowMachine, reply: &Reply, fail
         && b != m.is_ended()
     {
         fail(format!("expected ended = {b}, it is {}", m.is_ended()));
+    }
+    let phone = m.caller().map(|c| c.expose().clone()).unwrap_or_default();
+    if let Some(n) = get(&e, "appointments").and_then(|y| crate::parse::yaml::integer(cx, y, "appointments"))
+    {
+        match desk.store().appointments_for_phone(&phone, m.clock(now)) {
+            Ok(list) if i64::try_from(list.len()).ok() == Some(n) => {}
+            Ok(list) => {
+                fail(format!("expected {n} booked appointment(s) for the caller, found {}", list.len()))
+            }
+            Err(e) => fail(format!("store: {e}")),
+        }
+    }
+    if let Some(b) = get(&e, "dnc").and_then(|y| boolean(cx, y, "dnc")) {
+        match desk.store().opt_out(&phone) {
+            Ok(o) if o.is_some() == b => {}
+            Ok(o) => fail(format!("expected dnc = {b}, the list says {}", o.is_some())),
+            Err(e) => fail(format!("store: {e}")),
+        }
+    }
+    for s in get(&e, "ics").map(|y| strings(cx, y, "ics")).unwrap_or_default() {
+        if !m.last_ics().is_some_and(|i| i.contains(&s.value)) {
+            fail(format!(
+                "expected the confirmation .ics to contain {:?}, it is {:?}",
+                s.value,
+                m.last_ics()
+            ));
+        }
     }
 }
 

@@ -6,15 +6,22 @@
 //!   over the node graph: a slot is set after a `collect`, `set` or `webhook` result; the
 //!   escalation edge of a `collect` leaves before its slot is set); a condition names a slot
 //!   nothing sets.
-//! - `missing-reprompt`: a listening node (`collect`, `menu`) without `no_input` or `no_match`,
+//! - `missing-reprompt`: a listening node (`collect`, `menu`, `find_slots`, `book`, `cancel`) without `no_input` or `no_match`,
 //!   or with no escalation target (`escalate` or `global.human`).
 //! - `type-mismatch`: a condition compares a slot with a value of another type or an unknown
 //!   enum option; a date filter on a non-date slot; one slot collected with two types.
 //! - `undefined-intent`: a route names an intent not in `intents:`.
 //! - `dead-end`: a node that neither ends the call nor leads anywhere.
 //! - `untruthful`: an `are_you_human` answer that does not say the agent is automated.
+//! - Scheduling nodes ([`schedule`]): `book` of a slot no `find_slots` holds, `cancel` of a
+//!   slot no `lookup` sets, a `when` that is not a date/time slot, a missing `none` route, no
+//!   `resources:` file; against the resources file ([`check_resources`]): an unknown
+//!   appointment type (`unknown-type`) or provider (`unknown-provider`), with "did you mean".
 
+mod schedule;
 mod slots;
+
+pub use schedule::check_resources;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -61,6 +68,7 @@ pub fn check(flow: &Flow) -> Vec<Diagnostic> {
     }
     unreachable(flow, &mut out);
     slots::check_slots(flow, &mut out);
+    schedule::check_nodes(flow, &mut out);
     out.sort();
     out.dedup();
     out
@@ -72,6 +80,7 @@ pub(crate) fn edges<'a>(flow: &'a Flow, n: &'a Node, with_escalation: bool) -> V
     if let Some(next) = &n.next {
         e.push((next.value.as_str(), next.pos));
     }
+    e.extend(n.kind.outcome_targets().into_iter().map(|t| (t.value.as_str(), t.pos)));
     if with_escalation && let Some(t) = escalation(flow, n) {
         e.push(t);
     }
@@ -80,21 +89,12 @@ pub(crate) fn edges<'a>(flow: &'a Flow, n: &'a Node, with_escalation: bool) -> V
 
 /// Where repeated failure on a listening node goes.
 pub(crate) fn escalation<'a>(flow: &'a Flow, n: &'a Node) -> Option<(&'a str, Pos)> {
-    let r = match &n.kind {
-        NodeKind::Collect(c) => &c.reprompt,
-        NodeKind::Menu(m) => &m.reprompt,
-        _ => return None,
-    };
+    let r = n.kind.reprompts()?;
     r.escalate.as_ref().or(flow.global.human.as_ref()).map(|s| (s.value.as_str(), s.pos))
 }
 
 fn node_rules(flow: &Flow, n: &Node, out: &mut Vec<Diagnostic>) {
-    let reprompt = match &n.kind {
-        NodeKind::Collect(c) => Some(&c.reprompt),
-        NodeKind::Menu(m) => Some(&m.reprompt),
-        _ => None,
-    };
-    if let Some(r) = reprompt {
+    if let Some(r) = n.kind.reprompts() {
         if r.no_input.is_none() {
             out.push(Diagnostic::new(
                 n.pos,

@@ -49,8 +49,17 @@ fn slot_types(flow: &Flow, out: &mut Vec<Diagnostic>) -> BTreeMap<String, (Known
                 }
                 m.insert(WEBHOOK_OK.into(), (Known::Ty(SlotType::YesNo), n.pos));
             }
+            NodeKind::FindSlots(_) | NodeKind::Lookup(_) => {
+                for (i, d) in defs(n).into_iter().enumerate() {
+                    let ty = if i == 0 { SlotType::DateTime } else { SlotType::Text };
+                    m.insert(d.to_owned(), (Known::Ty(ty), n.pos));
+                }
+            }
             _ => {}
         }
+    }
+    for i in &flow.inputs {
+        m.entry(i.value.clone()).or_insert((Known::Any, i.pos));
     }
     // `set` literals against collected types.
     for n in &flow.nodes {
@@ -101,14 +110,25 @@ fn hint_for(t: &SlotType) -> String {
     }
 }
 
+/// What `find_slots` and `lookup` set besides the slot itself (`slot_with`, ...).
+pub(crate) const SCHEDULE_SUFFIXES: &[&str] = &["_with", "_provider", "_type"];
+
 /// Slots a node sets when it completes normally.
-fn defs(n: &Node) -> Vec<&str> {
-    match &n.kind {
+fn defs(n: &Node) -> Vec<String> {
+    let sched = |slot: &str, extra: &[&str]| -> Vec<String> {
+        std::iter::once(slot.to_owned())
+            .chain(SCHEDULE_SUFFIXES.iter().chain(extra).map(|s| format!("{slot}{s}")))
+            .collect()
+    };
+    let borrowed: Vec<&str> = match &n.kind {
+        NodeKind::FindSlots(f) => return sched(&f.slot.value, &[]),
+        NodeKind::Lookup(l) => return sched(&l.slot.value, &["_id"]),
         NodeKind::Collect(c) => vec![c.slot.as_str()],
         NodeKind::Set(items) => items.iter().map(|(k, _, _)| k.as_str()).collect(),
         NodeKind::Webhook(w) => w.result_slot.iter().map(String::as_str).chain([WEBHOOK_OK]).collect(),
         _ => Vec::new(),
-    }
+    };
+    borrowed.into_iter().map(str::to_owned).collect()
 }
 
 /// Templates a node speaks before its own slot is set, and after (confirm).
@@ -126,6 +146,20 @@ fn templates(n: &Node) -> (Vec<&Template>, Vec<&Template>) {
                 .extend(m.prompt.iter().chain(m.reprompt.no_input.iter()).chain(m.reprompt.no_match.iter()));
         }
         NodeKind::Faq(f) => before.extend(f.prompt.iter()),
+        NodeKind::FindSlots(f) => {
+            before
+                .extend(f.prompt.iter().chain(f.reprompt.no_input.iter()).chain(f.reprompt.no_match.iter()));
+        }
+        NodeKind::Book(b) => {
+            before.extend(
+                [&b.confirm].into_iter().chain(b.reprompt.no_input.iter()).chain(b.reprompt.no_match.iter()),
+            );
+        }
+        NodeKind::Cancel(c) => {
+            before.extend(
+                [&c.confirm].into_iter().chain(c.reprompt.no_input.iter()).chain(c.reprompt.no_match.iter()),
+            );
+        }
         _ => {}
     }
     (before, after)
@@ -135,7 +169,8 @@ pub(super) fn check_slots(flow: &Flow, out: &mut Vec<Diagnostic>) {
     let types = slot_types(flow, out);
     let idx: BTreeMap<&str, usize> = flow.nodes.iter().enumerate().map(|(i, n)| (n.id.as_str(), i)).collect();
     // IN sets; None = not yet reached (the top of the lattice).
-    let mut ins: Vec<Option<BTreeSet<&str>>> = vec![None; flow.nodes.len()];
+    let mut ins: Vec<Option<BTreeSet<String>>> = vec![None; flow.nodes.len()];
+    let inputs: BTreeSet<String> = flow.inputs.iter().map(|i| i.value.clone()).collect();
     let mut work: Vec<usize> = Vec::new();
     let roots =
         std::iter::once(&flow.start).chain(flow.global.human.iter()).chain(flow.global.goodbye.iter());
@@ -143,7 +178,7 @@ pub(super) fn check_slots(flow: &Flow, out: &mut Vec<Diagnostic>) {
         if let Some(&i) = idx.get(r.value.as_str())
             && let Some(slot) = ins.get_mut(i)
         {
-            *slot = Some(BTreeSet::new());
+            *slot = Some(inputs.clone());
             work.push(i);
         }
     }
@@ -156,8 +191,15 @@ pub(super) fn check_slots(flow: &Flow, out: &mut Vec<Diagnostic>) {
         let (Some(n), Some(Some(inn))) = (flow.nodes.get(i), ins.get(i).cloned()) else { continue };
         let mut outs = inn.clone();
         outs.extend(defs(n));
-        let mut succ: Vec<(&str, BTreeSet<&str>)> =
-            super::edges(flow, n, false).into_iter().map(|(t, _)| (t, outs.clone())).collect();
+        // Outcome edges (`none`, `declined`) leave before the node's slots are set.
+        let mut succ: Vec<(&str, BTreeSet<String>)> = n
+            .routes
+            .iter()
+            .map(|r| r.goto.value.as_str())
+            .chain(n.next.iter().map(|x| x.value.as_str()))
+            .map(|t| (t, outs.clone()))
+            .collect();
+        succ.extend(n.kind.outcome_targets().into_iter().map(|t| (t.value.as_str(), inn.clone())));
         if let Some((t, _)) = super::escalation(flow, n) {
             succ.push((t, inn.clone()));
         }
@@ -166,7 +208,7 @@ pub(super) fn check_slots(flow: &Flow, out: &mut Vec<Diagnostic>) {
             let Some(slot) = ins.get_mut(j) else { continue };
             let new = match slot {
                 None => set,
-                Some(old) => old.intersection(&set).copied().collect(),
+                Some(old) => old.intersection(&set).cloned().collect(),
             };
             if slot.as_ref() != Some(&new) {
                 *slot = Some(new);

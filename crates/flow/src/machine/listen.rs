@@ -3,7 +3,7 @@
 use frontdesk_types::Instant;
 
 use super::{Command, FlowMachine, Wait};
-use crate::ast::NodeKind;
+use crate::ast::{NodeKind, SlotType};
 use crate::intents::{Classified, Repair, classify, repair, repair_dtmf, words};
 use crate::slots::{Value, from_dtmf, from_speech, validate, yes_no};
 use crate::template::Template;
@@ -25,7 +25,7 @@ impl FlowMachine {
             self.repair(now, r);
             return;
         }
-        if matches!(self.wait, Wait::Webhook(_)) {
+        if matches!(self.wait, Wait::Webhook(_) | Wait::Sched(_)) {
             return;
         }
         if confidence < self.b.flow.settings.min_asr_confidence || words(text).is_empty() {
@@ -91,7 +91,28 @@ impl FlowMachine {
                 let v = from_speech(&c.ty, text, &self.wall(now));
                 self.got_value(now, v);
             }
-            (Wait::Confirm(v), _) => self.confirm(now, yes_no(text), v),
+            (Wait::Confirm(v), NodeKind::Collect(c)) => {
+                // "No, I said Thursday": a new value in a denied read-back is read back instead.
+                let yn = yes_no(text);
+                let strict = matches!(
+                    c.ty,
+                    SlotType::Date
+                        | SlotType::Time
+                        | SlotType::DateTime
+                        | SlotType::Phone
+                        | SlotType::Number
+                        | SlotType::Digits
+                );
+                match from_speech(&c.ty, text, &self.wall(now)).filter(|_| strict && yn != Some(true)) {
+                    Some(nv) if nv != v => {
+                        self.turn.actions.push("correction".into());
+                        self.got_value(now, Some(nv));
+                    }
+                    _ => self.confirm(now, yn, v),
+                }
+            }
+            (Wait::Offers, _) => self.offer_choice(now, text),
+            (Wait::SchedConfirm, _) => self.sched_confirm(now, text),
             (Wait::FaqQuestion, _) => {
                 self.faq(text, emb);
                 self.advance(now, None);
@@ -167,6 +188,12 @@ impl FlowMachine {
                 let v = from_dtmf(&c.ty, keys);
                 self.got_value(now, v);
             }
+            (Wait::Offers, _) => self.offer_keys(now, keys),
+            (Wait::SchedConfirm, _) => match keys {
+                "1" => self.sched_yes(now),
+                "2" => self.sched_no(now, None),
+                _ => self.fail(now, false),
+            },
             (Wait::Confirm(v), _) => {
                 let a = match keys {
                     "1" => Some(true),

@@ -18,15 +18,22 @@
 //! a real person?" (always the truth: an automated assistant), a person (global `human` node),
 //! repeat, go back, help, goodbye. No-input and no-match count tries on the node; at
 //! `max_tries` the call escalates (to `escalate`, else `global.human`).
+//!
+//! Scheduling ([`schedule`]): `find_slots`, `book`, `lookup` and `cancel` emit
+//! `Command::Schedule(op)` (with the caller's wall-clock instant in the op) and wait for
+//! `Event::ScheduleResult`; the shell runs the op against the store. Offers, holds and
+//! read-backs live in the machine's state; nothing here touches the store.
 
 mod listen;
+mod schedule;
 mod step;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use frontdesk_schedule::jiff::{SignedDuration, Zoned};
+use frontdesk_schedule::jiff::{SignedDuration, Timestamp, Zoned};
+use frontdesk_schedule::{ScheduleOp, ScheduleOutcome};
 use frontdesk_types::Instant;
 
 use crate::Bundle;
@@ -49,6 +56,8 @@ pub enum Event {
     PlaybackDone,
     /// The result of a `Command::Webhook`.
     WebhookResult { ok: bool, value: Option<String> },
+    /// The outcome of a `Command::Schedule` (every op but `Release` expects one).
+    ScheduleResult(ScheduleOutcome),
 }
 
 /// What the shell should expect next, as a hint for end-of-turn detection and ASR.
@@ -106,6 +115,9 @@ pub enum Command {
         url: String,
         slots: serde_json::Value,
     },
+    /// Run a scheduling request against the store; feed back `Event::ScheduleResult` when
+    /// [`ScheduleOp::expects_outcome`].
+    Schedule(ScheduleOp),
     Hangup,
 }
 
@@ -130,6 +142,12 @@ enum Wait {
     Clarify(IntentMatch, IntentMatch),
     FaqQuestion,
     Webhook(Option<String>),
+    /// A scheduling op is out; its outcome is awaited.
+    Sched(schedule::Pending),
+    /// Offers were read; the caller picks one.
+    Offers,
+    /// A `book`/`cancel` read-back waits for an explicit yes.
+    SchedConfirm,
     Ended,
 }
 
@@ -154,6 +172,7 @@ pub struct FlowMachine {
     no_input_ms: u64,
     turn: Turn,
     caller: Option<frontdesk_types::Pii<String>>,
+    sched: schedule::SchedState,
 }
 
 impl FlowMachine {
@@ -177,7 +196,32 @@ impl FlowMachine {
             no_input_ms,
             turn: Turn::default(),
             caller: None,
+            sched: schedule::SchedState::default(),
         }
+    }
+
+    /// Sets slots before `Start` (the flow's `inputs:`, e.g. an outbound call's patient name,
+    /// appointment id and `answered_by: human|machine`).
+    pub fn with_vars(mut self, vars: impl IntoIterator<Item = (String, String)>) -> Self {
+        for (k, v) in vars {
+            self.slots.insert(k, Value::Text(v));
+        }
+        self
+    }
+
+    /// The caller's number, if the shell gave one.
+    pub fn caller(&self) -> Option<&frontdesk_types::Pii<String>> {
+        self.caller.as_ref()
+    }
+
+    /// The caller's wall clock at `now`, as an instant (what the machine puts in its ops).
+    pub fn clock(&self, now: Instant) -> Timestamp {
+        self.wall(now).timestamp()
+    }
+
+    /// The iCalendar confirmation of the last booking in this call, if any.
+    pub fn last_ics(&self) -> Option<&str> {
+        self.sched.last_ics.as_deref()
     }
 
     /// The caller's number, for templates as `{{caller_number}}` (kept out of slots and logs).
@@ -194,7 +238,10 @@ impl FlowMachine {
         if self.t0.is_none() {
             self.t0 = Some(now);
         }
-        self.turn = Turn { node: self.node_id().to_owned(), ..Turn::default() };
+        // A schedule result continues the step that emitted the op: its summary accumulates.
+        if !matches!(ev, Event::ScheduleResult(_)) {
+            self.turn = Turn { node: self.node_id().to_owned(), ..Turn::default() };
+        }
         match ev {
             Event::Start => {
                 if self.wait != Wait::Nothing || !self.history.is_empty() {
@@ -216,6 +263,7 @@ impl FlowMachine {
                 }
             }
             Event::WebhookResult { ok, value } => self.webhook_result(now, ok, value)?,
+            Event::ScheduleResult(outcome) => self.schedule_result(now, outcome)?,
         }
         self.turn.node = self.node_id().to_owned();
         Ok(())

@@ -151,10 +151,13 @@ impl FlowMachine {
                 self.wait = Wait::Webhook(w.result_slot.clone());
                 None
             }
+            NodeKind::FindSlots(_) | NodeKind::Book(_) | NodeKind::Lookup(_) | NodeKind::Cancel(_) => {
+                self.run_sched(now, idx, node)
+            }
         }
     }
 
-    fn push_history(&mut self, idx: usize) {
+    pub(super) fn push_history(&mut self, idx: usize) {
         if self.history.last() != Some(&idx) {
             self.history.push(idx);
         }
@@ -201,7 +204,10 @@ impl FlowMachine {
 
     pub(super) fn relisten(&mut self, now: Instant) {
         let expect = match (&self.wait, self.cur().map(|n| &n.kind)) {
-            (super::Wait::Confirm(_) | super::Wait::Clarify(..), _) => Expect::YesNo,
+            (super::Wait::Confirm(_) | super::Wait::Clarify(..) | super::Wait::SchedConfirm, _) => {
+                Expect::YesNo
+            }
+            (super::Wait::Offers, _) => self.offer_expect(),
             (_, Some(NodeKind::Collect(c))) => expect_of(&c.ty, c.validate.length),
             _ => Expect::Open,
         };
@@ -228,11 +234,7 @@ impl FlowMachine {
         self.tries += 1;
         let b = self.b.clone();
         let Some(node) = b.flow.nodes.get(self.node) else { return };
-        let r = match &node.kind {
-            NodeKind::Collect(c) => Some(&c.reprompt),
-            NodeKind::Menu(m) => Some(&m.reprompt),
-            _ => None,
-        };
+        let r = node.kind.reprompts();
         let max = r.and_then(|r| r.max_tries).unwrap_or(b.flow.settings.max_tries);
         if self.tries >= max {
             self.turn.actions.push("escalate".into());

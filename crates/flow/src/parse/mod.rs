@@ -4,6 +4,8 @@
 //! (targets, reachability, slot use, types) live in [`crate::check`].
 
 mod nodes;
+pub mod resources;
+mod schedule;
 pub(crate) mod yaml;
 
 use std::collections::BTreeMap;
@@ -22,6 +24,8 @@ const TOP: &[&str] = &[
     "timezone",
     "start",
     "knowledge",
+    "resources",
+    "inputs",
     "settings",
     "intents",
     "global",
@@ -97,6 +101,8 @@ fn flow(cx: &mut Ctx, root: &Y<'_>) -> Option<Flow> {
         get(&top, "business_phone").and_then(|y| string(cx, y, "business_phone")).map(|s| s.value);
     let timezone = get(&top, "timezone").and_then(|y| string(cx, y, "timezone")).map(|s| s.value);
     let knowledge = get(&top, "knowledge").and_then(|y| string(cx, y, "knowledge"));
+    let resources = get(&top, "resources").and_then(|y| string(cx, y, "resources"));
+    let inputs = get(&top, "inputs").map(|y| strings(cx, y, "inputs")).unwrap_or_default();
     let settings = get(&top, "settings").map(|y| settings(cx, y)).unwrap_or_default();
     let intents = get(&top, "intents").map(|y| intents(cx, y)).unwrap_or_default();
     let global = get(&top, "global").map(|y| globals(cx, y)).unwrap_or_default();
@@ -112,6 +118,8 @@ fn flow(cx: &mut Ctx, root: &Y<'_>) -> Option<Flow> {
         start: start?,
         settings,
         knowledge,
+        resources,
+        inputs,
         intents,
         global,
         nodes,

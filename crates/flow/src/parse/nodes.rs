@@ -1,5 +1,5 @@
 //! Nodes: `say` + one action key (`menu`, `collect`, `faq`, `transfer`, `hangup`, `set`,
-//! `webhook`) + `routes`/`next`.
+//! `webhook`, and the scheduling actions of [`super::schedule`]) + `routes`/`next`.
 
 use super::template;
 use super::yaml::{
@@ -10,9 +10,37 @@ use crate::ast::{
     TransferTarget, Validate, Webhook,
 };
 
-const NODE_KEYS: &[&str] =
-    &["say", "menu", "collect", "faq", "transfer", "hangup", "set", "webhook", "llm", "routes", "next"];
-const ACTIONS: &[&str] = &["menu", "collect", "faq", "transfer", "hangup", "set", "webhook", "llm"];
+const NODE_KEYS: &[&str] = &[
+    "say",
+    "menu",
+    "collect",
+    "faq",
+    "transfer",
+    "hangup",
+    "set",
+    "webhook",
+    "llm",
+    "find_slots",
+    "book",
+    "lookup",
+    "cancel",
+    "routes",
+    "next",
+];
+const ACTIONS: &[&str] = &[
+    "menu",
+    "collect",
+    "faq",
+    "transfer",
+    "hangup",
+    "set",
+    "webhook",
+    "llm",
+    "find_slots",
+    "book",
+    "lookup",
+    "cancel",
+];
 const REPROMPT_KEYS: &[&str] = &["no_input", "no_match", "max_tries", "escalate"];
 /// Slot type names accepted in YAML.
 pub(crate) const SLOT_TYPES: &[&str] =
@@ -106,6 +134,7 @@ fn action(cx: &mut Ctx, k: &str, kpos: Pos, v: &Y<'_>) -> Option<NodeKind> {
             NodeKind::Transfer(Transfer { target, context })
         }
         "hangup" => NodeKind::Hangup,
+        "find_slots" | "book" | "lookup" | "cancel" => super::schedule::action(cx, k, kpos, v)?,
         "set" => {
             let mut out = Vec::new();
             for (sk, spos, sv) in super::yaml::open_map(cx, v, "set") {
@@ -140,7 +169,7 @@ fn menu_keys() -> Vec<&'static str> {
     k
 }
 
-fn reprompts(cx: &mut Ctx, e: &Entries<'_, '_>) -> Reprompts {
+pub(super) fn reprompts(cx: &mut Ctx, e: &Entries<'_, '_>) -> Reprompts {
     Reprompts {
         no_input: get(e, "no_input").and_then(|y| template(cx, y, "no_input")),
         no_match: get(e, "no_match").and_then(|y| template(cx, y, "no_match")),
