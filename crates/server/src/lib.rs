@@ -8,9 +8,11 @@
 //! - transports: [`twilio`] (Media Streams WebSocket on the HTTP server), [`audiosocket`],
 //!   [`sip`] (SIP over UDP and TCP, with RTP media per call in [`media`]);
 //! - `clock`: the one place the shell reads the time (mapped onto the cores' `Instant`);
-//! - [`apps`]: diagnostic applications (`echo`, `playback:FILE`);
+//! - [`agent`]: the voice agent app (a flow on every call, on the sans-IO `frontdesk-agent` loop);
+//! - [`apps`]: diagnostic applications (`echo`, `playback:FILE`) and the voice app's slot;
 //! - [`wav`]: WAV files in.
 
+pub mod agent;
 pub mod apps;
 pub mod audiosocket;
 pub mod call;

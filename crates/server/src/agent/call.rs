@@ -1,0 +1,356 @@
+//! One call's voice loop: a tokio task that moves audio, time and model results between the
+//! [`Call`] and the sans-IO [`Agent`].
+//!
+//! - A 20 ms playout tick on a schedule that never drifts (missed ticks are caught up) sends the
+//!   agent's next frame, or silence, so RTP keeps flowing.
+//! - Model jobs run on the inference pool, never on the runtime's threads; their results come
+//!   back on a channel. VAD frames of one call run one batch at a time, in order (the VAD is
+//!   stateful). Synthesis streams clause by clause ([`TtsStream`]) in a task per utterance,
+//!   aborted (which cancels the clauses not started) when a barge-in drops the utterance; fixed
+//!   prompts come from the prompt cache.
+//! - A barge-in's `Clear` goes to the transport at once (Twilio drops what it buffered).
+//! - Per-turn timings are logged at `info` (`turn timing`, `barge-in timing`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use frontdesk_agent::{Action, Agent, Job, Timing, TtsChunk};
+use frontdesk_engines::pool::Ticket;
+use frontdesk_engines::{EndOfTurn, EngineError, Transcript, Vad};
+use frontdesk_flow::FlowMachine;
+use frontdesk_flow::ast::TransferTarget;
+use frontdesk_tts_piper::{StreamOptions, TtsStream};
+use frontdesk_types::SampleRate;
+use frontdesk_voice::UtteranceId;
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+use tokio::time::MissedTickBehavior;
+use tracing::{info, warn};
+
+use super::VoiceApp;
+use crate::call::{Call, CallInput, CallOutput};
+use crate::clock::Clock;
+
+enum Done {
+    Vad(Vec<(u64, Result<f32, EngineError>)>),
+    Asr(u64, Result<Transcript, EngineError>),
+    Turn(u64, Result<f32, EngineError>),
+    Embed(u64, Result<Vec<f32>, EngineError>),
+    Tts(UtteranceId, Result<TtsChunk, EngineError>),
+}
+
+type Shared<T> = Arc<Mutex<T>>;
+
+struct Shell {
+    app: VoiceApp,
+    tx: mpsc::UnboundedSender<Done>,
+    vad: Shared<Box<dyn Vad>>,
+    turn: Option<Shared<Box<dyn EndOfTurn>>>,
+    vad_waiting: Vec<(u64, Vec<f32>)>,
+    vad_busy: bool,
+    tickets: Vec<Ticket<()>>,
+    tts: HashMap<UtteranceId, AbortHandle>,
+}
+
+/// Seconds since the Unix epoch: the caller's wall clock for the flow ("tomorrow").
+#[allow(clippy::disallowed_methods, reason = "the shell tells the flow the wall time once, at call start")]
+fn unix_now() -> i64 {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(d.as_secs()).unwrap_or(0)
+}
+
+impl Shell {
+    fn submit<T: Send + 'static>(
+        &mut self,
+        job: impl FnOnce() -> Result<T, EngineError> + Send + 'static,
+        done: impl FnOnce(Result<T, EngineError>) -> Done + Send + 'static,
+    ) {
+        let tx = self.tx.clone();
+        let ticket = self.app.engines.pool.submit(None, move || {
+            let _ = tx.send(done(job()));
+            Ok(())
+        });
+        match ticket.try_take() {
+            // Refused (queue full): the job never runs.
+            Some(Err(e)) => warn!(error = %e, "inference pool refused a job"),
+            _ => self.tickets.push(ticket),
+        }
+    }
+
+    fn run_vad(&mut self) {
+        if self.vad_busy || self.vad_waiting.is_empty() {
+            return;
+        }
+        self.vad_busy = true;
+        let batch = std::mem::take(&mut self.vad_waiting);
+        let vad = self.vad.clone();
+        self.submit(
+            move || {
+                let mut v = vad.lock().unwrap_or_else(PoisonError::into_inner);
+                Ok(batch.into_iter().map(|(id, pcm)| (id, v.process(&pcm))).collect::<Vec<_>>())
+            },
+            |r| Done::Vad(r.unwrap_or_default()),
+        );
+    }
+
+    fn job(&mut self, job: Job) {
+        let e = self.app.engines.clone();
+        match job {
+            Job::Vad { id, pcm } => {
+                self.vad_waiting.push((id, pcm));
+                self.run_vad();
+            }
+            Job::Transcribe(req) => {
+                let asr = e.asr.clone();
+                let id = req.id;
+                self.submit(move || asr.transcribe(&req.pcm, &req.options), move |r| Done::Asr(id, r));
+            }
+            Job::EndOfTurn { id, pcm_16k } => match &self.turn {
+                Some(m) => {
+                    let m = m.clone();
+                    self.submit(
+                        move || m.lock().unwrap_or_else(PoisonError::into_inner).predict(&pcm_16k),
+                        move |r| Done::Turn(id, r),
+                    );
+                }
+                None => {
+                    let _ = self.tx.send(Done::Turn(id, Err(EngineError::Input("no turn model".into()))));
+                }
+            },
+            Job::Embed { id, text } => match &e.embedder {
+                Some(m) => {
+                    let m = m.clone();
+                    self.submit(
+                        move || {
+                            m.embed(&[text.expose().as_str()])?
+                                .pop()
+                                .ok_or_else(|| EngineError::Inference("no vector".into()))
+                        },
+                        move |r| Done::Embed(id, r),
+                    );
+                }
+                None => {
+                    let _ = self.tx.send(Done::Embed(id, Err(EngineError::Input("no embedder".into()))));
+                }
+            },
+            Job::Speak { utterance, text } => self.speak(utterance, text),
+            Job::CancelSpeak { utterance } => {
+                if let Some(h) = self.tts.remove(&utterance) {
+                    h.abort();
+                }
+            }
+        }
+    }
+
+    fn speak(&mut self, utterance: UtteranceId, text: String) {
+        let e = self.app.engines.clone();
+        if let Some(audio) = e.prompts.get(e.tts.name(), &text, SampleRate::Hz8000) {
+            let pcm = audio.iter().map(|s| (s.clamp(-1.0, 1.0) * 32767.0).round() as i16).collect();
+            let _ = self.tx.send(Done::Tts(utterance, Ok(TtsChunk { pcm, clause: None, last: true })));
+            return;
+        }
+        let tx = self.tx.clone();
+        let task = tokio::spawn(async move {
+            let mut stream = match TtsStream::new(
+                e.tts.clone(),
+                e.pool.clone(),
+                &text,
+                StreamOptions::new(SampleRate::Hz8000),
+            ) {
+                Ok(s) => s,
+                Err(err) => {
+                    let _ = tx.send(Done::Tts(utterance, Err(err)));
+                    return;
+                }
+            };
+            let mut ended = false;
+            while let Some(chunk) = stream.next().await {
+                let msg = chunk.map(|c| {
+                    ended |= c.last;
+                    let pcm = c.pcm.iter().map(|s| (s.clamp(-1.0, 1.0) * 32767.0).round() as i16).collect();
+                    TtsChunk { pcm, clause: Some(c.clause), last: c.last }
+                });
+                ended |= msg.is_err();
+                let _ = tx.send(Done::Tts(utterance, msg));
+            }
+            if !ended {
+                let _ =
+                    tx.send(Done::Tts(utterance, Ok(TtsChunk { pcm: Vec::new(), clause: None, last: true })));
+            }
+        });
+        self.tts.insert(utterance, task.abort_handle());
+    }
+}
+
+fn log_timing(call: &str, t: &Timing) {
+    let ms = |d: Option<Duration>| d.map(|d| d.as_millis() as u64);
+    match t {
+        Timing::Turn(t) => info!(
+            call,
+            turn = t.turn,
+            final_ms = ms(t.final_transcript),
+            end_of_turn_ms = ms(t.end_of_turn),
+            flow_ms = ms(t.flow_command),
+            first_tts_ms = ms(t.first_tts_audio),
+            first_audio_ms = ms(t.first_audio_sent),
+            "turn timing (from the caller's end of speech)"
+        ),
+        Timing::BargeIn(b) => info!(
+            call,
+            decided_ms = b.decided.as_millis() as u64,
+            stopped_ms = b.stopped.as_millis() as u64,
+            heard_ms = b.heard_ms,
+            total_ms = b.total_ms,
+            dtmf = b.dtmf,
+            "barge-in timing (from the onset)"
+        ),
+    }
+}
+
+/// Sends what the agent wants sent; false once the call should end.
+async fn pump(agent: &mut Agent, shell: &mut Shell, call: &Call) -> bool {
+    while let Some(j) = agent.poll_job() {
+        shell.job(j);
+    }
+    let id = call.info.id.to_string();
+    while let Some(t) = agent.poll_timing() {
+        log_timing(&id, &t);
+    }
+    let mut go_on = true;
+    while let Some(a) = agent.poll_action() {
+        let out = match a {
+            Action::Clear => CallOutput::Clear,
+            Action::Hangup => {
+                go_on = false;
+                CallOutput::Hangup
+            }
+            Action::Transfer { target, context } => {
+                info!(call = %id, context = context.len(), "transfer");
+                match target {
+                    TransferTarget::Sip(uri) => CallOutput::Transfer(uri),
+                    TransferTarget::Queue(q) => {
+                        warn!(call = %id, queue = %q, "no queue routing configured: hanging up instead of transferring");
+                        go_on = false;
+                        CallOutput::Hangup
+                    }
+                }
+            }
+            Action::OptOut => {
+                info!(call = %id, "caller opted out (no store configured: not recorded)");
+                continue;
+            }
+        };
+        if call.output.send(out).await.is_err() {
+            return false;
+        }
+    }
+    go_on
+}
+
+pub(super) async fn run(app: VoiceApp, mut call: Call) {
+    let clock = Clock::new();
+    let id = call.info.id.to_string();
+    let bundle = app.flow.current();
+    let tz = bundle.flow.timezone.clone().unwrap_or_else(|| "UTC".into());
+    let wall = match frontdesk_flow::convo::wall_from_unix(unix_now(), &tz) {
+        Ok(w) => w,
+        Err(e) => {
+            warn!(call = %id, error = %e, "cannot read the wall clock in the flow's time zone");
+            return;
+        }
+    };
+    let mut flow = FlowMachine::new(bundle, wall);
+    if let Some(from) = &call.info.from {
+        flow = flow.with_caller(from.clone());
+    }
+    let vad = match app.engines.vad.create(SampleRate::Hz8000) {
+        Ok(v) => v,
+        Err(e) => {
+            warn!(call = %id, error = %e, "no VAD for the call");
+            return;
+        }
+    };
+    let turn = app
+        .engines
+        .turn
+        .as_ref()
+        .and_then(|f| f.create().map_err(|e| warn!(error = %e, "no turn model")).ok());
+    let mut cfg = app.config.clone();
+    cfg.turn_model = turn.is_some();
+    cfg.embed = app.engines.embedder.is_some();
+    let mut agent = match Agent::new(cfg, flow) {
+        Ok(a) => a,
+        Err(e) => {
+            warn!(call = %id, error = %e, "cannot start the voice loop");
+            return;
+        }
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut shell = Shell {
+        app,
+        tx,
+        vad: Arc::new(Mutex::new(vad)),
+        turn: turn.map(|t| Arc::new(Mutex::new(t))),
+        vad_waiting: Vec::new(),
+        vad_busy: false,
+        tickets: Vec::new(),
+        tts: HashMap::new(),
+    };
+    info!(call = %id, "voice agent answering");
+    if let Err(e) = agent.start(clock.now()) {
+        warn!(call = %id, error = %e, "flow failed to start");
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
+    loop {
+        if !pump(&mut agent, &mut shell, &call).await {
+            break;
+        }
+        let wake = agent.poll_timeout().map(|t| clock.deadline(t));
+        tokio::select! {
+            _ = tick.tick() => {
+                let frame = agent.poll_frame(clock.now());
+                if call.output.send(CallOutput::Audio(frame)).await.is_err() {
+                    break;
+                }
+                shell.tickets.retain(|t| t.try_take().is_none());
+            }
+            input = call.input.recv() => match input {
+                Some(CallInput::Audio(f)) => agent.handle_audio(clock.now(), &f),
+                Some(CallInput::Dtmf(d)) => agent.handle_dtmf(clock.now(), d),
+                Some(CallInput::Played(_)) => {}
+                None | Some(CallInput::Hangup) => break,
+            },
+            Some(done) = rx.recv() => {
+                let now = clock.now();
+                match done {
+                    Done::Vad(results) => {
+                        for (i, r) in results {
+                            agent.handle_vad(now, i, r);
+                        }
+                        shell.vad_busy = false;
+                        shell.run_vad();
+                    }
+                    Done::Asr(i, r) => agent.handle_transcript(now, i, r),
+                    Done::Turn(i, r) => agent.handle_end_of_turn(now, i, r),
+                    Done::Embed(i, r) => agent.handle_embedding(now, i, r),
+                    Done::Tts(u, r) => {
+                        if r.as_ref().map_or(true, |c| c.last) {
+                            shell.tts.remove(&u);
+                        }
+                        agent.handle_tts(now, u, r);
+                    }
+                }
+            }
+            _ = async { if let Some(w) = wake { tokio::time::sleep_until(w).await } else { std::future::pending().await } } => {
+                agent.handle_timeout(clock.now());
+            }
+        }
+    }
+    for (_, h) in shell.tts.drain() {
+        h.abort();
+    }
+    info!(call = %id, "voice agent done");
+}

@@ -1,0 +1,209 @@
+//! The voice agent app: a flow on every call, driven by the sans-IO [`frontdesk_agent::Agent`].
+//!
+//! - [`VoiceEngines`]: the inference pool and the engines every call shares (VAD factory,
+//!   transcriber, synthesiser, optional turn model and embedder) plus the prompt cache.
+//! - [`FlowSource`]: the flow file, loaded and checked at start (an invalid flow refuses to
+//!   start, with the checker's diagnostics); [`FlowSource::reload`] swaps in a new version only if
+//!   it checks, so a bad edit keeps the last good flow. Calls in progress keep the version they
+//!   started with. Fixed prompts (texts with no caller data) are synthesised at load into the
+//!   prompt cache, so greetings and reprompts start without synthesis.
+//! - [`VoiceApp`]: what `serve` runs on a call; the per-call task is in `call.rs`.
+
+mod call;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use frontdesk_agent::AgentConfig;
+use frontdesk_engines::pool::InferencePool;
+use frontdesk_engines::turn::EndOfTurnFactory;
+use frontdesk_engines::{Embedder, Synthesizer, Transcriber, VadFactory};
+use frontdesk_flow::ast::NodeKind;
+use frontdesk_flow::template::Template;
+use frontdesk_flow::{Bundle, FlowError};
+use frontdesk_tts_piper::PromptCache;
+use frontdesk_types::SampleRate;
+use tracing::{info, warn};
+
+use crate::call::Call;
+
+/// Prompt cache budget: 10 minutes of 8 kHz audio.
+const PROMPT_BUDGET: usize = 8000 * 600;
+
+/// Engines shared by every call.
+pub struct VoiceEngines {
+    /// Where model work runs.
+    pub pool: Arc<InferencePool>,
+    /// Per-call VAD instances.
+    pub vad: Arc<dyn VadFactory>,
+    /// Speech to text.
+    pub asr: Arc<dyn Transcriber>,
+    /// Text to speech.
+    pub tts: Arc<dyn Synthesizer>,
+    /// The end-of-turn model, if loaded.
+    pub turn: Option<Arc<dyn EndOfTurnFactory>>,
+    /// Sentence embeddings for the flow's intents and FAQ, if loaded.
+    pub embedder: Option<Arc<dyn Embedder>>,
+    /// Fixed prompts' audio at 8 kHz.
+    pub prompts: Arc<PromptCache>,
+}
+
+impl VoiceEngines {
+    /// Loads Silero VAD, Whisper tiny.en and the Piper voice from the models directory
+    /// (`models`, else `FRONTDESK_MODELS`, else `./models`), on a pool of one thread per core.
+    /// No turn model or embedder: set [`VoiceEngines::turn`] / [`VoiceEngines::embedder`].
+    pub fn load(models: Option<PathBuf>) -> Result<VoiceEngines, frontdesk_engines::EngineError> {
+        use frontdesk_engines::EngineError;
+        let paths = frontdesk_models::ModelPaths::from_env(models)
+            .map_err(|e| EngineError::Input(format!("models directory: {e}")))?;
+        let vad = frontdesk_vad_silero::SileroFactory::load(&paths)?;
+        let asr = frontdesk_asr_whisper::WhisperTranscriber::load(
+            frontdesk_asr_whisper::WhisperModel::TinyEn,
+            paths.dir(),
+        )?;
+        let tts = frontdesk_tts_piper::PiperVoice::load(&paths)?;
+        Ok(VoiceEngines {
+            pool: Arc::new(InferencePool::with_default_size()),
+            vad: Arc::new(vad),
+            asr: Arc::new(asr),
+            tts: Arc::new(tts),
+            turn: None,
+            embedder: None,
+            prompts: Arc::new(PromptCache::new(PROMPT_BUDGET)),
+        })
+    }
+}
+
+impl std::fmt::Debug for VoiceEngines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VoiceEngines")
+            .field("asr", &self.asr.name())
+            .field("tts", &self.tts.name())
+            .field("turn", &self.turn.is_some())
+            .field("embedder", &self.embedder.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a flow could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VoiceError {
+    /// The flow (or its knowledge base) has errors; each diagnostic is rendered with its position.
+    #[error("the flow has errors (run `frontdesk flow check`):\n{0}")]
+    Invalid(String),
+    /// Reading or embedding failed.
+    #[error("{0}")]
+    Load(FlowError),
+}
+
+/// The flow file and its current checked version.
+#[derive(Debug)]
+pub struct FlowSource {
+    path: PathBuf,
+    current: Mutex<Arc<Bundle>>,
+}
+
+fn load_bundle(path: &Path, engines: &VoiceEngines) -> Result<Bundle, VoiceError> {
+    let mut bundle = match Bundle::load(path) {
+        Ok(b) => b,
+        Err(FlowError::Invalid { file, diags }) => {
+            let all: Vec<String> = diags.iter().map(|d| d.render(&file)).collect();
+            return Err(VoiceError::Invalid(all.join("\n")));
+        }
+        Err(e) => return Err(VoiceError::Load(e)),
+    };
+    if let Some(e) = &engines.embedder {
+        bundle.embed(e.as_ref()).map_err(VoiceError::Load)?;
+    }
+    let texts = fixed_prompts(&bundle);
+    let synth = engines.tts.as_ref();
+    let mut cached = 0;
+    for t in &texts {
+        match engines.prompts.get_or_synthesize(synth, t, SampleRate::Hz8000) {
+            Ok(_) => cached += 1,
+            Err(e) => warn!(error = %e, "cannot pre-synthesise a prompt; it will be synthesised per call"),
+        }
+    }
+    info!(flow = %path.display(), prompts = cached, "flow loaded; fixed prompts synthesised");
+    Ok(bundle)
+}
+
+/// Prompts whose text is the same on every call: templates that use only business facts.
+pub fn fixed_prompts(b: &Bundle) -> Vec<String> {
+    let f = &b.flow;
+    let render = |t: &Template| -> Option<String> {
+        if t.vars().all(|(v, _)| v == "business" || v == "business_phone") {
+            Some(t.render(|name, _| match name {
+                "business" => Some(f.business.clone()),
+                "business_phone" => f.business_phone.clone(),
+                _ => None,
+            }))
+        } else {
+            None
+        }
+    };
+    let mut out = Vec::new();
+    for n in &f.nodes {
+        let mut ts: Vec<&Template> = n.say.iter().collect();
+        match &n.kind {
+            NodeKind::Menu(m) => {
+                ts.extend(m.prompt.iter());
+                ts.extend(m.reprompt.no_input.iter().chain(m.reprompt.no_match.iter()));
+            }
+            NodeKind::Collect(c) => {
+                ts.push(&c.prompt);
+                ts.extend(c.reprompt.no_input.iter().chain(c.reprompt.no_match.iter()));
+            }
+            _ => {}
+        }
+        out.extend(ts.into_iter().filter_map(render).filter(|s| !s.trim().is_empty()));
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+impl FlowSource {
+    /// Loads and checks `path` (and its knowledge base), embeds it if a model is loaded and
+    /// synthesises its fixed prompts.
+    pub fn load(path: &Path, engines: &VoiceEngines) -> Result<FlowSource, VoiceError> {
+        let b = load_bundle(path, engines)?;
+        Ok(FlowSource { path: path.to_owned(), current: Mutex::new(Arc::new(b)) })
+    }
+
+    /// Loads the file again; on errors keeps the current version and returns them.
+    pub fn reload(&self, engines: &VoiceEngines) -> Result<(), VoiceError> {
+        let b = load_bundle(&self.path, engines)?;
+        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(b);
+        Ok(())
+    }
+
+    /// The version new calls get.
+    pub fn current(&self) -> Arc<Bundle> {
+        self.current.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// The flow file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// The voice agent as a call application.
+#[derive(Clone, Debug)]
+pub struct VoiceApp {
+    /// Shared engines.
+    pub engines: Arc<VoiceEngines>,
+    /// The flow.
+    pub flow: Arc<FlowSource>,
+    /// Loop tuning.
+    pub config: AgentConfig,
+}
+
+impl VoiceApp {
+    /// Runs the flow on `call` until it ends.
+    pub async fn run(self, call: Call) {
+        call::run(self, call).await;
+    }
+}
