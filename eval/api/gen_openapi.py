@@ -25,7 +25,7 @@ def ext(base, props):
     return obj({**base["properties"], **props}, base["required"] + list(props))
 
 
-TARGET = S("string", pattern=r"^(sips?:\S+|\+?[0-9]{3,20})$", description="sip:user@host or a number such as +15551234567")
+TARGET = S("string", pattern=r"^(sips?:[!-~]+|\+?[0-9]{3,20})$", description="sip:user@host or a number such as +15551234567")
 FLOW_VERSION = obj({"name": S("string"), "version": S("integer", minimum=1), "sha256": S("string", pattern="^[0-9a-f]{64}$"),
                         "status": S("string", enum=["draft", "published"]), "created_at": TIME,
                         "published_at": TIME_OR_NULL})
@@ -53,7 +53,7 @@ schemas = {
                  "versions": S("array", items=REF("FlowVersion"))}),
     "FlowVersions": obj({"versions": S("array", items=REF("FlowVersion"))}),
     "Validation": obj({"valid": S("boolean"), "diagnostics": S("array", items=REF("Diagnostic"))}),
-    "Rollback": obj({"version": S("integer", minimum=1)}),
+    "Rollback": obj({"version": S("integer", minimum=1, maximum=2**53 - 1)}),
     "Call": CALL_OBJ,
     "CallList": obj({"calls": S("array", items=REF("Call")), "next_cursor": NULL("string")}),
     "Turn": obj({"index": S("integer", minimum=0), "kind": S("string"), "text": S("string"),
@@ -104,7 +104,7 @@ def json_body(schema):
 YAML_BODY = {"required": True, "description": "The flow file's text",
              "content": {"application/yaml": {"schema": {"description": "A flow document (see flows/schema.json); any YAML is accepted and checked"}}}}
 NAME = {"name": "name", "in": "path", "required": True, "schema": S("string", pattern="^[A-Za-z0-9._-]{1,100}$")}
-VERSION = {"name": "version", "in": "path", "required": True, "schema": S("integer", minimum=1)}
+VERSION = {"name": "version", "in": "path", "required": True, "schema": S("integer", minimum=1, maximum=2**53 - 1)}
 CALL_ID = {"name": "id", "in": "path", "required": True, "schema": S("string", minLength=1)}
 COMMON = ("BadRequest", "Unauthorized")
 

@@ -204,10 +204,11 @@ fn accepted(call: &str, action: &str) -> Resp {
     crate::json(StatusCode::ACCEPTED, &json!({ "call_id": call, "action": action, "status": "accepted" }))
 }
 
-/// A SIP URI or a number, as the OpenAPI pattern `^(sips?:\S+|\+?[0-9]{3,20})$` says.
+/// A SIP URI (printable ASCII) or a number, as the OpenAPI pattern
+/// `^(sips?:[!-~]+|\+?[0-9]{3,20})$` says.
 fn is_target(s: &str) -> bool {
     let rest = s.strip_prefix("sips:").or_else(|| s.strip_prefix("sip:"));
-    let sip = rest.is_some_and(|r| !r.is_empty() && !r.contains(char::is_whitespace));
+    let sip = rest.is_some_and(|r| !r.is_empty() && r.bytes().all(|b| (b'!'..=b'~').contains(&b)));
     let digits = s.strip_prefix('+').unwrap_or(s);
     let number = (3..=20).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
     sip || number
