@@ -38,7 +38,11 @@ impl Call<'_> {
 fn clinic<'d>(desk: &'d Desk, caller: &str, start: Instant) -> (Call<'d>, Reply) {
     let (bundle, res) = load(&flows().join("clinic.yaml")).unwrap();
     desk.seed(res.as_ref().unwrap()).unwrap();
-    let wall = frontdesk_schedule::local_now("2026-11-18T10:15", "America/New_York").unwrap();
+    // A call starting later starts later on the wall clock too (one clock for all calls).
+    let base = frontdesk_schedule::local_now("2026-11-18T10:15", "America/New_York").unwrap();
+    let elapsed = start.saturating_duration_since(Instant::ZERO);
+    let wall =
+        base.checked_add(frontdesk_schedule::jiff::SignedDuration::try_from(elapsed).unwrap()).unwrap();
     let mut m = FlowMachine::new(Arc::new(bundle), wall).with_caller(Pii::new(caller.to_owned()));
     let r = step_with(&mut m, start, Some(Event::Start), Some(desk)).unwrap();
     (Call { m, now: start, desk }, r)
