@@ -4,6 +4,7 @@
 #
 #   scripts/fuzz.sh 300            # five minutes per target
 #   scripts/fuzz.sh 60 rtp_packet  # only the named targets
+#   scripts/fuzz.sh 120 flow_yaml  # the YAML flow parser + checker and the KB parser
 #
 # Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). Crashes are written to
 # fuzz/artifacts/<target>/; the script exits non-zero if any target found one.
