@@ -47,6 +47,8 @@ pub struct Entry {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Kb {
     pub entries: Vec<Entry>,
+    /// Word statistics over `entries`, built on the first query (entries are fixed once parsed).
+    lexicon: std::sync::OnceLock<Lexicon>,
 }
 
 /// Per-entry embeddings (computed outside the machine): question and examples, and answer.
@@ -146,7 +148,7 @@ fn content(text: &str) -> Vec<String> {
 }
 
 /// The lexical side of the index: each entry's content words and their IDF over entries.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 struct Lexicon {
     docs: Vec<Vec<String>>,
     idf: BTreeMap<String, f32>,
@@ -250,7 +252,11 @@ impl Kb {
                 }
             }
         }
-        if cx.diags.is_empty() { Ok(Kb { entries }) } else { Err(cx.diags) }
+        if cx.diags.is_empty() {
+            Ok(Kb { entries, lexicon: std::sync::OnceLock::new() })
+        } else {
+            Err(cx.diags)
+        }
     }
 
     /// Every entry with its score for `text`, best first (see the module doc). Without a
@@ -258,7 +264,7 @@ impl Kb {
     /// lexical score.
     pub fn rank<'a>(&'a self, index: &KbIndex, text: &str, emb: Option<&[f32]>, s: &Scoring) -> Vec<Hit<'a>> {
         let ws: Vec<String> = words(text).iter().map(|w| stem(w).to_owned()).collect();
-        let lex = Lexicon::new(self).scores(&content(text));
+        let lex = self.lexicon.get_or_init(|| Lexicon::new(self)).scores(&content(text));
         // Length of the longest matching keyword rule (0: none); the more specific rule wins.
         let kw = |e: &Entry| {
             e.keywords
