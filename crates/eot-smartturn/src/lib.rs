@@ -31,12 +31,13 @@
 
 pub mod features;
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::path::Path;
+use std::sync::Arc;
 
 use frontdesk_codec::Resampler;
 use frontdesk_engines::{EndOfTurn, EndOfTurnFactory, EngineError};
-use frontdesk_models::{ModelPaths, onnx};
+use frontdesk_models::ModelPaths;
+use frontdesk_models::onnx::{self, SessionPool};
 use frontdesk_types::SampleRate;
 use ort::session::Session;
 use ort::value::Tensor;
@@ -52,34 +53,15 @@ pub const NAME: &str = "smart-turn-v3.2";
 const INPUT: &str = "input_features";
 const OUTPUT: &str = "logits";
 
-struct Sessions {
-    model: PathBuf,
-    paths: ModelPaths,
-    idle: Mutex<Vec<Session>>,
-}
-
-impl Sessions {
-    fn take(&self) -> Result<Session, EngineError> {
-        if let Some(s) = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop() {
-            return Ok(s);
-        }
-        onnx::session(&self.paths, &self.model, 1)
-    }
-
-    fn give_back(&self, s: Session) {
-        self.idle.lock().unwrap_or_else(PoisonError::into_inner).push(s);
-    }
-}
-
 /// The loaded Smart Turn model, shared by every [`SmartTurn`].
 #[derive(Clone)]
 pub struct SmartTurnFactory {
-    sessions: Arc<Sessions>,
+    sessions: Arc<SessionPool>,
 }
 
 impl std::fmt::Debug for SmartTurnFactory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmartTurnFactory").field("model", &self.sessions.model).finish_non_exhaustive()
+        f.debug_struct("SmartTurnFactory").field("model", &self.sessions.model()).finish_non_exhaustive()
     }
 }
 
@@ -103,13 +85,7 @@ impl SmartTurnFactory {
                 why: format!("not a Smart Turn v3 model (inputs {inputs:?}, outputs {outputs:?})"),
             });
         }
-        Ok(SmartTurnFactory {
-            sessions: Arc::new(Sessions {
-                model: model.to_path_buf(),
-                paths: paths.clone(),
-                idle: Mutex::new(vec![first]),
-            }),
-        })
+        Ok(SmartTurnFactory { sessions: Arc::new(SessionPool::new(paths, model, 1, first)) })
     }
 
     /// A fresh predictor.
@@ -126,14 +102,14 @@ impl EndOfTurnFactory for SmartTurnFactory {
 
 /// One predictor: a feature extractor and its buffers over the shared model.
 pub struct SmartTurn {
-    sessions: Arc<Sessions>,
+    sessions: Arc<SessionPool>,
     features: Features,
     input: Vec<f32>,
 }
 
 impl std::fmt::Debug for SmartTurn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmartTurn").field("model", &self.sessions.model).finish_non_exhaustive()
+        f.debug_struct("SmartTurn").field("model", &self.sessions.model()).finish_non_exhaustive()
     }
 }
 

@@ -60,3 +60,65 @@ pub fn session(paths: &ModelPaths, model: &Path, threads: usize) -> Result<Sessi
         .and_then(|mut b| b.commit_from_memory(&bytes))
         .map_err(|e| corrupt(format!("ONNX Runtime cannot load it: {e}")))
 }
+
+/// Idle sessions of one model, shared by every stream that runs it. ort's `run` needs exclusive
+/// access to a session, so each inference borrows one ([`SessionPool::take`], creating a new one
+/// when all are busy: at most one per inference-pool thread) and returns it
+/// ([`SessionPool::give_back`]).
+pub struct SessionPool {
+    model: std::path::PathBuf,
+    paths: ModelPaths,
+    threads: usize,
+    idle: Mutex<Vec<Session>>,
+}
+
+impl std::fmt::Debug for SessionPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionPool")
+            .field("model", &self.model)
+            .field("threads", &self.threads)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionPool {
+    /// A pool for `model` whose sessions run on `threads` intra-op threads, starting with `first`
+    /// (the session the caller loaded to check the model's inputs and outputs).
+    pub fn new(paths: &ModelPaths, model: &Path, threads: usize, first: Session) -> SessionPool {
+        SessionPool {
+            model: model.to_path_buf(),
+            paths: paths.clone(),
+            threads,
+            idle: Mutex::new(vec![first]),
+        }
+    }
+
+    /// The model file the sessions run.
+    pub fn model(&self) -> &Path {
+        &self.model
+    }
+
+    /// An idle session, or a new one when all are busy.
+    pub fn take(&self) -> Result<Session, EngineError> {
+        if let Some(s) = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop() {
+            return Ok(s);
+        }
+        session(&self.paths, &self.model, self.threads)
+    }
+
+    /// Returns a session taken with [`SessionPool::take`].
+    pub fn give_back(&self, s: Session) {
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner).push(s);
+    }
+
+    /// Loads sessions until `n` are idle, so that `n` inferences can run at once without the
+    /// first concurrent one paying a session load.
+    pub fn prepare(&self, n: usize) -> Result<(), EngineError> {
+        let have = self.idle.lock().unwrap_or_else(PoisonError::into_inner).len();
+        for _ in have..n {
+            let s = session(&self.paths, &self.model, self.threads)?;
+            self.give_back(s);
+        }
+        Ok(())
+    }
+}

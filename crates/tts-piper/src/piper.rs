@@ -11,10 +11,10 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Mutex, PoisonError};
 
 use frontdesk_engines::{EngineError, Synthesizer};
-use frontdesk_models::{ModelPaths, onnx};
+use frontdesk_models::ModelPaths;
+use frontdesk_models::onnx::{self, SessionPool};
 use ort::session::Session;
 use ort::value::Tensor;
 use serde::Deserialize;
@@ -58,8 +58,6 @@ struct InferenceConfig {
 /// A loaded Piper voice.
 pub struct PiperVoice {
     name: String,
-    model: std::path::PathBuf,
-    paths: ModelPaths,
     rate: u32,
     scales: [f32; 3],
     multi_speaker: bool,
@@ -68,8 +66,7 @@ pub struct PiperVoice {
     bos: i64,
     eos: i64,
     phonemizer: Phonemizer,
-    threads: usize,
-    idle: Mutex<Vec<Session>>,
+    sessions: SessionPool,
 }
 
 impl std::fmt::Debug for PiperVoice {
@@ -142,8 +139,6 @@ impl PiperVoice {
         let session = onnx::session(paths, model, threads)?;
         Ok(PiperVoice {
             name: name.to_owned(),
-            model: model.to_path_buf(),
-            paths: paths.clone(),
             rate: cfg.audio.sample_rate,
             scales: [cfg.inference.noise_scale, cfg.inference.length_scale, cfg.inference.noise_w],
             multi_speaker: cfg.num_speakers > 1,
@@ -152,20 +147,14 @@ impl PiperVoice {
             bos,
             eos,
             phonemizer,
-            threads,
-            idle: Mutex::new(vec![session]),
+            sessions: SessionPool::new(paths, model, threads, session),
         })
     }
 
     /// Makes sure `n` sessions are loaded, so that `n` clauses can run at once (one per inference
     /// pool thread) without the first concurrent call paying a session load (seconds) mid-call.
     pub fn prepare_sessions(&self, n: usize) -> Result<(), EngineError> {
-        let have = self.idle.lock().unwrap_or_else(PoisonError::into_inner).len();
-        for _ in have..n {
-            let s = onnx::session(&self.paths, &self.model, self.threads)?;
-            self.idle.lock().unwrap_or_else(PoisonError::into_inner).push(s);
-        }
-        Ok(())
+        self.sessions.prepare(n)
     }
 
     /// The phonemiser (for tests and tools).
@@ -192,12 +181,9 @@ impl PiperVoice {
 
     /// Runs the model on an id sequence.
     pub fn synthesize_ids(&self, ids: Vec<i64>) -> Result<Vec<f32>, EngineError> {
-        let mut session = match self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop() {
-            Some(s) => s,
-            None => onnx::session(&self.paths, &self.model, self.threads)?,
-        };
+        let mut session = self.sessions.take()?;
         let result = self.run(&mut session, ids);
-        self.idle.lock().unwrap_or_else(PoisonError::into_inner).push(session);
+        self.sessions.give_back(session);
         result
     }
 

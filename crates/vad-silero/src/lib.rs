@@ -28,11 +28,12 @@
 
 pub mod hysteresis;
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::path::Path;
+use std::sync::Arc;
 
 use frontdesk_engines::{EngineError, Vad, VadFactory};
-use frontdesk_models::{ModelPaths, onnx};
+use frontdesk_models::ModelPaths;
+use frontdesk_models::onnx::{self, SessionPool};
 use frontdesk_types::SampleRate;
 use ort::session::Session;
 use ort::value::Tensor;
@@ -53,34 +54,15 @@ pub fn frame_and_context(rate: SampleRate) -> Option<(usize, usize)> {
     }
 }
 
-struct Sessions {
-    model: PathBuf,
-    paths: ModelPaths,
-    idle: Mutex<Vec<Session>>,
-}
-
-impl Sessions {
-    fn take(&self) -> Result<Session, EngineError> {
-        if let Some(s) = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop() {
-            return Ok(s);
-        }
-        onnx::session(&self.paths, &self.model, 1)
-    }
-
-    fn give_back(&self, s: Session) {
-        self.idle.lock().unwrap_or_else(PoisonError::into_inner).push(s);
-    }
-}
-
 /// The loaded Silero model, shared by every stream's [`SileroVad`].
 #[derive(Clone)]
 pub struct SileroFactory {
-    sessions: Arc<Sessions>,
+    sessions: Arc<SessionPool>,
 }
 
 impl std::fmt::Debug for SileroFactory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SileroFactory").field("model", &self.sessions.model).finish_non_exhaustive()
+        f.debug_struct("SileroFactory").field("model", &self.sessions.model()).finish_non_exhaustive()
     }
 }
 
@@ -102,13 +84,7 @@ impl SileroFactory {
                 why: format!("not a Silero v5/v6 model (inputs {names:?})"),
             });
         }
-        Ok(SileroFactory {
-            sessions: Arc::new(Sessions {
-                model: model.to_path_buf(),
-                paths: paths.clone(),
-                idle: Mutex::new(vec![first]),
-            }),
-        })
+        Ok(SileroFactory { sessions: Arc::new(SessionPool::new(paths, model, 1, first)) })
     }
 
     /// A fresh VAD at `rate` (8 or 16 kHz).
@@ -135,7 +111,7 @@ impl VadFactory for SileroFactory {
 
 /// One stream's Silero VAD: carried state and context over a shared model.
 pub struct SileroVad {
-    sessions: Arc<Sessions>,
+    sessions: Arc<SessionPool>,
     rate: SampleRate,
     frame: usize,
     context: usize,
