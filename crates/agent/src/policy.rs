@@ -237,43 +237,16 @@ pub enum TurnDecision {
     Discard,
 }
 
-/// Number words a caller may say for digits.
-const DIGIT_WORDS: [&str; 11] =
-    ["zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
-
-/// Digits in `text`, spoken or written ("five five five 0142" has seven).
+/// Digits in `text`, spoken or written ("five five five 0142" has seven), read by the flow's own
+/// digit parser, so the turn ends exactly when the flow would accept the slot.
 pub fn count_digits(text: &str) -> usize {
-    words(text)
-        .iter()
-        .map(|w| {
-            let d = w.chars().filter(char::is_ascii_digit).count();
-            if d > 0 { d } else { usize::from(DIGIT_WORDS.contains(&w.as_str())) }
-        })
-        .sum()
+    frontdesk_flow::slots::digits(text).len()
 }
 
-const YES: [&str; 12] = [
-    "yes",
-    "yeah",
-    "yep",
-    "yup",
-    "correct",
-    "right",
-    "sure",
-    "absolutely",
-    "definitely",
-    "okay",
-    "ok",
-    "affirmative",
-];
-const NO: [&str; 5] = ["no", "nope", "nah", "incorrect", "wrong"];
-
-/// A short answer that is plainly yes or no ("yes", "no it's not", "yeah that's right").
+/// A short answer (at most four words) that the flow's yes/no parser reads as plainly yes or no
+/// ("yes", "no it's not", "yeah that's right").
 pub fn clear_yes_no(text: &str) -> bool {
-    let w = words(text);
-    !w.is_empty()
-        && w.len() <= 4
-        && w.first().is_some_and(|f| YES.contains(&f.as_str()) || NO.contains(&f.as_str()))
+    words(text).len() <= 4 && frontdesk_flow::slots::yes_no(text).is_some()
 }
 
 impl EndOfTurnPolicy {

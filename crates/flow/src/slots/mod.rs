@@ -13,7 +13,7 @@ use frontdesk_schedule::{DateTimeMatch, Grain, parse_datetime, read_back, rfc333
 
 use crate::ast::{Literal, SlotType, Validate};
 use crate::intents::{has_phrase, words};
-pub use words::spoken_number;
+pub use words::{digits, spoken_number};
 
 /// A slot's value.
 #[derive(Debug, Clone, PartialEq)]

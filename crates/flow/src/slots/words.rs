@@ -45,7 +45,7 @@ fn teen_or_tens(w: &str) -> Option<i64> {
 /// Digits as said or typed: "555 0142", "five five five oh one four two", "double five".
 /// Words that are neither are skipped (so "it's 555..." works); homophones `to`/`for` count
 /// only between other digits.
-pub(crate) fn digits(text: &str) -> String {
+pub fn digits(text: &str) -> String {
     let ws = words(text);
     let mut out = String::new();
     let mut double = 1;
