@@ -3,6 +3,7 @@
 
   python3 eval/voice/gen_corpus.py manifests   # items.py -> eval/voice/<set>.tsv
   python3 eval/voice/gen_corpus.py audio       # <set>.tsv -> eval/voice/audio/<set>/*.wav + labels.jsonl
+  python3 eval/voice/gen_corpus.py bench-audio # benchmark turns (faq, kbq, sched) for crates/voicebench
 
 Needs sox, espeak-ng (scripts/install-test-deps.sh), the Asterisk core sounds
 (asterisk-core-sounds-en-wav) and, for the Piper voice, the `frontdesk` binary
@@ -325,15 +326,87 @@ def write_audio(sets, frontdesk, models):
             print(f"{out_dir}: {len(labels)} clips")
 
 
+# ---------------------------------------------------------------- benchmark turns (voicebench)
+
+BENCH_SETS = ["faq", "kbq", "sched"]
+SCHED_TURNS = [
+    ("book", "I'd like to book an appointment."),
+    ("when", "Next Tuesday morning."),
+    ("yes", "Yes."),
+    ("name", "John Smith."),
+    ("provider", "Doctor Chen, please."),
+]
+
+
+def bench_items():
+    """Caller turns for the live voice-loop benchmark (crates/voicebench), built on the fly (no
+    manifest): `faq` = the first test-split question of every answerable entry of
+    eval/faq/questions.tsv, voices cycled; `kbq` = every knowledge-base entry's own question
+    (flows/clinic-kb.yaml, Piper voice), which the keyword rules answer; `sched` = a booking
+    dialogue (SCHED_TURNS) in three voices."""
+    sys.path.insert(0, HERE)
+    import items  # noqa: E402
+
+    out = {s: [] for s in BENCH_SETS}
+
+    def item(set_, id_, text, voice, tempo, level=-8, bed=-56):
+        out[set_].append({"id": id_, "split": split_of(id_), "expected": "reply", "voice": voice,
+                          "tempo": str(tempo), "level_db": str(level), "bed_db": str(bed),
+                          "script": "say:" + text, "note": set_})
+
+    seen = set()
+    with open(os.path.join(REPO, "eval", "faq", "questions.tsv"), newline="") as f:
+        rows = [r for r in csv.reader(f, delimiter="\t") if r and not r[0].startswith("#")]
+    for split, expected, question in (r[:3] for r in rows[1:] if len(r) >= 3):
+        if split == "test" and expected != "idk" and expected not in seen:
+            seen.add(expected)
+            voice, tempo = items.VOICES[len(seen) % len(items.VOICES)]
+            item("faq", f"faq-{expected}", question, voice, tempo, level=-6 - len(seen) % 7)
+    kb = open(os.path.join(REPO, "flows", "clinic-kb.yaml")).read().splitlines()
+    for i, line in enumerate(kb):
+        if line.startswith("  - id: ") and i + 1 < len(kb) and kb[i + 1].startswith("    question: "):
+            item("kbq", f"kbq-{line.split(': ', 1)[1].strip()}", kb[i + 1].split(": ", 1)[1].strip(), "piper", 1.0)
+    for v, (voice, tempo) in enumerate([("piper", 1.0), ("espeak:en-us", 1.0), ("piper", 1.15)]):
+        for step, text in SCHED_TURNS:
+            item("sched", f"sched{v + 1}-{step}", text, voice, tempo)
+    return out
+
+
+def write_bench_audio(sets, frontdesk, models):
+    """Renders the benchmark turns like the corpora (same line, labels.jsonl), skipping sets
+    whose labels already exist."""
+    for tool in ("sox", "espeak-ng"):
+        if not shutil.which(tool):
+            sys.exit(f"{tool} is missing: run scripts/install-test-deps.sh")
+    todo = bench_items()
+    with tempfile.TemporaryDirectory(prefix="bench-turns-") as tmp:
+        src = Sources(tmp, frontdesk, models)
+        for set_ in sets:
+            out_dir = os.path.join(HERE, "audio", set_)
+            if os.path.exists(os.path.join(out_dir, "labels.jsonl")):
+                print(f"{out_dir}: present")
+                continue
+            os.makedirs(out_dir, exist_ok=True)
+            labels = [render(it, src, out_dir) for it in todo[set_]]
+            with open(os.path.join(out_dir, "labels.jsonl.tmp"), "w") as f:
+                for lab in labels:
+                    f.write(json.dumps(lab) + "\n")
+            os.replace(os.path.join(out_dir, "labels.jsonl.tmp"), os.path.join(out_dir, "labels.jsonl"))
+            print(f"{out_dir}: {len(labels)} clips")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=["manifests", "audio"])
+    ap.add_argument("what", choices=["manifests", "audio", "bench-audio"])
     ap.add_argument("--sets", default=",".join(SETS))
     ap.add_argument("--frontdesk", default=None, help="frontdesk binary (default: target/release, then debug)")
     ap.add_argument("--models", default=os.environ.get("FRONTDESK_MODELS", os.path.join(REPO, "models")))
     a = ap.parse_args()
     if a.what == "manifests":
         write_manifests()
+    elif a.what == "bench-audio":
+        sets = BENCH_SETS if a.sets == ",".join(SETS) else a.sets.split(",")
+        write_bench_audio(sets, a.frontdesk or find_frontdesk(), a.models)
     else:
         write_audio(a.sets.split(","), a.frontdesk or find_frontdesk(), a.models)
 
