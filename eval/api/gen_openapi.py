@@ -154,6 +154,103 @@ paths = {
     "/v1/calls/{id}/hangup": {"post": op("hangupCall", "Hang up a live call", {**ok("Accepted", "202", "Accepted"), **errs(*COMMON, "NotFound", "Conflict", "TooLarge")}, [CALL_ID], tag="calls")},
 }
 
+# Scheduling (crates/api/src/handlers/{resources,appointments}.rs).
+HOURS = S("string", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]-(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$",
+          description="Wall-clock interval HH:MM-HH:MM on the resource's clock, end after start (24:00 = midnight)")
+DAY_KEYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+SCHED_ID = S("string", pattern=r"^[A-Za-z0-9._-]{1,64}$")
+LABEL = S("string", minLength=1, maxLength=200, pattern=r"\S")
+DATE = S("string", format="date")
+EXCEPTION = obj({"date": DATE, "hours": S("array", items=HOURS, description="Open hours that day; [] = closed")})
+RESOURCE_FIELDS = {"name": LABEL, "kind": S("string", enum=["provider", "room"], default="provider"),
+                   "time_zone": S("string", description="IANA zone name, e.g. America/New_York"),
+                   "weekly_hours": obj({d: S("array", items=HOURS) for d in DAY_KEYS}, [],
+                                       ) | {"description": "Open intervals per weekday; a missing day is closed"},
+                   "exceptions": S("array", items=REF("HoursException")), "holidays": S("array", items=DATE)}
+TYPE_FIELDS = {"name": LABEL, "duration_minutes": S("integer", minimum=1, maximum=1440),
+               "buffer_before_minutes": S("integer", minimum=0, maximum=1440, default=0),
+               "buffer_after_minutes": S("integer", minimum=0, maximum=1440, default=0)}
+SLOT = obj({"resource": S("string"), "resource_name": S("string"), "type": S("string"),
+            "start": TIME, "end": TIME, "time_zone": S("string")})
+schemas.update({
+    "HoursException": EXCEPTION,
+    "Resource": obj({"id": S("string"), "name": S("string"), "kind": S("string", enum=["provider", "room"]),
+                     "time_zone": S("string"), "weekly_hours": obj({d: S("array", items=HOURS) for d in DAY_KEYS}),
+                     "exceptions": S("array", items=REF("HoursException")), "holidays": S("array", items=DATE)}),
+    "ResourceCreate": obj({"id": SCHED_ID, **RESOURCE_FIELDS}, ["id", "name", "time_zone"]),
+    "ResourcePut": obj({"id": SCHED_ID, **RESOURCE_FIELDS}, ["name", "time_zone"]) | {
+        "description": "Replaces the whole resource; id, when given, must equal the path's"},
+    "ResourceList": obj({"resources": S("array", items=REF("Resource"))}),
+    "AppointmentType": obj({"id": S("string"), "name": S("string"), "duration_minutes": S("integer"),
+                            "buffer_before_minutes": S("integer"), "buffer_after_minutes": S("integer")}),
+    "AppointmentTypeCreate": obj({"id": SCHED_ID, **TYPE_FIELDS}, ["id", "name", "duration_minutes"]),
+    "AppointmentTypePut": obj({"id": SCHED_ID, **TYPE_FIELDS}, ["name", "duration_minutes"]),
+    "AppointmentTypeList": obj({"appointment_types": S("array", items=REF("AppointmentType"))}),
+    "Slot": SLOT,
+    "Availability": obj({"type": S("string"), "resource": NULL("string"), "from": TIME, "to": TIME,
+                         "slots": S("array", items=REF("Slot"))}),
+    "Appointment": obj({"id": S("integer", minimum=1), "status": S("string", enum=["booked", "cancelled", "rescheduled"]),
+                        "type": S("string"), "resource": S("string"), "start": TIME, "end": TIME, "time_zone": S("string"),
+                        "caller": obj({"phone": S("string"), "name": NULL("string")}), "notes": NULL("string"),
+                        "created_at": TIME, "ended_at": TIME_OR_NULL, "replaces": NULL("integer"),
+                        "replaced_by": NULL("integer")}),
+    "AppointmentList": obj({"appointments": S("array", items=REF("Appointment")), "next_cursor": NULL("string")}),
+    "AppointmentCreate": obj({"type": SCHED_ID, "resource": SCHED_ID,
+                              "start": S("string", format="date-time", description="RFC 3339 with an offset"),
+                              "caller": obj({"phone": S("string", pattern=r"^\+?[0-9]{3,20}$"),
+                                             "name": S("string", maxLength=200)}, ["phone"]),
+                              "notes": S("string", maxLength=2000)}, ["type", "start", "caller"]),
+    "AppointmentPatch": obj({"start": S("string", format="date-time", description="RFC 3339 with an offset"),
+                             "resource": SCHED_ID, "notes": NULL("string", maxLength=2000)}, []) | {"minProperties": 1},
+})
+RES_ID = {"name": "id", "in": "path", "required": True, "schema": SCHED_ID}
+APPT_ID = {"name": "id", "in": "path", "required": True, "schema": S("integer", minimum=1, maximum=2**53 - 1)}
+IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "description": "Retrying with the same key and body returns the same appointment; another body is 409",
+               "schema": S("string", pattern=r"^[!-~]([ -~]{0,253}[!-~])?$")}
+WRITE_ERRS = ("TooLarge", "UnsupportedMediaType")
+paths.update({
+    "/v1/resources": {
+        "get": op("listResources", "Resources (providers, rooms) with hours, exceptions and holidays", {**ok("ResourceList"), **errs(*COMMON)}, tag="scheduling"),
+        "post": op("createResource", "Create a resource (409 when the id exists)", {**ok("Resource", "201", "Created"), **errs(*COMMON, "Conflict", *WRITE_ERRS)}, body=json_body("ResourceCreate"), tag="scheduling"),
+    },
+    "/v1/resources/{id}": {
+        "get": op("getResource", "A resource", {**ok("Resource"), **errs(*COMMON, "NotFound")}, [RES_ID], tag="scheduling"),
+        "put": op("putResource", "Replace a resource's name, kind, zone, hours, exceptions and holidays (creates it when absent; appointments are kept)", {**ok("Resource"), **ok("Resource", "201", "Created"), **errs(*COMMON, *WRITE_ERRS)}, [RES_ID], json_body("ResourcePut"), tag="scheduling"),
+    },
+    "/v1/appointment-types": {
+        "get": op("listAppointmentTypes", "Appointment types", {**ok("AppointmentTypeList"), **errs(*COMMON)}, tag="scheduling"),
+        "post": op("createAppointmentType", "Create an appointment type (409 when the id exists)", {**ok("AppointmentType", "201", "Created"), **errs(*COMMON, "Conflict", *WRITE_ERRS)}, body=json_body("AppointmentTypeCreate"), tag="scheduling"),
+    },
+    "/v1/appointment-types/{id}": {
+        "get": op("getAppointmentType", "An appointment type", {**ok("AppointmentType"), **errs(*COMMON, "NotFound")}, [RES_ID], tag="scheduling"),
+        "put": op("putAppointmentType", "Replace an appointment type (creates it when absent; booked appointments keep their times)", {**ok("AppointmentType"), **ok("AppointmentType", "201", "Created"), **errs(*COMMON, *WRITE_ERRS)}, [RES_ID], json_body("AppointmentTypePut"), tag="scheduling"),
+    },
+    "/v1/availability": {"get": op("getAvailability", "Open slots (the flows' slot search: 15-minute grid, at most limit, spread over the range, earliest first)", {**ok("Availability"), **errs(*COMMON, "Unprocessable")}, [
+        {"name": "type", "in": "query", "required": True, "schema": SCHED_ID},
+        {"name": "resource", "in": "query", "description": "One resource (default: all)", "schema": SCHED_ID},
+        {"name": "from", "in": "query", "description": "Earliest start, RFC 3339 with an offset (default: now)", "schema": TIME},
+        {"name": "to", "in": "query", "description": "Latest start, exclusive (default: from + 7 days; at most 62 days after from)", "schema": TIME},
+        {"name": "limit", "in": "query", "schema": S("integer", minimum=1, maximum=200, default=20)},
+    ], tag="scheduling")},
+    "/v1/appointments": {
+        "get": op("listAppointments", "Appointments by start (earliest first), with filters and cursor pagination", {**ok("AppointmentList"), **errs(*COMMON)}, [
+            {"name": "phone", "in": "query", "description": "The caller's number", "schema": S("string", pattern=r"^\+?[0-9]{3,20}$")},
+            {"name": "resource", "in": "query", "schema": S("string")},
+            {"name": "from", "in": "query", "description": "Starting at or after", "schema": TIME},
+            {"name": "to", "in": "query", "description": "Starting before", "schema": TIME},
+            {"name": "status", "in": "query", "schema": S("string", enum=["booked", "cancelled", "rescheduled"])},
+            {"name": "limit", "in": "query", "schema": S("integer", minimum=1, maximum=1000, default=50)},
+            {"name": "cursor", "in": "query", "description": "next_cursor of the previous page", "schema": S("string", pattern=r"^-?[0-9]{1,18}\.[0-9]{1,18}$")},
+        ], tag="scheduling"),
+        "post": op("createAppointment", "Book a slot (hold and book in one transaction); 409 slot_taken with alternatives in error.details", {**ok("Appointment", "201", "Booked (or the same booking again for a repeated Idempotency-Key)"), **errs(*COMMON, "Conflict", "Unprocessable", *WRITE_ERRS)}, [IDEMPOTENCY], json_body("AppointmentCreate"), tag="scheduling"),
+    },
+    "/v1/appointments/{id}": {
+        "get": op("getAppointment", "An appointment (any status)", {**ok("Appointment"), **errs(*COMMON, "NotFound")}, [APPT_ID], tag="scheduling"),
+        "patch": op("patchAppointment", "Reschedule (start and/or resource: a new appointment replaces this one, in one transaction) and/or set notes", {**ok("Appointment"), **errs(*COMMON, "NotFound", "Conflict", "Unprocessable", *WRITE_ERRS)}, [APPT_ID], json_body("AppointmentPatch"), tag="scheduling"),
+    },
+    "/v1/appointments/{id}/cancel": {"post": op("cancelAppointment", "Cancel (idempotent: a cancelled appointment is returned as it is; 409 for a past or rescheduled one)", {**ok("Appointment"), **errs(*COMMON, "NotFound", "Conflict")}, [APPT_ID], tag="scheduling")},
+})
+
 doc = {
     "openapi": "3.1.0",
     "info": {"title": "frontdesk API", "version": "0.1.0",

@@ -32,6 +32,10 @@ pub enum ApiError {
     /// The content forbids it (a flow with errors cannot be published): 409 with details.
     #[error("{message}")]
     Refused { code: &'static str, message: String, details: Option<serde_json::Value> },
+    /// Well-formed but not acceptable (a slot outside opening hours, a reference to an unknown
+    /// resource or appointment type): 422.
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -62,6 +66,7 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", None)
             }
             ApiError::Refused { code, details, .. } => (StatusCode::CONFLICT, code, details.as_ref()),
+            ApiError::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code, None),
             ApiError::Store(e) => match e {
                 StoreError::NotFound { .. }
                 | StoreError::HoldNotFound(_)

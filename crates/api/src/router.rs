@@ -28,6 +28,20 @@ pub(crate) enum Op {
     CallSay,
     CallTransfer,
     CallHangup,
+    ResourcesList,
+    ResourceCreate,
+    ResourceGet,
+    ResourcePut,
+    AppointmentTypesList,
+    AppointmentTypeCreate,
+    AppointmentTypeGet,
+    AppointmentTypePut,
+    Availability,
+    AppointmentsList,
+    AppointmentCreate,
+    AppointmentGet,
+    AppointmentPatch,
+    AppointmentCancel,
 }
 
 /// A route: method, OpenAPI path template, whether it needs an API key, and its handler.
@@ -63,6 +77,20 @@ pub(crate) const ROUTES: &[Route] = &[
     r("POST", "/v1/calls/{id}/say", true, Op::CallSay),
     r("POST", "/v1/calls/{id}/transfer", true, Op::CallTransfer),
     r("POST", "/v1/calls/{id}/hangup", true, Op::CallHangup),
+    r("GET", "/v1/resources", true, Op::ResourcesList),
+    r("POST", "/v1/resources", true, Op::ResourceCreate),
+    r("GET", "/v1/resources/{id}", true, Op::ResourceGet),
+    r("PUT", "/v1/resources/{id}", true, Op::ResourcePut),
+    r("GET", "/v1/appointment-types", true, Op::AppointmentTypesList),
+    r("POST", "/v1/appointment-types", true, Op::AppointmentTypeCreate),
+    r("GET", "/v1/appointment-types/{id}", true, Op::AppointmentTypeGet),
+    r("PUT", "/v1/appointment-types/{id}", true, Op::AppointmentTypePut),
+    r("GET", "/v1/availability", true, Op::Availability),
+    r("GET", "/v1/appointments", true, Op::AppointmentsList),
+    r("POST", "/v1/appointments", true, Op::AppointmentCreate),
+    r("GET", "/v1/appointments/{id}", true, Op::AppointmentGet),
+    r("PATCH", "/v1/appointments/{id}", true, Op::AppointmentPatch),
+    r("POST", "/v1/appointments/{id}/cancel", true, Op::AppointmentCancel),
 ];
 
 /// A matched route with its path parameters (decoded), in template order.

@@ -40,6 +40,7 @@
 //! - Caller numbers and transcript text are [`frontdesk_types::Pii`] in the records, so they
 //!   never reach a log line by accident.
 
+mod appointments_api;
 mod error;
 pub mod exec;
 mod model;
@@ -47,6 +48,10 @@ mod query;
 mod sqlite;
 mod traits;
 
+pub use appointments_api::{
+    Amend, AppointmentApiStore, AppointmentQuery, AppointmentView, DirectBooked, DirectBooking,
+    IdempotencyKey,
+};
 pub use error::{BackendError, StoreError};
 pub use model::{
     ApiKeyInfo, Appointment, AppointmentId, AppointmentStatus, CallRecord, Caller, DEFAULT_HOLD_TTL,

@@ -137,11 +137,27 @@ pub trait OptOutStore {
 
 /// Everything the gateway stores. Use as `Arc<dyn Store>`.
 pub trait Store:
-    SchedulingStore + CallStore + FlowStore + ApiKeyStore + OptOutStore + crate::QueryStore + Send + Sync
+    SchedulingStore
+    + CallStore
+    + FlowStore
+    + ApiKeyStore
+    + OptOutStore
+    + crate::QueryStore
+    + crate::AppointmentApiStore
+    + Send
+    + Sync
 {
 }
 
 impl<T> Store for T where
-    T: SchedulingStore + CallStore + FlowStore + ApiKeyStore + OptOutStore + crate::QueryStore + Send + Sync
+    T: SchedulingStore
+        + CallStore
+        + FlowStore
+        + ApiKeyStore
+        + OptOutStore
+        + crate::QueryStore
+        + crate::AppointmentApiStore
+        + Send
+        + Sync
 {
 }

@@ -1,9 +1,11 @@
 //! Request handlers, one module per area, and the helpers they share (body parsing with
 //! messages that say what is wrong, query parameters).
 
+mod appointments;
 mod calls;
 mod flows;
 mod ops;
+mod resources;
 
 use std::sync::Arc;
 
@@ -45,7 +47,32 @@ pub(crate) async fn run(ctx: Ctx) -> Result<Resp, ApiError> {
         Op::CallSay => calls::say(&ctx),
         Op::CallTransfer => calls::transfer(&ctx),
         Op::CallHangup => calls::hangup(&ctx),
+        Op::ResourcesList => resources::list(&ctx).await,
+        Op::ResourceCreate => resources::create(&ctx).await,
+        Op::ResourceGet => resources::get(&ctx).await,
+        Op::ResourcePut => resources::put(&ctx).await,
+        Op::AppointmentTypesList => resources::list_types(&ctx).await,
+        Op::AppointmentTypeCreate => resources::create_type(&ctx).await,
+        Op::AppointmentTypeGet => resources::get_type(&ctx).await,
+        Op::AppointmentTypePut => resources::put_type(&ctx).await,
+        Op::Availability => appointments::availability(&ctx).await,
+        Op::AppointmentsList => appointments::list(&ctx).await,
+        Op::AppointmentCreate => appointments::create(&ctx).await,
+        Op::AppointmentGet => appointments::get(&ctx).await,
+        Op::AppointmentPatch => appointments::patch(&ctx).await,
+        Op::AppointmentCancel => appointments::cancel(&ctx).await,
     }
+}
+
+/// The object key whose value ends at `line`:`column` (1-based, as serde_json reports a type
+/// error), so a message can name the field: the last `"key":` before that position.
+fn field_before(body: &[u8], line: usize, column: usize) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    let prefix = text.get(..start.checked_add(column)?.min(text.len()))?;
+    let colon = prefix.rfind("\":")?;
+    let key_start = prefix.get(..colon)?.rfind('"')? + 1;
+    prefix.get(key_start..colon).map(str::to_string)
 }
 
 impl Ctx {
@@ -82,7 +109,11 @@ impl Ctx {
                     format!("malformed JSON at line {} column {}: {e}", e.line(), e.column()),
                 ),
                 Category::Data => {
-                    ApiError::bad("invalid_request", format!("the JSON body does not fit: {e}"))
+                    let field = field_before(&self.body, e.line(), e.column())
+                        .filter(|_| e.to_string().starts_with("invalid"))
+                        .map(|f| format!(" (field `{f}`)"))
+                        .unwrap_or_default();
+                    ApiError::bad("invalid_request", format!("the JSON body does not fit: {e}{field}"))
                 }
             }
         })

@@ -29,16 +29,16 @@ use crate::{
     SchedulingStore, StoreError, normalize_phone,
 };
 
-const APPT_COLS: &str = "id, resource_id, appointment_type_id, start_ms, end_ms, block_start_ms, block_end_ms, \
+pub(super) const APPT_COLS: &str = "id, resource_id, appointment_type_id, start_ms, end_ms, block_start_ms, block_end_ms, \
      tz, caller_phone, caller_name, status, created_ms, ended_ms, replaces_id";
 
 const HOLD_COLS: &str = "id, resource_id, appointment_type_id, start_ms, end_ms, block_start_ms, block_end_ms, \
      tz, created_ms, expires_ms, idempotency_key, replaces_id, booked_id";
 
-type ApptRow =
+pub(super) type ApptRow =
     (i64, String, String, [i64; 4], String, String, Option<String>, String, i64, Option<i64>, Option<i64>);
 
-fn appt_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApptRow> {
+pub(super) fn appt_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApptRow> {
     Ok((
         r.get(0)?,
         r.get(1)?,
@@ -64,7 +64,7 @@ fn occupancy(resource: String, t: [i64; 4]) -> Result<Occupancy, StoreError> {
     })
 }
 
-fn to_appointment(row: ApptRow) -> Result<Appointment, StoreError> {
+pub(super) fn to_appointment(row: ApptRow) -> Result<Appointment, StoreError> {
     let (id, resource, kind, times, tz, phone, name, status, created, ended, replaces) = row;
     Ok(Appointment {
         id: AppointmentId(id),
@@ -255,7 +255,7 @@ fn insert_booking(c: &Connection, b: &Booking<'_>, now: Timestamp) -> Result<App
     Ok(id)
 }
 
-fn hold_tx(c: &Connection, req: &NewHold, now: Timestamp) -> Result<HoldRecord, StoreError> {
+pub(super) fn hold_tx(c: &Connection, req: &NewHold, now: Timestamp) -> Result<HoldRecord, StoreError> {
     if req.ttl <= SignedDuration::ZERO {
         return Err(StoreError::Invalid("hold ttl must be positive".into()));
     }
@@ -309,7 +309,12 @@ fn hold_tx(c: &Connection, req: &NewHold, now: Timestamp) -> Result<HoldRecord, 
     })
 }
 
-fn book_tx(c: &Connection, id: HoldId, caller: &Caller, now: Timestamp) -> Result<Appointment, StoreError> {
+pub(super) fn book_tx(
+    c: &Connection,
+    id: HoldId,
+    caller: &Caller,
+    now: Timestamp,
+) -> Result<Appointment, StoreError> {
     let phone = normalize_phone(caller.phone.expose())?;
     let (hold, booked_as) = hold_where(c, "id = ?1", &id.0)?.ok_or(StoreError::HoldNotFound(id))?;
     if let Some(a) = booked_as {
@@ -346,7 +351,7 @@ fn book_tx(c: &Connection, id: HoldId, caller: &Caller, now: Timestamp) -> Resul
     appointment(c, new_id)?.ok_or(StoreError::AppointmentNotFound(new_id))
 }
 
-fn reschedule_tx(
+pub(super) fn reschedule_tx(
     c: &Connection,
     id: AppointmentId,
     to: &NewSlot,

@@ -19,7 +19,9 @@ use crate::StoreError;
 pub(crate) const APPLICATION_ID: i64 = 0x4644_534B;
 
 /// Migration scripts; script `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+/// V2: the HTTP API's appointment notes, idempotency keys and listing indexes
+/// (`appointments_api.rs`).
+const MIGRATIONS: &[&str] = &[V1, super::appointments_api::MIGRATION];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -9,6 +9,7 @@
 //! is [`StoreError::NotADatabase`] here, never a panic), set the pragmas, migrate.
 
 mod appointments;
+mod appointments_api;
 mod calls;
 mod flows;
 mod keys;
