@@ -37,11 +37,17 @@
 //!   store and the scheduling core and gives the outcome back (the shell side of a flow).
 //! - **[`QueryStore`]** serves the HTTP API: calls listed by filters with keyset pagination
 //!   (newest first), flow summaries, in-place draft updates, and a write probe for readiness.
+//! - **[`EventStore`]** is a transactional outbox: call and appointment writes insert their
+//!   event (`call.started`, `call.turn`, `call.ended`, `appointment.booked`/`cancelled`/
+//!   `rescheduled`) and one pending delivery per matching webhook subscription in the same
+//!   transaction; `add_event` writes events with no store change (`call.transferred`). Listeners
+//!   registered with `on_events` run after such a commit (the webhook dispatcher's wake-up).
 //! - Caller numbers and transcript text are [`frontdesk_types::Pii`] in the records, so they
 //!   never reach a log line by accident.
 
 mod appointments_api;
 mod error;
+mod events;
 pub mod exec;
 mod model;
 mod query;
@@ -53,6 +59,11 @@ pub use appointments_api::{
     IdempotencyKey,
 };
 pub use error::{BackendError, StoreError};
+pub use events::{
+    AttemptOutcome, Delivery, DeliveryAttempt, DeliveryQuery, DeliveryStatus, EVENT_TYPES, Event,
+    EventListener, EventStore, NewWebhook, PendingDelivery, WebhookSubscription, check_event_type,
+    delivery_public_id,
+};
 pub use model::{
     ApiKeyInfo, Appointment, AppointmentId, AppointmentStatus, CallRecord, Caller, DEFAULT_HOLD_TTL,
     Direction, FlowVersion, HoldId, HoldRecord, NewApiKey, NewCall, NewHold, NewSlot, OptOut, Turn,

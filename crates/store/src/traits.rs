@@ -144,6 +144,7 @@ pub trait Store:
     + OptOutStore
     + crate::QueryStore
     + crate::AppointmentApiStore
+    + crate::EventStore
     + Send
     + Sync
 {
@@ -157,6 +158,7 @@ impl<T> Store for T where
         + OptOutStore
         + crate::QueryStore
         + crate::AppointmentApiStore
+        + crate::EventStore
         + Send
         + Sync
 {

@@ -15,6 +15,10 @@
 //!   The one exception to "new first" is a move to the very same (resource, start), where the
 //!   unique index forces the old row out first; it is the same transaction either way.
 //! - `cancel`: status `cancelled`, the slot is free at once; the row stays.
+//!
+//! Each change emits its event in its transaction (see `events.rs`): `appointment.booked` from
+//! `book_tx`, `appointment.rescheduled` from `reschedule_tx` and from booking a hold that
+//! replaces an appointment, `appointment.cancelled` from `cancel`.
 
 use frontdesk_schedule::{AppointmentType, Occupancy, Resource, ResourceId};
 use frontdesk_types::Pii;
@@ -348,7 +352,9 @@ pub(super) fn book_tx(
     )?;
     c.execute("UPDATE holds SET booked_id = ?2 WHERE id = ?1", params![id.0, new_id.0])?;
     tracing::info!(appointment = %new_id, hold = %id, caller = %caller.phone, "store: booked");
-    appointment(c, new_id)?.ok_or(StoreError::AppointmentNotFound(new_id))
+    let appt = appointment(c, new_id)?.ok_or(StoreError::AppointmentNotFound(new_id))?;
+    super::events::emit_booked(c, &appt, now)?;
+    Ok(appt)
 }
 
 pub(super) fn reschedule_tx(
@@ -377,7 +383,9 @@ pub(super) fn reschedule_tx(
         now,
     )?;
     tracing::info!(from = %id, to = %new_id, "store: rescheduled");
-    appointment(c, new_id)?.ok_or(StoreError::AppointmentNotFound(new_id))
+    let appt = appointment(c, new_id)?.ok_or(StoreError::AppointmentNotFound(new_id))?;
+    super::events::emit_booked(c, &appt, now)?;
+    Ok(appt)
 }
 
 impl SchedulingStore for SqliteStore {
@@ -425,7 +433,10 @@ impl SchedulingStore for SqliteStore {
                 params![id.0, ms(now)],
             )?;
             tracing::info!(appointment = %id, "store: cancelled");
-            appointment(c, id)?.ok_or(StoreError::AppointmentNotFound(id))
+            let appt = appointment(c, id)?.ok_or(StoreError::AppointmentNotFound(id))?;
+            let data = serde_json::json!({ "appointment": super::events::appointment_json(&appt) });
+            super::events::insert_event(c, "appointment.cancelled", None, &data, now)?;
+            Ok(appt)
         })
     }
 

@@ -3,13 +3,18 @@
 //! Numbers are stored normalised (so a data-subject request finds every call of a number, R22);
 //! turn text and numbers stay [`Pii`] in the records. Latencies are a JSON object of
 //! milliseconds per stage (`json_valid` is checked by the schema).
+//!
+//! Each write emits its event in the same transaction (`call.started`, `call.turn`,
+//! `call.ended`; `record_call` emits `call.started` and one `call.turn` per turn).
 
 use std::collections::BTreeMap;
 
 use frontdesk_types::{CallId, Pii};
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::json;
 
+use super::events::insert_event;
 use super::{SqliteStore, ms, ts, ts_opt};
 use crate::error::is_unique_violation;
 use crate::{CallRecord, CallStore, Direction, NewCall, StoreError, Turn, normalize_phone};
@@ -100,6 +105,33 @@ fn insert_turn(c: &Connection, call: &CallId, t: &Turn) -> Result<(), StoreError
     Ok(())
 }
 
+/// `call.started`, in the transaction that inserts the call.
+fn emit_started(c: &Connection, call: &NewCall) -> Result<(), StoreError> {
+    let data = json!({
+        "direction": call.direction.as_str(),
+        "transport": call.transport,
+        "from": number(call.from.expose()),
+        "to": number(call.to.expose()),
+        "flow": call.flow_name,
+        "flow_version": call.flow_version,
+        "started_at": call.started_at.to_string(),
+    });
+    insert_event(c, "call.started", Some(&call.id), &data, call.started_at).map(|_| ())
+}
+
+/// `call.turn`, in the transaction that inserts the turn.
+fn emit_turn(c: &Connection, call: &CallId, t: &Turn) -> Result<(), StoreError> {
+    let data = json!({
+        "index": t.index,
+        "kind": t.kind,
+        "text": t.text.expose(),
+        "confidence": t.confidence,
+        "latencies_ms": t.latencies_ms,
+        "at": t.at.to_string(),
+    });
+    insert_event(c, "call.turn", Some(call), &data, t.at).map(|_| ())
+}
+
 fn turns(c: &Connection, id: &CallId) -> Result<Vec<Turn>, StoreError> {
     let mut st = c.prepare(
         "SELECT turn_index, kind, text, confidence, latencies_json, at_ms FROM call_turns
@@ -126,27 +158,48 @@ fn turns(c: &Connection, id: &CallId) -> Result<Vec<Turn>, StoreError> {
 
 impl CallStore for SqliteStore {
     fn start_call(&self, call: &NewCall) -> Result<(), StoreError> {
-        self.write(|c| insert_call(c, call))
+        self.write(|c| {
+            insert_call(c, call)?;
+            emit_started(c, call)
+        })
     }
 
     fn append_turn(&self, call: &CallId, turn: &Turn) -> Result<(), StoreError> {
-        self.write(|c| insert_turn(c, call, turn))
+        self.write(|c| {
+            insert_turn(c, call, turn)?;
+            emit_turn(c, call, turn)
+        })
     }
 
     fn end_call(&self, call: &CallId, ended_at: Timestamp, disposition: &str) -> Result<(), StoreError> {
         self.write(|c| {
-            let n = c.execute(
-                "UPDATE calls SET ended_ms = ?2, disposition = ?3 WHERE id = ?1",
-                params![call.0, ms(ended_at), disposition],
-            )?;
-            if n == 1 { Ok(()) } else { Err(StoreError::NotFound { what: "call", id: call.0.clone() }) }
+            let started: Option<i64> = c
+                .query_row(
+                    "UPDATE calls SET ended_ms = ?2, disposition = ?3 WHERE id = ?1 RETURNING started_ms",
+                    params![call.0, ms(ended_at), disposition],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(started) = started else {
+                return Err(StoreError::NotFound { what: "call", id: call.0.clone() });
+            };
+            let data = json!({
+                "ended_at": ended_at.to_string(),
+                "disposition": disposition,
+                "duration_ms": ms(ended_at) - started,
+            });
+            insert_event(c, "call.ended", Some(call), &data, ended_at).map(|_| ())
         })
     }
 
     fn record_call(&self, call: &NewCall, turns: &[Turn]) -> Result<(), StoreError> {
         self.write(|c| {
             insert_call(c, call)?;
-            turns.iter().try_for_each(|t| insert_turn(c, &call.id, t))
+            emit_started(c, call)?;
+            turns.iter().try_for_each(|t| {
+                insert_turn(c, &call.id, t)?;
+                emit_turn(c, &call.id, t)
+            })
         })
     }
 

@@ -21,7 +21,8 @@ pub(crate) const APPLICATION_ID: i64 = 0x4644_534B;
 /// Migration scripts; script `i` takes the schema from version `i` to `i + 1`.
 /// V2: the HTTP API's appointment notes, idempotency keys and listing indexes
 /// (`appointments_api.rs`).
-const MIGRATIONS: &[&str] = &[V1, super::appointments_api::MIGRATION];
+/// V3: the events outbox, webhook subscriptions and deliveries (`events.rs`).
+const MIGRATIONS: &[&str] = &[V1, super::appointments_api::MIGRATION, super::events::SCHEMA];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -11,6 +11,7 @@
 mod appointments;
 mod appointments_api;
 mod calls;
+mod events;
 mod flows;
 mod keys;
 mod migrations;
@@ -40,6 +41,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct SqliteStore {
     conn: Mutex<Connection>,
     path: PathBuf,
+    /// Called after a commit that wrote events (see `events.rs`).
+    listeners: events::Listeners,
 }
 
 impl SqliteStore {
@@ -80,7 +83,7 @@ impl SqliteStore {
             StoreError::Database(src) => classify_boxed(&path, src),
             other => other,
         })?;
-        Ok(SqliteStore { conn: Mutex::new(conn), path })
+        Ok(SqliteStore { conn: Mutex::new(conn), path, listeners: events::Listeners::default() })
     }
 
     /// The database file.
@@ -115,8 +118,13 @@ impl SqliteStore {
     fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        events::take_emitted();
         let out = f(&tx)?;
         tx.commit()?;
+        drop(conn);
+        if events::take_emitted() {
+            self.listeners.fire();
+        }
         Ok(out)
     }
 
