@@ -14,7 +14,11 @@
 //!
 //! The caller supplies the signing time (`unix_secs`): nothing here reads the clock; the waits
 //! between retries are tokio timers.
+//!
+//! [`dispatch`] delivers the store's events to webhook subscriptions (a sans-IO planner and a
+//! tokio shell), one attempt at a time through [`WebhookClient::post_once`].
 
+pub mod dispatch;
 pub mod sign;
 
 use std::time::Duration;
@@ -119,13 +123,7 @@ impl WebhookClient {
         body: &serde_json::Value,
         opts: &CallOptions,
     ) -> Result<WebhookResponse, WebhookError> {
-        let uri: Uri =
-            url.parse().map_err(|e| WebhookError::BadUrl { url: url.into(), why: format!("{e}") })?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => return Err(WebhookError::Unsupported(url.into())),
-            _ => return Err(WebhookError::BadUrl { url: url.into(), why: "needs http://host/path".into() }),
-        }
+        let uri = check_url(url)?;
         let bytes = Bytes::from(body.to_string());
         let mut wait = opts.backoff;
         let mut attempts = 0;
@@ -215,6 +213,71 @@ impl WebhookClient {
             }
         };
         Attempt::Done(Ok(WebhookResponse { status: code, body, attempts }))
+    }
+}
+
+impl WebhookClient {
+    /// One POST of raw bytes (no retry): the event dispatcher's attempt. Returns the HTTP status
+    /// whatever it is (the caller decides what counts as delivered); the response body is read
+    /// up to `max_body` and dropped.
+    ///
+    /// # Errors
+    /// [`WebhookError::BadUrl`], [`WebhookError::Unsupported`] (https), [`WebhookError::Timeout`]
+    /// when the whole exchange takes longer than `timeout`, [`WebhookError::Connect`].
+    pub async fn post_once(
+        &self,
+        url: &str,
+        body: Bytes,
+        headers: &[(&'static str, String)],
+        signature: Option<(&[u8], u64)>,
+        timeout: Duration,
+        max_body: usize,
+    ) -> Result<u16, WebhookError> {
+        let uri = check_url(url)?;
+        let mut req = Request::post(uri)
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .header(hyper::header::USER_AGENT, "frontdesk-webhook");
+        for (name, value) in headers {
+            req = req.header(*name, value.as_str());
+        }
+        if let Some((secret, t)) = signature {
+            req = req.header(SIGNATURE_HEADER, sign::sign(secret, t, &body));
+        }
+        let req = req
+            .body(Full::new(body))
+            .map_err(|e| WebhookError::BadUrl { url: url.into(), why: e.to_string() })?;
+        let call = async {
+            let resp = self.http.request(req).await.map_err(|e| WebhookError::Connect {
+                url: url.into(),
+                why: error_chain(&e),
+                attempts: 1,
+            })?;
+            let status = resp.status().as_u16();
+            // The answer's body means nothing here; read a bounded amount so the connection can
+            // be reused, and ignore what does not fit.
+            let _ = Limited::new(resp.into_body(), max_body).collect().await;
+            Ok(status)
+        };
+        tokio::time::timeout(timeout, call).await.unwrap_or_else(|_| {
+            Err(WebhookError::Timeout {
+                url: url.into(),
+                timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+                attempts: 1,
+            })
+        })
+    }
+}
+
+/// Parses a webhook URL: `http://host...` only.
+///
+/// # Errors
+/// [`WebhookError::Unsupported`] for `https://`, [`WebhookError::BadUrl`] otherwise.
+pub fn check_url(url: &str) -> Result<Uri, WebhookError> {
+    let uri: Uri = url.parse().map_err(|e| WebhookError::BadUrl { url: url.into(), why: format!("{e}") })?;
+    match uri.scheme_str() {
+        Some("http") if uri.host().is_some_and(|h| !h.is_empty()) => Ok(uri),
+        Some("https") => Err(WebhookError::Unsupported(url.into())),
+        _ => Err(WebhookError::BadUrl { url: url.into(), why: "needs http://host/path".into() }),
     }
 }
 
