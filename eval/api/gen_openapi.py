@@ -178,13 +178,14 @@ schemas.update({
                      "time_zone": S("string"), "weekly_hours": obj({d: S("array", items=HOURS) for d in DAY_KEYS}),
                      "exceptions": S("array", items=REF("HoursException")), "holidays": S("array", items=DATE)}),
     "ResourceCreate": obj({"id": SCHED_ID, **RESOURCE_FIELDS}, ["id", "name", "time_zone"]),
-    "ResourcePut": obj({"id": SCHED_ID, **RESOURCE_FIELDS}, ["name", "time_zone"]) | {
-        "description": "Replaces the whole resource; id, when given, must equal the path's"},
+    "ResourcePut": obj(RESOURCE_FIELDS, ["name", "time_zone"]) | {
+        "description": "Replaces the whole resource (the id is the path's; an id in the body must equal it)"},
     "ResourceList": obj({"resources": S("array", items=REF("Resource"))}),
     "AppointmentType": obj({"id": S("string"), "name": S("string"), "duration_minutes": S("integer"),
                             "buffer_before_minutes": S("integer"), "buffer_after_minutes": S("integer")}),
     "AppointmentTypeCreate": obj({"id": SCHED_ID, **TYPE_FIELDS}, ["id", "name", "duration_minutes"]),
-    "AppointmentTypePut": obj({"id": SCHED_ID, **TYPE_FIELDS}, ["name", "duration_minutes"]),
+    "AppointmentTypePut": obj(TYPE_FIELDS, ["name", "duration_minutes"]) | {
+        "description": "Replaces the appointment type (the id is the path's; an id in the body must equal it)"},
     "AppointmentTypeList": obj({"appointment_types": S("array", items=REF("AppointmentType"))}),
     "Slot": SLOT,
     "Availability": obj({"type": S("string"), "resource": NULL("string"), "from": TIME, "to": TIME,

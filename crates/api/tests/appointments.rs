@@ -219,10 +219,24 @@ async fn resources_and_types_create_read_replace() {
         .await;
     assert_eq!((r.status, r.code().as_str()), (400, "invalid_request"));
     assert!(
-        r.message().contains("field `duration_minutes`") && r.message().contains("u32"),
+        r.message().contains("field `duration_minutes`") && r.message().contains("invalid type"),
         "{}",
         r.message()
     );
+    // 30.0 is a whole number (JSON Schema integers include it); null is not a string.
+    let whole = json!({"id": "y", "name": "y", "duration_minutes": 30.0, "buffer_after_minutes": 5.0});
+    let r = env.send("POST", "/v1/appointment-types", &whole).await;
+    assert_eq!((r.status, r.json()["buffer_after_minutes"].as_i64()), (201, Some(5)), "{}", r.body);
+    let half = json!({"id": "z", "name": "z", "duration_minutes": 2.5});
+    let r = env.send("POST", "/v1/appointment-types", &half).await;
+    assert!(r.message().contains("whole number of minutes"), "{}", r.message());
+    let r =
+        env.send("PUT", "/v1/resources/kim", &json!({"name": "x", "time_zone": "UTC", "kind": null})).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.message().contains("field `kind`"), "{}", r.message());
+    let r =
+        env.send("PUT", "/v1/resources/kim", &json!({"name": "x", "time_zone": "UTC", "kind": "desk"})).await;
+    assert!(r.message().contains("use provider or room"), "{}", r.message());
     let r = env
         .send("POST", "/v1/appointment-types", &json!({"id": "x", "name": "x", "duration_minutes": 0}))
         .await;

@@ -37,7 +37,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
 use super::Ctx;
-use super::resources::check_id;
+use super::resources::{check_id, some};
 use crate::{ApiError, Resp};
 
 /// The longest availability range (the core's search walks at most 62 local days).
@@ -278,7 +278,7 @@ pub(super) async fn availability(ctx: &Ctx) -> Result<Resp, ApiError> {
 #[serde(deny_unknown_fields)]
 struct CallerBody {
     phone: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "some")]
     name: Option<String>,
 }
 
@@ -287,11 +287,11 @@ struct CallerBody {
 struct BookBody {
     #[serde(rename = "type")]
     kind: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "some")]
     resource: Option<String>,
     start: String,
     caller: CallerBody,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "some")]
     notes: Option<String>,
 }
 
@@ -476,9 +476,9 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D:
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PatchBody {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "some")]
     start: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "some")]
     resource: Option<String>,
     #[serde(default, deserialize_with = "present")]
     notes: Option<Option<String>>,

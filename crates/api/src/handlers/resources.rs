@@ -16,11 +16,27 @@ use frontdesk_schedule::{
     AppointmentType, Exception, Resource, ResourceId, ResourceKind, WallInterval, WeeklyHours,
 };
 use hyper::StatusCode;
-use serde::Deserialize;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
 use super::Ctx;
 use crate::{ApiError, Resp};
+
+/// For `#[serde(default, deserialize_with = "some")]`: an absent field is `None`, an explicit
+/// `null` is an error (the schema says the field is a string, not nullable).
+pub(super) fn some<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// Minutes as a whole number; `30.0` is whole too (JSON Schema integers include it).
+fn minutes<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    n.as_u64()
+        .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && (0.0..=1e9).contains(f)).map(|f| f as u64))
+        .and_then(|v| u32::try_from(v).ok())
+        .ok_or_else(|| D::Error::custom(format!("invalid value: {n}, expected a whole number of minutes")))
+}
 
 const DAYS: [(&str, Weekday); 7] = [
     ("mon", Weekday::Monday),
@@ -112,13 +128,6 @@ fn parse_date(field: &str, s: &str) -> Result<Date, ApiError> {
     })
 }
 
-#[derive(Deserialize, Clone, Copy)]
-#[serde(rename_all = "lowercase")]
-enum Kind {
-    Provider,
-    Room,
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ExceptionBody {
@@ -130,11 +139,11 @@ struct ExceptionBody {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ResourceBody {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "some")]
     id: Option<String>,
     name: String,
-    #[serde(default)]
-    kind: Option<Kind>,
+    #[serde(default, deserialize_with = "some")]
+    kind: Option<String>,
     time_zone: String,
     #[serde(default)]
     weekly_hours: BTreeMap<String, Vec<String>>,
@@ -172,9 +181,15 @@ impl ResourceBody {
                 hours = hours.with(wd, iv);
             }
         }
-        let kind = match self.kind.unwrap_or(Kind::Provider) {
-            Kind::Provider => ResourceKind::Provider,
-            Kind::Room => ResourceKind::Room,
+        let kind = match self.kind.as_deref() {
+            None | Some("provider") => ResourceKind::Provider,
+            Some("room") => ResourceKind::Room,
+            Some(other) => {
+                return Err(ApiError::bad(
+                    "invalid_request",
+                    format!("kind={other:?}: use provider or room"),
+                ));
+            }
         };
         let mut r = Resource::new(id, name, kind, tz, hours);
         for (i, ex) in self.exceptions.iter().enumerate() {
@@ -301,13 +316,14 @@ pub(super) async fn put(ctx: &Ctx) -> Result<Resp, ApiError> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TypeBody {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "some")]
     id: Option<String>,
     name: String,
+    #[serde(deserialize_with = "minutes")]
     duration_minutes: u32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "minutes")]
     buffer_before_minutes: u32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "minutes")]
     buffer_after_minutes: u32,
 }
 
