@@ -42,6 +42,11 @@ pub(crate) enum Op {
     AppointmentGet,
     AppointmentPatch,
     AppointmentCancel,
+    WebhooksList,
+    WebhookCreate,
+    WebhookGet,
+    WebhookDelete,
+    WebhookDeliveries,
 }
 
 /// A route: method, OpenAPI path template, whether it needs an API key, and its handler.
@@ -77,6 +82,11 @@ pub(crate) const ROUTES: &[Route] = &[
     r("POST", "/v1/calls/{id}/say", true, Op::CallSay),
     r("POST", "/v1/calls/{id}/transfer", true, Op::CallTransfer),
     r("POST", "/v1/calls/{id}/hangup", true, Op::CallHangup),
+    r("GET", "/v1/webhooks", true, Op::WebhooksList),
+    r("POST", "/v1/webhooks", true, Op::WebhookCreate),
+    r("GET", "/v1/webhooks/{id}", true, Op::WebhookGet),
+    r("DELETE", "/v1/webhooks/{id}", true, Op::WebhookDelete),
+    r("GET", "/v1/webhooks/{id}/deliveries", true, Op::WebhookDeliveries),
     r("GET", "/v1/resources", true, Op::ResourcesList),
     r("POST", "/v1/resources", true, Op::ResourceCreate),
     r("GET", "/v1/resources/{id}", true, Op::ResourceGet),

@@ -6,6 +6,7 @@ mod calls;
 mod flows;
 mod ops;
 mod resources;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -47,6 +48,11 @@ pub(crate) async fn run(ctx: Ctx) -> Result<Resp, ApiError> {
         Op::CallSay => calls::say(&ctx),
         Op::CallTransfer => calls::transfer(&ctx),
         Op::CallHangup => calls::hangup(&ctx),
+        Op::WebhooksList => webhooks::list(&ctx).await,
+        Op::WebhookCreate => webhooks::create(&ctx).await,
+        Op::WebhookGet => webhooks::get(&ctx).await,
+        Op::WebhookDelete => webhooks::delete(&ctx).await,
+        Op::WebhookDeliveries => webhooks::deliveries(&ctx).await,
         Op::ResourcesList => resources::list(&ctx).await,
         Op::ResourceCreate => resources::create(&ctx).await,
         Op::ResourceGet => resources::get(&ctx).await,
