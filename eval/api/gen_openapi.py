@@ -34,6 +34,11 @@ CALL_OBJ = obj({"id": S("string"), "direction": S("string", enum=["inbound", "ou
                  "started_at": TIME, "ended_at": TIME_OR_NULL, "status": S("string", enum=["live", "ended"]),
                  "disposition": NULL("string"), "duration_ms": NULL("integer")})
 
+WEBHOOK_EVENTS = ["call.started", "call.turn", "call.ended", "call.transferred", "appointment.booked",
+                  "appointment.cancelled", "appointment.rescheduled"]
+WEBHOOK_OBJ = obj({"id": S("integer", minimum=1), "url": S("string"), "events": S("array", items=S("string")),
+                   "created_at": TIME})
+
 schemas = {
     "Error": obj({"error": obj({"code": S("string"), "message": S("string"), "details": S("object")},
                                ["code", "message"])}),
@@ -73,6 +78,22 @@ schemas = {
     "Accepted": obj({"call_id": S("string"), "action": S("string", enum=["say", "transfer", "hangup"]),
                      "status": S("string", enum=["accepted"])}),
     "Ready": obj({"ready": S("boolean"), "checks": {"type": "object", "additionalProperties": S("string")}}),
+    # Webhooks (crates/api/src/handlers/webhooks.rs; event types: frontdesk_store::EVENT_TYPES).
+    "WebhookCreate": obj({"url": S("string", minLength=1, maxLength=2048, pattern="^http://[^/?#]+",
+                                   description="http:// only (https:// is refused: no TLS in the webhook client yet)"),
+                          "events": S("array", minItems=1, items=REF("EventType"))}),
+    "EventType": S("string", enum=["*", *WEBHOOK_EVENTS]),
+    "Webhook": WEBHOOK_OBJ,
+    "WebhookCreated": ext(WEBHOOK_OBJ, {"secret": S("string", pattern="^whsec_[0-9a-f]{64}$",
+                                                    description="HMAC-SHA256 key for X-Frontdesk-Signature; shown only here")}),
+    "WebhookList": obj({"webhooks": S("array", items=REF("Webhook"))}),
+    "Delivery": obj({"id": S("string", pattern="^dlv_[0-9]+$", description="Also sent as X-Frontdesk-Delivery"),
+                     "event_id": S("string", pattern="^evt_[0-9]+$"), "event_type": S("string"),
+                     "call_id": NULL("string"), "status": S("string", enum=["pending", "delivered", "failed"]),
+                     "attempts": S("integer", minimum=0), "next_attempt_at": TIME_OR_NULL,
+                     "last_attempt_at": TIME_OR_NULL, "last_status": NULL("integer"),
+                     "last_error": NULL("string"), "created_at": TIME}),
+    "DeliveryList": obj({"deliveries": S("array", items=REF("Delivery")), "next_cursor": NULL("string")}),
 }
 
 ERR = {"description": "Error", "content": {"application/json": {"schema": REF("Error")}}}
@@ -106,6 +127,7 @@ YAML_BODY = {"required": True, "description": "The flow file's text",
 NAME = {"name": "name", "in": "path", "required": True, "schema": S("string", pattern="^[A-Za-z0-9._-]{1,100}$")}
 VERSION = {"name": "version", "in": "path", "required": True, "schema": S("integer", minimum=1, maximum=2**53 - 1)}
 CALL_ID = {"name": "id", "in": "path", "required": True, "schema": S("string", minLength=1)}
+WEBHOOK_ID = {"name": "id", "in": "path", "required": True, "schema": S("integer", minimum=1, maximum=2**53 - 1)}
 COMMON = ("BadRequest", "Unauthorized")
 
 
@@ -152,6 +174,20 @@ paths = {
     "/v1/calls/{id}/say": {"post": op("sayOnCall", "Speak text on a live call", {**ok("Accepted", "202", "Accepted"), **errs(*COMMON, "NotFound", "Conflict", "TooLarge", "UnsupportedMediaType")}, [CALL_ID], json_body("Say"), tag="calls")},
     "/v1/calls/{id}/transfer": {"post": op("transferCall", "Blind-transfer a live call", {**ok("Accepted", "202", "Accepted"), **errs(*COMMON, "NotFound", "Conflict", "TooLarge", "UnsupportedMediaType")}, [CALL_ID], json_body("Transfer"), tag="calls")},
     "/v1/calls/{id}/hangup": {"post": op("hangupCall", "Hang up a live call", {**ok("Accepted", "202", "Accepted"), **errs(*COMMON, "NotFound", "Conflict", "TooLarge")}, [CALL_ID], tag="calls")},
+    "/v1/webhooks": {
+        "get": op("listWebhooks", "Webhook subscriptions", {**ok("WebhookList"), **errs(*COMMON)}, tag="webhooks"),
+        "post": op("createWebhook", "Subscribe an http:// URL to event types (the signing secret is in this answer only)", {**ok("WebhookCreated", "201", "Created"), **errs(*COMMON, "TooLarge", "UnsupportedMediaType")}, body=json_body("WebhookCreate"), tag="webhooks"),
+    },
+    "/v1/webhooks/{id}": {
+        "get": op("getWebhook", "A webhook subscription", {**ok("Webhook"), **errs(*COMMON, "NotFound")}, [WEBHOOK_ID], tag="webhooks"),
+        "delete": op("deleteWebhook", "Delete a subscription and its deliveries (pending ones are not sent)", {"204": {"description": "Deleted"}, **errs(*COMMON, "NotFound")}, [WEBHOOK_ID], tag="webhooks"),
+    },
+    "/v1/webhooks/{id}/deliveries": {"get": op("listWebhookDeliveries", "A subscription's deliveries, newest first: status, attempts, last error", {**ok("DeliveryList"), **errs(*COMMON, "NotFound")}, [
+        WEBHOOK_ID,
+        {"name": "status", "in": "query", "schema": S("string", enum=["pending", "delivered", "failed"])},
+        {"name": "limit", "in": "query", "schema": S("integer", minimum=1, maximum=1000, default=50)},
+        {"name": "cursor", "in": "query", "description": "next_cursor of the previous page", "schema": S("string", pattern="^dlv_[0-9]{1,18}$")},
+    ], tag="webhooks")},
 }
 
 # Scheduling (crates/api/src/handlers/{resources,appointments}.rs).
