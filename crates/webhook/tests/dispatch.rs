@@ -112,7 +112,8 @@ async fn receiver() -> Receiver {
 
 fn config() -> DispatchConfig {
     DispatchConfig {
-        timeout: Duration::from_millis(300),
+        // Long enough that a loaded machine does not time out a healthy receiver.
+        timeout: Duration::from_secs(2),
         poll_interval: Duration::from_millis(200),
         backoff: Backoff {
             schedule: vec![Duration::from_millis(50), Duration::from_millis(100)],
@@ -256,16 +257,22 @@ async fn dead_and_slow_receivers_do_not_hold_up_a_healthy_one_or_the_calls() {
     for i in 0..10 {
         call(&store, &format!("c{i}"), 2);
     }
-    until("the healthy receiver has 20 events", || rx.delivered("/ok").len() == 20).await;
+    let unique = |seen: Vec<Seen>| {
+        let mut ids: Vec<String> = seen.into_iter().map(|s| s.delivery).collect();
+        ids.sort();
+        ids.dedup();
+        ids.len()
+    };
+    until("the healthy receiver has 20 events", || unique(rx.delivered("/ok")) == 20).await;
     let ok = rx.delivered("/ok");
-    // Per call: started before ended; the filter left out the turns.
+    // Per call: started before ended; the filter left out the turns. (At least once: a repeat
+    // of the same delivery is dropped, as a receiver would by X-Frontdesk-Delivery.)
     let mut per_call: HashMap<String, Vec<String>> = HashMap::new();
-    for s in &ok {
+    let mut seen_ids = std::collections::HashSet::new();
+    for s in ok.iter().filter(|s| seen_ids.insert(s.delivery.clone())) {
         let v = s.json();
-        per_call
-            .entry(v["call_id"].as_str().unwrap().into())
-            .or_default()
-            .push(v["type"].as_str().unwrap().into());
+        let call = v["call_id"].as_str().unwrap().to_string();
+        per_call.entry(call).or_default().push(v["type"].as_str().unwrap().into());
     }
     assert_eq!(per_call.len(), 10);
     assert!(per_call.values().all(|v| v == &["call.started", "call.ended"]), "{per_call:?}");
@@ -284,7 +291,7 @@ async fn dead_and_slow_receivers_do_not_hold_up_a_healthy_one_or_the_calls() {
     until("refusals recorded", || last(dead_sub.subscription.id).iter().any(|d| d.attempts >= 2)).await;
     let slow = last(slow_sub.subscription.id);
     assert!(
-        slow.iter().any(|d| d.last_error.as_deref().is_some_and(|e| e.contains("no answer within 300 ms")))
+        slow.iter().any(|d| d.last_error.as_deref().is_some_and(|e| e.contains("no answer within 2000 ms")))
     );
     let gone = last(dead_sub.subscription.id);
     assert!(

@@ -7,7 +7,8 @@
 //! wake-up), whichever method wrote the event.
 //!
 //! The pending-delivery query returns the head (smallest event id) of each (subscription,
-//! ordering key) group only; a partial index on pending rows keeps that cheap. Ids use
+//! ordering key) group only: one pass over the partial index on pending rows (GROUP BY), then a
+//! lookup per head. Ids use
 //! `AUTOINCREMENT`, so a delivery id (the receivers' idempotency key) is never reused.
 
 use std::cell::Cell;
@@ -361,15 +362,16 @@ impl EventStore for SqliteStore {
     fn pending_deliveries(&self, limit: u32) -> Result<Vec<PendingDelivery>, StoreError> {
         self.read(|c| {
             let mut st = c.prepare(
-                "SELECT d.id, d.subscription_id, s.url, s.secret, d.order_key, d.attempts, d.next_attempt_ms,
+                "WITH heads AS (
+                   SELECT subscription_id, min(event_id) AS event_id FROM webhook_deliveries
+                   WHERE status = 'pending' GROUP BY subscription_id, order_key
+                 )
+                 SELECT d.id, d.subscription_id, s.url, s.secret, d.order_key, d.attempts, d.next_attempt_ms,
                         d.first_attempt_ms, e.id, e.kind, e.call_id, e.data_json, e.created_ms
-                 FROM webhook_deliveries d
+                 FROM heads h
+                 JOIN webhook_deliveries d ON d.subscription_id = h.subscription_id AND d.event_id = h.event_id
                  JOIN webhook_subscriptions s ON s.id = d.subscription_id
                  JOIN events e ON e.id = d.event_id
-                 WHERE d.status = 'pending'
-                   AND d.event_id = (SELECT min(d2.event_id) FROM webhook_deliveries d2
-                                     WHERE d2.status = 'pending' AND d2.subscription_id = d.subscription_id
-                                       AND d2.order_key = d.order_key)
                  ORDER BY d.next_attempt_ms, d.id LIMIT ?1",
             )?;
             type Row = (i64, i64, String, String, String, i64, Option<i64>, Option<i64>, EventRow);
