@@ -287,6 +287,10 @@ pub trait EventStore {
     /// Records an attempt: the attempt count goes up, the status follows the outcome. A delivery
     /// deleted meanwhile (its subscription was deleted) is ignored.
     fn record_attempt(&self, delivery: i64, attempt: &DeliveryAttempt) -> Result<(), StoreError>;
+    /// Deletes finished (delivered or failed) deliveries last attempted before `before`, then
+    /// events older than `before` that no delivery refers to any more; returns (deliveries,
+    /// events) deleted. Pending deliveries and their events are kept whatever their age.
+    fn prune_events(&self, before: Timestamp) -> Result<(u64, u64), StoreError>;
     /// Registers a function called after every commit that wrote events.
     fn on_events(&self, listener: EventListener);
 }

@@ -280,3 +280,29 @@ fn listeners_hear_committed_events_only() {
     store.add_event("call.transferred", None, &json!({}), ts(NOW)).unwrap();
     assert_eq!(heard.load(Ordering::SeqCst), 2);
 }
+
+#[test]
+fn pruning_keeps_pending_deliveries_and_their_events() {
+    let (_dir, store) = seeded();
+    let sub = subscribe(&store, &["*"]);
+    let old = ts("2026-10-01T00:00:00Z");
+    store.add_event("call.transferred", None, &json!({"n": 1}), old).unwrap();
+    store.add_event("call.transferred", None, &json!({"n": 2}), old).unwrap();
+    store.add_event("call.transferred", Some(&CallId("x".into())), &json!({"n": 3}), old).unwrap();
+    let pending = store.pending_deliveries(10).unwrap();
+    let first = pending.iter().find(|d| d.group.is_empty()).unwrap();
+    let done =
+        DeliveryAttempt { at: old, outcome: AttemptOutcome::Delivered, status: Some(200), error: None };
+    store.record_attempt(first.id, &done).unwrap();
+    // One delivered long ago, two pending: only the delivered one and its event go.
+    assert_eq!(store.prune_events(ts(NOW)).unwrap(), (1, 1));
+    assert_eq!(store.events_after(0, 10).unwrap().len(), 2);
+    assert_eq!(
+        store.deliveries(&DeliveryQuery { subscription: sub, ..Default::default() }).unwrap().len(),
+        2
+    );
+    // Events nobody subscribed to are pruned by age alone.
+    store.delete_webhook(sub).unwrap();
+    assert_eq!(store.prune_events(ts(NOW)).unwrap(), (0, 2));
+    assert_eq!(store.prune_events(ts(NOW)).unwrap(), (0, 0));
+}

@@ -63,6 +63,7 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_pending ON webhook_deliveries(subscription_id, order_key, event_id)
     WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_by_subscription ON webhook_deliveries(subscription_id, id);
+CREATE INDEX webhook_deliveries_by_event ON webhook_deliveries(event_id);
 "#;
 
 const SECRET_PREFIX: &str = "whsec_";
@@ -424,6 +425,22 @@ impl EventStore for SqliteStore {
                 params![delivery, status, next, ms(a.at), a.status, a.error],
             )?;
             Ok(())
+        })
+    }
+
+    fn prune_events(&self, before: Timestamp) -> Result<(u64, u64), StoreError> {
+        self.write(|c| {
+            let d = c.execute(
+                "DELETE FROM webhook_deliveries WHERE status IN ('delivered', 'failed')
+                   AND coalesce(last_attempt_ms, created_ms) < ?1",
+                [ms(before)],
+            )?;
+            let e = c.execute(
+                "DELETE FROM events WHERE created_ms < ?1
+                   AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = events.id)",
+                [ms(before)],
+            )?;
+            Ok((d as u64, e as u64))
         })
     }
 

@@ -14,6 +14,9 @@
 //!    retry with backoff; give up after the planner's limits) records it in the store before
 //!    planning again.
 //!
+//! Finished deliveries and their events older than [`DispatchConfig::retention`] (30 days) are
+//! pruned at start and hourly; pending ones are kept whatever their age.
+//!
 //! It wakes when events are committed (the store's listener, or [`DispatcherHandle::notify`]),
 //! when an attempt ends, when the next retry is due, and at least every
 //! [`DispatchConfig::poll_interval`]. Delivery state lives in the database, so a restart resumes
@@ -73,6 +76,10 @@ pub struct DispatchConfig {
     pub seed: u64,
     /// Largest answer body read (the rest is dropped).
     pub max_body: usize,
+    /// Finished deliveries and their events are deleted this long after their last attempt
+    /// (`None`: kept forever). Checked at start and then every [`DispatchConfig::prune_every`].
+    pub retention: Option<Duration>,
+    pub prune_every: Duration,
     pub clock: Arc<dyn WallClock>,
 }
 
@@ -86,6 +93,8 @@ impl Default for DispatchConfig {
             limits: Limits::default(),
             seed: 0x5EED,
             max_body: 64 * 1024,
+            retention: Some(Duration::from_secs(30 * 24 * 3600)),
+            prune_every: Duration::from_secs(3600),
             clock: Arc::new(SystemClock),
         }
     }
@@ -157,6 +166,8 @@ async fn run(
     let client = WebhookClient::new();
     let mut attempts: JoinSet<(PendingDelivery, AttemptResult)> = JoinSet::new();
     let mut tasks: HashMap<tokio::task::Id, i64> = HashMap::new();
+    let mut prune = tokio::time::interval(config.prune_every.max(Duration::from_secs(1)));
+    prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tracing::info!("webhook dispatcher started");
     loop {
         let mut sleep_for = config.poll_interval;
@@ -205,10 +216,25 @@ async fn run(
                 }
             }
             () = tokio::time::sleep(sleep_for) => {}
+            _ = prune.tick(), if config.retention.is_some() => {
+                prune_old(&store, &config).await;
+            }
         }
     }
     attempts.shutdown().await;
     tracing::info!("webhook dispatcher stopped");
+}
+
+async fn prune_old(store: &Arc<dyn Store>, config: &DispatchConfig) {
+    let Some(keep) = config.retention.and_then(|r| jiff::SignedDuration::try_from(r).ok()) else { return };
+    let before = config.clock.now().saturating_sub(keep).unwrap_or(Timestamp::MIN);
+    match db(store, move |s| s.prune_events(before)).await {
+        Ok((0, 0)) => {}
+        Ok((d, e)) => {
+            tracing::info!(deliveries = d, events = e, "webhook dispatcher: pruned before {before}")
+        }
+        Err(e) => tracing::warn!("webhook dispatcher: cannot prune old events: {e}"),
+    }
 }
 
 async fn finish(
