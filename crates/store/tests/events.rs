@@ -65,8 +65,10 @@ fn call_writes_emit_their_events_in_the_same_transaction() {
     assert!(store.append_turn(&id, &turn(0)).is_err());
     assert!(store.end_call(&CallId("nope".into()), ts(NOW), "completed").is_err());
     assert!(store.start_call(&new_call("c-1")).is_err());
+    let transfer = Turn { kind: "transfer".into(), text: Pii::new("sip:desk@pbx".into()), ..turn(1) };
+    store.append_turn(&id, &transfer).unwrap();
     store.end_call(&id, ts("2026-11-23T14:01:30Z"), "booked").unwrap();
-    assert_eq!(kinds(&store), ["call.started", "call.turn", "call.ended"]);
+    assert_eq!(kinds(&store), ["call.started", "call.turn", "call.turn", "call.transferred", "call.ended"]);
 
     let ev = store.events_after(0, 10).unwrap();
     let started = ev[0].payload();
@@ -77,16 +79,18 @@ fn call_writes_emit_their_events_in_the_same_transaction() {
     assert_eq!(started["data"]["flow_version"], 3);
     assert_eq!(ev[1].payload()["data"]["text"], "hello 0");
     assert_eq!(
-        ev[2].payload()["data"],
+        ev[4].payload()["data"],
         json!({"ended_at": "2026-11-23T14:01:30Z", "disposition": "booked", "duration_ms": 90_000})
     );
     assert!(!format!("{:?}", ev[1]).contains("hello"), "event data is redacted in Debug");
+    assert_eq!(ev[3].payload()["data"]["target"], "sip:desk@pbx");
+    assert_eq!(ev[3].payload()["call_id"], "c-1");
 
     // record_call: started and one turn event per turn, all or nothing.
     store.record_call(&new_call("c-2"), &[turn(0), turn(1)]).unwrap();
     assert!(store.record_call(&new_call("c-3"), &[turn(0), turn(0)]).is_err());
-    assert_eq!(kinds(&store).len(), 6);
-    assert!(store.events_after(3, 10).unwrap().iter().all(|e| e.call_id == Some(CallId("c-2".into()))));
+    assert_eq!(kinds(&store).len(), 8);
+    assert!(store.events_after(5, 10).unwrap().iter().all(|e| e.call_id == Some(CallId("c-2".into()))));
 }
 
 #[test]

@@ -5,7 +5,8 @@
 //! milliseconds per stage (`json_valid` is checked by the schema).
 //!
 //! Each write emits its event in the same transaction (`call.started`, `call.turn`,
-//! `call.ended`; `record_call` emits `call.started` and one `call.turn` per turn).
+//! `call.ended`; `record_call` emits `call.started` and one `call.turn` per turn); a `transfer`
+//! turn (its text is the target) also emits `call.transferred`.
 
 use std::collections::BTreeMap;
 
@@ -119,7 +120,8 @@ fn emit_started(c: &Connection, call: &NewCall) -> Result<(), StoreError> {
     insert_event(c, "call.started", Some(&call.id), &data, call.started_at).map(|_| ())
 }
 
-/// `call.turn`, in the transaction that inserts the turn.
+/// `call.turn` (and `call.transferred` for a `transfer` row), in the transaction that inserts the
+/// turn.
 fn emit_turn(c: &Connection, call: &CallId, t: &Turn) -> Result<(), StoreError> {
     let data = json!({
         "index": t.index,
@@ -129,7 +131,13 @@ fn emit_turn(c: &Connection, call: &CallId, t: &Turn) -> Result<(), StoreError> 
         "latencies_ms": t.latencies_ms,
         "at": t.at.to_string(),
     });
-    insert_event(c, "call.turn", Some(call), &data, t.at).map(|_| ())
+    insert_event(c, "call.turn", Some(call), &data, t.at)?;
+    if t.kind == "transfer" {
+        // The shell writes a transfer as a `transfer` row whose text is the target.
+        let data = json!({ "target": t.text.expose(), "turn_index": t.index, "at": t.at.to_string() });
+        insert_event(c, "call.transferred", Some(call), &data, t.at)?;
+    }
+    Ok(())
 }
 
 fn turns(c: &Connection, id: &CallId) -> Result<Vec<Turn>, StoreError> {
