@@ -8,7 +8,7 @@ use common::{checkup, provider, seeded, ts};
 use frontdesk_schedule::ResourceId;
 use frontdesk_store::{
     Amend, AppointmentApiStore, AppointmentId, AppointmentQuery, AppointmentStatus, Caller, DirectBooked,
-    DirectBooking, IdempotencyKey, NewSlot, SchedulingStore, SqliteStore, StoreError,
+    DirectBooking, EventStore, IdempotencyKey, NewSlot, SchedulingStore, SqliteStore, StoreError,
 };
 
 fn direct(resources: &[&str], start: &str, phone: &str, key: Option<(&str, &str)>) -> DirectBooking {
@@ -174,4 +174,21 @@ fn create_only_inserts_and_reopen_keeps_schema() {
     drop(s);
     let s = SqliteStore::open_dir(dir.path()).unwrap();
     assert_eq!(s.resources().unwrap().len(), 1);
+}
+
+#[test]
+fn api_writes_emit_their_webhook_events_once() {
+    let (_d, s) = seeded();
+    let now = ts(NOW);
+    let key = Some(("k", "f"));
+    let a = booked(s.book_direct(&direct(&["lee"], "2026-03-03T15:00:00Z", "+15550001", key), now).unwrap());
+    // A replay and a failed booking write nothing.
+    s.book_direct(&direct(&["lee"], "2026-03-03T15:00:00Z", "+15550001", key), now).unwrap();
+    assert!(s.book_direct(&direct(&["lee"], "2026-03-03T15:00:00Z", "+15550002", None), now).is_err());
+    let slot = NewSlot { resource: None, start: ts("2026-03-03T16:00:00Z"), tz: None };
+    let moved = s.amend_appointment(a.appointment.id, &Amend { slot: Some(slot), notes: None }, now).unwrap();
+    // Notes alone are not an appointment event.
+    s.amend_appointment(moved.appointment.id, &Amend { slot: None, notes: Some(None) }, now).unwrap();
+    let kinds: Vec<String> = s.events_after(0, 100).unwrap().into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, ["appointment.booked", "appointment.rescheduled"]);
 }

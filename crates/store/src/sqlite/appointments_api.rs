@@ -10,9 +10,9 @@
 //! - Listing is keyset-paginated by `(start_ms, id)` ascending.
 //!
 //! Webhook events: the booking and reschedule written here go through the same `book_tx` /
-//! `reschedule_tx` as the trait methods; an event row for `appointment.booked` /
-//! `appointment.rescheduled` belongs in the transaction at the places marked `EVENT:` below if
-//! the event writer is not inside those functions.
+//! `reschedule_tx` as the trait methods, which write `appointment.booked` /
+//! `appointment.rescheduled` in the same transaction; an idempotent replay, a failed booking and
+//! a notes-only change write no event.
 
 use frontdesk_schedule::{AppointmentType, Resource};
 use jiff::Timestamp;
@@ -122,7 +122,7 @@ fn book_direct_tx(c: &Connection, req: &DirectBooking, now: Timestamp) -> Result
             }
             Err(e) => return Err(e),
         };
-        // EVENT: appointment.booked (book_tx is the booking of `book_from_hold`).
+        // book_tx writes the appointment.booked event in this transaction.
         let appt = book_tx(c, hold.id, &req.caller, now)?;
         if let Some(n) = &req.notes {
             set_notes(c, appt.id, Some(n))?;
@@ -147,7 +147,7 @@ fn amend_tx(
 ) -> Result<AppointmentView, StoreError> {
     let mut target = id;
     if let Some(slot) = &change.slot {
-        // EVENT: appointment.rescheduled (reschedule_tx is the body of `reschedule`).
+        // reschedule_tx writes the appointment.rescheduled event in this transaction.
         let new = reschedule_tx(c, id, slot, now)?;
         c.execute(
             "INSERT INTO appointment_notes (appointment_id, notes)
