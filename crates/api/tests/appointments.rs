@@ -414,6 +414,13 @@ async fn booking_conflicts_idempotency_and_validation() {
     assert!(r.message().contains("caller.phone"), "{}", r.message());
     let r = env.book(None, &json!({"type": "checkup", "start": "2026-03-03T10:00:00-05:00", "caller": {"phone": "+15550400"}, "color": "red"})).await;
     assert!(r.message().contains("unknown field `color`"), "{}", r.message());
+
+    // A retry that comes after the start has passed still gets the booking it made.
+    env.set_now("2026-03-03T14:10:00Z");
+    let late = env.book(Some("key-1"), &first).await;
+    assert_eq!((late.status, late.json()["id"].as_i64()), (201, Some(id)), "{}", late.body);
+    let fresh = env.book(Some("key-9"), &first).await;
+    assert_eq!((fresh.status, fresh.code().as_str()), (422, "in_the_past"));
 }
 
 #[tokio::test]

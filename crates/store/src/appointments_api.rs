@@ -103,6 +103,9 @@ pub trait AppointmentApiStore {
     /// [`StoreError::NotFound`] for an unknown resource or type; [`StoreError::Invalid`] for an
     /// empty candidate list or a bad phone number.
     fn book_direct(&self, req: &DirectBooking, now: Timestamp) -> Result<DirectBooked, StoreError>;
+    /// The fingerprint stored with an idempotency key and the appointment it booked (as it is
+    /// now), if the key was used.
+    fn idempotent_booking(&self, key: &str) -> Result<Option<(String, AppointmentView)>, StoreError>;
     /// Reschedules (as [`crate::SchedulingStore::reschedule`]: new appointment, old one marked
     /// `rescheduled`, notes carried over) and/or sets notes, in ONE transaction. Returns the
     /// appointment as it is afterwards (the new one after a reschedule).

@@ -13,7 +13,8 @@
 //! - `Idempotency-Key`: the key is stored with the booking; the same key with the same request
 //!   (type, resource, start instant, normalised phone, name, notes) returns that appointment
 //!   again (201, `Idempotent-Replayed: true`), with another request it is 409
-//!   `idempotency_key_reused`. Keys do not expire.
+//!   `idempotency_key_reused`. The key is looked up before the booking rules, so a retry that
+//!   arrives after the start has passed still gets its booking. Keys do not expire.
 //! - A reschedule (`PATCH` with `start` and/or `resource`) creates a new appointment (new id,
 //!   `replaces` = the old id; notes carried over) and marks the old one `rescheduled` (its
 //!   `replaced_by` names the new one), in one store transaction. `PATCH` with only `notes`
@@ -343,6 +344,21 @@ pub(super) async fn create(ctx: &Ctx) -> Result<Resp, ApiError> {
     let name = body.caller.name.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_string);
     check_text("caller.name", name.as_deref(), 200)?;
     check_text("notes", body.notes.as_deref(), 2000)?;
+    let fingerprint = frontdesk_store::sha256_hex(
+        json!([body.kind, body.resource, start.as_millisecond(), phone, name, body.notes])
+            .to_string()
+            .as_bytes(),
+    );
+    // A retry is answered from the key before any rule is checked again: its start may have
+    // passed or the hours changed since the first request booked it.
+    if let Some(k) = key.clone() {
+        let (k2, fp) = (k.clone(), fingerprint.clone());
+        match ctx.state.db(move |s| s.idempotent_booking(&k2)).await? {
+            Some((stored, v)) if stored == fp => return Ok(created(&v, true)),
+            Some(_) => return Err(key_reused(&k)),
+            None => {}
+        }
+    }
     let now = ctx.state.clock.now();
     not_in_past(start, now)?;
     let (kind, rs) = load(ctx, &body.kind, body.resource.as_deref()).await?;
@@ -350,11 +366,6 @@ pub(super) async fn create(ctx: &Ctx) -> Result<Resp, ApiError> {
     if open.is_empty() {
         return Err(outside_hours(start, &rs));
     }
-    let fingerprint = frontdesk_store::sha256_hex(
-        json!([body.kind, body.resource, start.as_millisecond(), phone, name, body.notes])
-            .to_string()
-            .as_bytes(),
-    );
     let req = DirectBooking {
         resources: open.iter().map(|r| r.id.clone()).collect(),
         appointment_type: kind.id.clone(),
@@ -370,13 +381,17 @@ pub(super) async fn create(ctx: &Ctx) -> Result<Resp, ApiError> {
         Err(ApiError::Store(StoreError::Conflict { .. })) => {
             Err(slot_taken(ctx, &kind.id, body.resource.as_deref(), start, &tz).await)
         }
-        Err(ApiError::Store(StoreError::IdempotencyKeyReused { key })) => Err(ApiError::Conflict {
-            code: "idempotency_key_reused",
-            message: format!(
-                "Idempotency-Key {key:?} was already used for a different booking request; send a new key for a new booking"
-            ),
-        }),
+        Err(ApiError::Store(StoreError::IdempotencyKeyReused { key })) => Err(key_reused(&key)),
         Err(e) => Err(e),
+    }
+}
+
+fn key_reused(key: &str) -> ApiError {
+    ApiError::Conflict {
+        code: "idempotency_key_reused",
+        message: format!(
+            "Idempotency-Key {key:?} was already used for a different booking request; send a new key for a new booking"
+        ),
     }
 }
 

@@ -91,22 +91,26 @@ fn set_notes(c: &Connection, id: AppointmentId, notes: Option<&str>) -> Result<(
     Ok(())
 }
 
+fn idempotent(c: &Connection, key: &str) -> Result<Option<(String, AppointmentView)>, StoreError> {
+    let prior: Option<(String, i64)> = c
+        .query_row(
+            "SELECT fingerprint, appointment_id FROM appointment_idempotency WHERE key = ?1",
+            [key],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    prior.map(|(fingerprint, id)| Ok((fingerprint, must_view(c, AppointmentId(id))?))).transpose()
+}
+
 fn book_direct_tx(c: &Connection, req: &DirectBooking, now: Timestamp) -> Result<DirectBooked, StoreError> {
-    if let Some(k) = &req.idempotency {
-        let prior: Option<(String, i64)> = c
-            .query_row(
-                "SELECT fingerprint, appointment_id FROM appointment_idempotency WHERE key = ?1",
-                [&k.key],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        if let Some((fingerprint, id)) = prior {
-            return if fingerprint == k.fingerprint {
-                Ok(DirectBooked::Replayed(must_view(c, AppointmentId(id))?))
-            } else {
-                Err(StoreError::IdempotencyKeyReused { key: k.key.clone() })
-            };
-        }
+    if let Some(k) = &req.idempotency
+        && let Some((fingerprint, v)) = idempotent(c, &k.key)?
+    {
+        return if fingerprint == k.fingerprint {
+            Ok(DirectBooked::Replayed(v))
+        } else {
+            Err(StoreError::IdempotencyKeyReused { key: k.key.clone() })
+        };
     }
     normalize_phone(req.caller.phone.expose())?;
     let mut last_conflict = None;
@@ -233,6 +237,10 @@ impl AppointmentApiStore for SqliteStore {
 
     fn book_direct(&self, req: &DirectBooking, now: Timestamp) -> Result<DirectBooked, StoreError> {
         self.write(|c| book_direct_tx(c, req, now))
+    }
+
+    fn idempotent_booking(&self, key: &str) -> Result<Option<(String, AppointmentView)>, StoreError> {
+        self.read(|c| idempotent(c, key))
     }
 
     fn amend_appointment(
