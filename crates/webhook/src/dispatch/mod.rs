@@ -250,7 +250,7 @@ async fn finish(
         frontdesk_store::AttemptOutcome::Delivered => {
             tracing::debug!(delivery = d.id, subscription = d.subscription, "webhook delivered");
         }
-        frontdesk_store::AttemptOutcome::Retry { at } => tracing::info!(
+        frontdesk_store::AttemptOutcome::Retry { at } => tracing::debug!(
             delivery = d.id,
             subscription = d.subscription,
             url = %d.url,
