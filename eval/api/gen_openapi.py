@@ -266,8 +266,8 @@ paths.update({
         {"name": "type", "in": "query", "required": True, "schema": SCHED_ID},
         {"name": "resource", "in": "query", "description": "One resource (default: all)", "schema": SCHED_ID},
         {"name": "from", "in": "query", "description": "Earliest start, RFC 3339 with an offset (default: now)", "schema": TIME},
-        {"name": "to", "in": "query", "description": "Latest start, exclusive (default: from + 7 days; at most 62 days after from)", "schema": TIME},
-        {"name": "limit", "in": "query", "schema": S("integer", minimum=1, maximum=200, default=20)},
+        {"name": "to", "in": "query", "description": "Latest start, exclusive (default: from + 7 days; at most 31 days after from)", "schema": TIME},
+        {"name": "limit", "in": "query", "schema": S("integer", minimum=1, maximum=50, default=20)},
     ], tag="scheduling")},
     "/v1/appointments": {
         "get": op("listAppointments", "Appointments by start (earliest first), with filters and cursor pagination", {**ok("AppointmentList"), **errs(*COMMON)}, [

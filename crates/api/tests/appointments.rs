@@ -301,8 +301,9 @@ async fn availability_follows_hours_exceptions_holidays_and_bookings() {
     assert_eq!(r.status, 400);
     assert!(r.message().contains("no UTC offset") && r.message().contains("RFC 3339"), "{}", r.message());
     let r = env.get("/v1/availability?type=checkup&from=2026-03-03T09:00:00Z&to=2026-06-03T09:00:00Z").await;
-    assert!(r.message().contains("62 days"), "{}", r.message());
+    assert!(r.message().contains("31 days"), "{}", r.message());
     assert_eq!(env.get("/v1/availability?type=checkup&limit=0").await.status, 400);
+    assert!(env.get("/v1/availability?type=checkup&limit=51").await.message().contains("1 to 50"));
 }
 
 #[tokio::test]
