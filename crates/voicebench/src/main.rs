@@ -36,8 +36,9 @@ struct Args {
     /// Calls at once in the turn-taking scenarios (turns, barge, pause, sched).
     #[arg(long, default_value_t = 2)]
     parallel: usize,
-    /// Caller turns per call in `turns`.
-    #[arg(long, default_value_t = 3)]
+    /// Caller turns per call in `turns` (the clinic flow hands over to a person, which hangs up
+    /// here, after three turns it does not understand in a row).
+    #[arg(long, default_value_t = 2)]
     turns_per_call: usize,
     /// At most this many clips per set (0: all).
     #[arg(long, default_value_t = 0)]
@@ -63,6 +64,9 @@ struct Args {
     /// Where the JSON summary goes.
     #[arg(long, default_value = "voicebench.json")]
     out: PathBuf,
+    /// Also write every call's record (clips played, voiced agent spans, clears) here, as JSON.
+    #[arg(long)]
+    dump: Option<PathBuf>,
     /// Seed of the load callers' choices.
     #[arg(long, default_value_t = 7)]
     seed: u64,
@@ -191,6 +195,14 @@ async fn run(args: Args) -> Result<Summary, BenchError> {
         Summary { settings: Some(s.clone()), loadavg: vec![report::loadavg()], ..Summary::default() };
     sum.rss_idle_mib = args.server_pid.and_then(report::rss_mib);
     let mut detail = serde_json::Map::new();
+    let mut dumped: Vec<serde_json::Value> = Vec::new();
+    let mut dump = |recs: &[CallRecord]| {
+        for r in recs {
+            let mut v = serde_json::to_value(r).unwrap_or_default();
+            v["voiced"] = serde_json::json!(r.voiced_spans(scenario::JOIN_GAP_MS));
+            dumped.push(v);
+        }
+    };
     let json = |v: &dyn erased::Ser| v.value();
 
     if want.contains(&"turns") {
@@ -198,6 +210,7 @@ async fn run(args: Args) -> Result<Summary, BenchError> {
         let mut scripts = scenario::turn_calls(&sets["faq"], args.turns_per_call, "faq", &s);
         scripts.extend(scenario::turn_calls(&sets["complete"], args.turns_per_call, "complete", &s));
         let recs = run_calls(&target, scripts, args.parallel, "turns").await;
+        dump(&recs);
         let faq = all_turns(&recs, &["faq"], &s);
         let complete = all_turns(&recs, &["complete"], &s);
         sum.faq = Some(TurnStats::of(&faq));
@@ -214,6 +227,7 @@ async fn run(args: Args) -> Result<Summary, BenchError> {
         let scripts: Vec<Vec<Step>> =
             dialogues.values().map(|d| scenario::dialogue_call(d, "sched", &s)).collect();
         let recs = run_calls(&target, scripts, args.parallel, "sched").await;
+        dump(&recs);
         let turns = all_turns(&recs, &["sched"], &s);
         for step in ["book", "when", "yes", "name", "provider"] {
             let ts: Vec<&Turn> = turns.iter().filter(|t| t.clip.ends_with(&format!("-{step}"))).collect();
@@ -231,6 +245,7 @@ async fn run(args: Args) -> Result<Summary, BenchError> {
         let recs =
             run_calls(&target, scenario::over_calls(&ask, &over, args.controls, &s), args.parallel, "barge")
                 .await;
+        dump(&recs);
         let overs: Vec<_> = recs.iter().flat_map(|r| scenario::overs(r, &s)).collect();
         sum.barge = Some(OverStats::of(&overs));
         detail.insert("barge".into(), json(&overs));
@@ -240,6 +255,7 @@ async fn run(args: Args) -> Result<Summary, BenchError> {
         let recs =
             run_calls(&target, scenario::turn_calls(&sets["pause"], 1, "pause", &s), args.parallel, "pause")
                 .await;
+        dump(&recs);
         let turns = all_turns(&recs, &["pause"], &s);
         sum.pause = Some(TurnStats::of(&turns));
         detail.insert("pause".into(), json(&turns));
@@ -249,6 +265,7 @@ async fn run(args: Args) -> Result<Summary, BenchError> {
         let pool: Vec<Arc<Clip>> = sets["kbq"].iter().chain(&sets["faq"]).cloned().collect();
         let before = args.server_pid.and_then(report::rss_mib).unwrap_or(0.0);
         let (recs, rss) = run_load(&target, &pool, &args, &s).await;
+        dump(&recs);
         let turns = all_turns(&recs, &["load"], &s);
         let health: Vec<_> = recs.iter().map(|r| scenario::health(r, &s)).collect();
         let mut l = LoadStats {
@@ -274,6 +291,10 @@ async fn run(args: Args) -> Result<Summary, BenchError> {
         );
     }
     sum.loadavg.push(report::loadavg());
+    if let Some(p) = &args.dump {
+        let text = serde_json::to_string(&dumped).map_err(|e| BenchError::Usage(e.to_string()))?;
+        std::fs::write(p, text).map_err(|e| BenchError::Io { path: p.clone(), source: e })?;
+    }
     sum.detail = serde_json::Value::Object(detail);
     Ok(sum)
 }

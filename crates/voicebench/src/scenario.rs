@@ -12,6 +12,9 @@ use crate::caller::Step;
 use crate::clip::{Clip, silence_frame};
 use crate::ws::{CallRecord, Ended};
 
+/// Gap that splits the voiced spans written by `--dump`.
+pub const JOIN_GAP_MS: f64 = 300.0;
+
 /// Tuning of the scripts and of the decisions on the records.
 #[derive(Clone, Debug, Serialize)]
 pub struct Settings {

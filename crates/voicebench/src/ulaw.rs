@@ -63,3 +63,18 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod reference {
+    use super::*;
+
+    /// Codes from Python's `audioop.lin2ulaw` (the CCITT reference implementation).
+    #[test]
+    fn matches_audioop() {
+        for (s, c) in
+            [(0, 0xFF), (100, 0xF2), (-100, 0x72), (1000, 0xCE), (-1000, 0x4E), (8000, 0xA0), (-8000, 0x20)]
+        {
+            assert_eq!(encode(s), c, "{s}");
+        }
+    }
+}

@@ -62,6 +62,19 @@ pub struct CallRecord {
 }
 
 impl CallRecord {
+    /// Runs of voiced agent frames as `[first arrival, last arrival]`, runs split at gaps over
+    /// `join_ms` (a compact picture of when the agent talked).
+    pub fn voiced_spans(&self, join_ms: f64) -> Vec<[f64; 2]> {
+        let mut out: Vec<[f64; 2]> = Vec::new();
+        for f in self.frames.iter().filter(|f| f.voiced) {
+            match out.last_mut() {
+                Some(last) if f.at_ms - last[1] <= join_ms => last[1] = f.at_ms,
+                _ => out.push([f.at_ms, f.at_ms]),
+            }
+        }
+        out
+    }
+
     /// A stream time of the caller's audio on the call's time line: the frame carrying it was
     /// sent late by its lateness.
     pub fn real(&self, stream_ms: f64) -> f64 {
