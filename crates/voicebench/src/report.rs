@@ -19,6 +19,8 @@ pub struct TurnStats {
     pub no_reply: Rate,
     /// The agent spoke before the caller's last sound.
     pub premature: Rate,
+    /// Turns left out: the agent was still answering the previous turn when the caller began.
+    pub overlapped: usize,
 }
 
 impl TurnStats {
@@ -27,6 +29,10 @@ impl TurnStats {
         let mut st = TurnStats::default();
         let mut v = Vec::new();
         for t in turns.into_iter().filter(|t| !t.cut) {
+            if t.overlap {
+                st.overlapped += 1;
+                continue;
+            }
             st.no_reply.add(t.v2v_ms.is_none());
             st.premature.add(t.premature);
             v.extend(t.v2v_ms);
@@ -220,6 +226,7 @@ pub fn rows(s: &Summary) -> Vec<[String; 4]> {
                 "0",
                 verdict(t.no_reply.hits == 0, t.no_reply.n),
             );
+            row(&format!("  left out (late previous reply), {name}"), t.overlapped.to_string(), "", "");
         }
     }
     for (step, t) in &s.sched {
@@ -269,6 +276,7 @@ pub fn rows(s: &Summary) -> Vec<[String; 4]> {
             verdict(p.premature.percent() <= 5.0, p.premature.n),
         );
         row("  voice-to-voice after the pause set", ms(&p.v2v), "", "");
+        row("  left out (late previous reply)", p.overlapped.to_string(), "", "");
     }
     if let Some(c) = &s.complete {
         row("  premature, complete set", pct(&c.premature), "", "");
@@ -287,6 +295,7 @@ pub fn rows(s: &Summary) -> Vec<[String; 4]> {
             "0",
             verdict(l.turns.no_reply.hits == 0, l.turns.no_reply.n),
         );
+        row("  turns left out (late previous reply)", l.turns.overlapped.to_string(), "", "");
         row(
             "  audio gaps > 100 ms (calls with gaps)",
             format!("{} ({}), longest {:.0} ms", l.gaps, l.calls_with_gaps, l.max_gap_ms),

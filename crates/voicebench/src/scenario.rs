@@ -37,7 +37,7 @@ impl Default for Settings {
     fn default() -> Settings {
         Settings {
             quiet_ms: 1200.0,
-            reply_timeout_ms: 15_000.0,
+            reply_timeout_ms: 30_000.0,
             over_after_ms: 1500.0,
             stop_silence_ms: 600.0,
             stop_window_ms: 1500.0,
@@ -161,6 +161,10 @@ pub struct Turn {
     pub v2v_ms: Option<f64>,
     /// The agent spoke between the caller's first and last sound.
     pub premature: bool,
+    /// The agent was still talking (a late reply to the previous turn) within 1 s before the
+    /// caller's first sound: the turn says nothing about latency or premature starts and is
+    /// left out of both.
+    pub overlap: bool,
     /// No reply, but the record ended less than a reply timeout after the caller's last sound
     /// (the run's time was up): not counted as a missing reply.
     pub cut: bool,
@@ -176,10 +180,13 @@ pub fn turns(rec: &CallRecord, tags: &[&str], s: &Settings) -> Vec<Turn> {
         .map(|(i, p)| {
             let next = rec.played.get(i + 1).map_or(rec.end_ms, |n| n.start_ms);
             let v2v_ms = analysis::first_voiced_between(f, p.sound_end_ms, next).map(|t| t - p.sound_end_ms);
+            let overlap =
+                analysis::first_voiced_between(f, p.sound_start_ms - 1000.0, p.sound_start_ms).is_some();
             Turn {
                 tag: p.tag.clone(),
                 clip: p.clip.clone(),
                 v2v_ms,
+                overlap,
                 cut: v2v_ms.is_none()
                     && i + 1 == rec.played.len()
                     && rec.end_ms - p.sound_end_ms < s.reply_timeout_ms,
@@ -336,6 +343,10 @@ mod tests {
         );
         assert!(turns(&r, &["pause"], &s)[0].premature);
         assert_eq!(turns(&r, &["turn"], &s).len(), 0);
+        // A late reply to the previous turn still playing when the caller starts: left out.
+        let r = rec(&[(0.0, 4700.0)], 12_000.0, vec![played("pause", 4000.0, 4600.0, 7000.0)], vec![]);
+        let t = &turns(&r, &["pause"], &s)[0];
+        assert!(t.overlap && t.premature);
     }
 
     #[test]
