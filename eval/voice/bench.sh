@@ -12,7 +12,8 @@
 #   eval/voice/bench.sh --calls 4 --duration 60           # a short provisional run
 #   eval/voice/bench.sh --scenarios turns,barge --limit 10
 # Environment: PROFILE=release (default) or dev (debug build, dependencies optimised);
-# FRONTDESK_MODELS (default ./models); OUT_DIR (default target/voicebench).
+# FRONTDESK_MODELS (default ./models); OUT_DIR (default target/voicebench); FRONTDESK_BIN and
+# VOICEBENCH_BIN (prebuilt binaries: no cargo build).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PROFILE="${PROFILE:-release}"
@@ -22,10 +23,11 @@ case "$PROFILE" in
   *) echo "PROFILE=release or dev" >&2; exit 2 ;;
 esac
 TARGET="${CARGO_TARGET_DIR:-target}"
-cargo build $FLAG --bin frontdesk
-cargo build $FLAG -p frontdesk-voicebench
-BIN="$TARGET/$DIR/frontdesk"
-BENCH="$TARGET/$DIR/voicebench"
+# FRONTDESK_BIN / VOICEBENCH_BIN: use these binaries instead of building them.
+BIN="${FRONTDESK_BIN:-$TARGET/$DIR/frontdesk}"
+BENCH="${VOICEBENCH_BIN:-$TARGET/$DIR/voicebench}"
+[ -n "${FRONTDESK_BIN:-}" ] || cargo build $FLAG --bin frontdesk
+[ -n "${VOICEBENCH_BIN:-}" ] || cargo build $FLAG -p frontdesk-voicebench
 export FRONTDESK_MODELS="${FRONTDESK_MODELS:-$PWD/models}"
 "$BIN" models fetch onnxruntime silero-vad whisper-tiny.en piper-joe
 
