@@ -92,11 +92,11 @@ fn faq_questions_over_sip_are_answered_from_the_knowledge_base() {
     let hours = clip_pcm(&dir, &Clip::Human(&["hours"]));
     let park = clip_pcm(&dir, &Clip::Espeak("Where can I park my car?"));
     let (gw, sip) = start_agent(&dir, true, &[]);
-    let calls = [faq_caller("hours", hours, 26), faq_caller("parking", park, 26)];
+    let calls = [faq_caller("hours", hours, 32), faq_caller("parking", park, 32)];
     // KB answers (flows/clinic-kb.yaml): hours "We are open Monday to Friday from 8 AM to 6 PM,
     // and Saturday ..."; parking "Free parking is available in the garage behind the building.
     // Bring your ticket to the front desk to have it validated."
-    let expected: [&[&str]; 2] = [&["monday", "friday", "saturday"], &["parking", "garage", "ticket"]];
+    let expected: [&[&str]; 2] = [&["monday", "friday", "saturday"], &["parking", "garage", "building"]];
     let recs = sip_calls(&dir, sip, &calls);
     for ((call, (cdir, rec)), want) in calls.iter().zip(&recs).zip(expected) {
         let t = transcribe_cuts(cdir, rec, &[(0.0, ASK_AT), (ASK_AT, dur(rec))]);
@@ -147,13 +147,14 @@ fn caller_talking_over_a_long_answer_stops_the_agent() {
     // our website." (about 10 s)
     let question = clip_pcm(&dir, &Clip::Espeak("What paperwork do new patients need?"));
     let stop = clip_pcm(&dir, &Clip::Espeak("Wait, stop. I have another question."));
-    // About 1.5 s into the answer (the answer starts about 1.5 s after the question ends).
-    let stop_at = ASK_AT + dur(&question) + 3.0;
+    // Into the answer whether it starts 0.5 s or 5 s after the question ends (5 s seen on a
+    // machine loaded with compilers; the answer lasts about 10 s).
+    let stop_at = ASK_AT + dur(&question) + 5.5;
     let onset = stop_at + first_sound(&stop).unwrap();
     let (gw, sip) = start_agent(&dir, true, &[]);
     let callers = [
-        Caller { name: "interrupts", parts: vec![(ASK_AT, question.clone()), (stop_at, stop)], talk_s: 30 },
-        Caller { name: "listens", parts: vec![(ASK_AT, question)], talk_s: 30 },
+        Caller { name: "interrupts", parts: vec![(ASK_AT, question.clone()), (stop_at, stop)], talk_s: 34 },
+        Caller { name: "listens", parts: vec![(ASK_AT, question)], talk_s: 34 },
     ];
     let recs = sip_calls(&dir, sip, &callers);
     let (int, ctl) = (activity(&recs[0].1), activity(&recs[1].1));
