@@ -93,6 +93,10 @@ struct ServeArgs {
     /// Seconds calls in progress may go on after a shutdown signal before they are hung up.
     #[arg(long, default_value_t = 30)]
     drain_timeout: u64,
+    /// Twilio account auth token: /media/twilio then also accepts connections signed by Twilio
+    /// (X-Twilio-Signature). Without it, connections need an API key (`?token=<key>`).
+    #[arg(long, env = "FRONTDESK_TWILIO_AUTH_TOKEN", hide_env_values = true)]
+    twilio_auth_token: Option<String>,
     /// Data directory (frontdesk.db: flows, calls, API keys...) for the HTTP API at /v1.
     #[arg(long, env = "FRONTDESK_DATA", default_value = frontdesk_store::DEFAULT_DATA_DIR)]
     data: std::path::PathBuf,
@@ -163,7 +167,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         if let Some(v) = voice {
             tokio::spawn(reload_on_sighup(v));
         }
-        let server = Server::bind(cfg).await?.with_api(cli::apikey::serve_api(&data)?);
+        let control = frontdesk_server::GatewayControl::new();
+        let api = cli::apikey::serve_api(&data, Some(std::sync::Arc::new(control.clone())))?;
+        let server = Server::bind(cfg)
+            .await?
+            .with_api(api)
+            .with_control(&control)
+            .with_twilio_auth_token(args.twilio_auth_token);
         server.run(shutdown_signal()).await;
         Ok(())
     })

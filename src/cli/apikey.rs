@@ -66,12 +66,16 @@ pub(crate) fn run(args: ApiKeyArgs) -> anyhow::Result<()> {
 }
 
 /// The HTTP API `serve` mounts: the store in `data` (created when missing), the system clock.
-pub(crate) fn serve_api(data: &std::path::Path) -> anyhow::Result<frontdesk_api::Api> {
+pub(crate) fn serve_api(
+    data: &std::path::Path,
+    control: Option<std::sync::Arc<dyn frontdesk_api::CallControl>>,
+) -> anyhow::Result<frontdesk_api::Api> {
     let store = SqliteStore::open_dir(data)?;
     tracing::info!(db = %store.path().display(), "http api at /v1 (keys: frontdesk apikey create)");
-    Ok(frontdesk_api::Api::new(
+    Ok(frontdesk_api::Api::with_control(
         std::sync::Arc::new(store),
         std::sync::Arc::new(SystemClock),
         frontdesk_api::ApiConfig::default(),
+        control,
     ))
 }

@@ -5,17 +5,23 @@
 //! - `transfer:URI`: asks the transport to transfer the call to URI (SIP REFER), echoing
 //!   meanwhile (checks a trunk's transfer support).
 //!
-//! Both stay after the voice loop lands: they are how an operator checks a trunk or a transport.
+//! They stay next to the voice agent: they are how an operator checks a trunk or a transport.
+//!
+//! [`App::Controlled`] wraps any of them: each call is in the live-call registry
+//! ([`crate::control::LiveCalls`]) while its app runs, so the HTTP API can hang it up, transfer
+//! it, or (voice agent) make it say something. `Server::run` wraps the configured app this way.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use frontdesk_types::SampleRate;
+use tokio::sync::mpsc;
 use tokio::time::MissedTickBehavior;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::call::{Call, CallInput, CallOutput};
+use crate::control::{CONTROL_DEPTH, ControlCmd, LiveCalls};
 use crate::wav;
 
 /// Which application answers calls.
@@ -37,6 +43,13 @@ pub enum App {
     },
     /// The voice agent: runs a flow on the call (see [`crate::agent`]).
     Voice(crate::agent::VoiceApp),
+    /// `app`, with every call registered in `calls` while it runs (live-call control).
+    Controlled {
+        /// The app that answers.
+        app: Box<App>,
+        /// The registry.
+        calls: LiveCalls,
+    },
 }
 
 impl App {
@@ -57,18 +70,52 @@ impl App {
         Err(format!("unknown app {spec:?}: use `echo`, `playback:FILE.wav` or `transfer:URI`"))
     }
 
+    /// A short name for logs and messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            App::Echo => "echo",
+            App::Playback { .. } => "playback",
+            App::Transfer { .. } => "transfer",
+            App::Voice(_) => "voice",
+            App::Controlled { app, .. } => app.name(),
+        }
+    }
+
     /// Runs the application until the call ends.
     pub async fn run(self, call: Call) {
+        // Unwrap the registry layer(s): a call is registered once, in the outermost registry.
+        let (mut app, mut registry) = (self, None);
+        while let App::Controlled { app: inner, calls } = app {
+            registry.get_or_insert(calls);
+            app = *inner;
+        }
+        let Some(calls) = registry else { return app.run_inner(call, None).await };
+        // The voice loop's control channel (say, transfer, hang up through the agent).
+        let (agent_tx, agent_rx) = match &app {
+            App::Voice(_) => {
+                let (tx, rx) = mpsc::channel(CONTROL_DEPTH);
+                (Some(tx), Some(rx))
+            }
+            _ => (None, None),
+        };
+        let _registered = calls.register(&call.info, call.output.clone(), agent_tx, app.name());
+        info!(call = %call.info.id, app = app.name(), "call under live control");
+        app.run_inner(call, agent_rx).await;
+    }
+
+    /// Runs an app that is not [`App::Controlled`] (those are unwrapped by [`App::run`]).
+    async fn run_inner(self, call: Call, control: Option<mpsc::Receiver<ControlCmd>>) {
         match self {
             App::Echo => echo(call).await,
             App::Playback { file, audio } => playback(call, &file, &audio).await,
-            App::Voice(voice) => voice.run(call).await,
+            App::Voice(voice) => voice.run(call, control).await,
             App::Transfer { target } => {
                 info!(call = %call.info.id, "transferring");
                 if call.output.send(CallOutput::Transfer(target)).await.is_ok() {
                     echo(call).await;
                 }
             }
+            App::Controlled { .. } => warn!(call = %call.info.id, "nested registry layer not unwrapped"),
         }
     }
 }

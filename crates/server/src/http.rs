@@ -1,14 +1,20 @@
 //! The HTTP server (hyper): health, the Twilio Media Streams WebSocket at `/media/twilio`, and
 //! the developer API (`frontdesk-api`: `/v1/...`, `/openapi.json`, `/metrics`, `/readyz`) when
 //! one is mounted with [`crate::Server::with_api`].
+//!
+//! `/media/twilio` is authenticated at the upgrade ([`crate::twilio::auth`]): an API key as
+//! `?token=<key>` or `Authorization: Bearer <key>`, or a valid `X-Twilio-Signature` when a
+//! Twilio auth token is configured; anything else gets 401 with a body saying how to connect.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{
-    CONNECTION, CONTENT_TYPE, HeaderValue, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, UPGRADE,
+    AUTHORIZATION, CONNECTION, CONTENT_TYPE, HOST, HeaderValue, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY,
+    UPGRADE, WWW_AUTHENTICATE,
 };
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -22,22 +28,31 @@ use tracing::warn;
 
 use crate::apps::App;
 use crate::shutdown::Shutdown;
+use crate::twilio::auth;
 
 type Resp = Response<Full<Bytes>>;
 
-pub(crate) async fn serve(
-    listener: TcpListener,
-    app: App,
-    shutdown: Shutdown,
-    api: Option<frontdesk_api::Api>,
-) {
+/// What every HTTP connection shares.
+#[derive(Clone, Debug)]
+pub(crate) struct HttpCtx {
+    /// The app Twilio media calls run.
+    pub(crate) app: App,
+    pub(crate) shutdown: Shutdown,
+    /// The developer API, if mounted (also the source of API keys for `/media/twilio`).
+    pub(crate) api: Option<frontdesk_api::Api>,
+    /// The Twilio account auth token that signs media WebSocket requests, if configured.
+    pub(crate) twilio_auth_token: Option<Arc<str>>,
+}
+
+pub(crate) async fn serve(listener: TcpListener, ctx: HttpCtx) {
+    let shutdown = ctx.shutdown.clone();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
-                let (app, sd, api) = (app.clone(), shutdown.clone(), api.clone());
+                let ctx = ctx.clone();
                 tokio::spawn(async move {
-                    let service = service_fn(move |req| route(req, app.clone(), sd.clone(), api.clone()));
+                    let service = service_fn(move |req| route(req, ctx.clone()));
                     let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service).with_upgrades();
                     if let Err(e) = conn.await {
                         warn!("http connection: {e}");
@@ -58,18 +73,13 @@ pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Resp {
     resp
 }
 
-async fn route(
-    req: Request<Incoming>,
-    app: App,
-    shutdown: Shutdown,
-    api: Option<frontdesk_api::Api>,
-) -> Result<Resp, Infallible> {
-    if let Some(api) = api.filter(|_| frontdesk_api::is_api_path(req.uri().path())) {
+async fn route(req: Request<Incoming>, ctx: HttpCtx) -> Result<Resp, Infallible> {
+    if let Some(api) = ctx.api.as_ref().filter(|_| frontdesk_api::is_api_path(req.uri().path())) {
         return Ok(api.handle(req).await);
     }
     Ok(match (req.method(), req.uri().path()) {
         (&Method::GET, "/healthz") => Response::new(Full::new(Bytes::from_static(b"ok\n"))),
-        (&Method::GET, "/media/twilio") => upgrade_twilio(req, app, shutdown),
+        (&Method::GET, "/media/twilio") => upgrade_twilio(req, ctx).await,
         (_, "/healthz" | "/media/twilio") => {
             error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "only GET is allowed here")
         }
@@ -77,23 +87,71 @@ async fn route(
     })
 }
 
-fn upgrade_twilio(mut req: Request<Incoming>, app: App, shutdown: Shutdown) -> Resp {
+/// What a media WebSocket request presents to authenticate (owned: nothing of the request is
+/// held across the key lookup).
+struct Credentials {
+    key: Option<String>,
+    signature: Option<String>,
+    host: String,
+    path: String,
+}
+
+fn credentials(req: &Request<Incoming>) -> Credentials {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    Credentials {
+        key: auth::presented_key(header(AUTHORIZATION.as_str()).as_deref(), req.uri().query()),
+        signature: header("x-twilio-signature"),
+        host: header(HOST.as_str())
+            .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()))
+            .unwrap_or_default(),
+        path: req
+            .uri()
+            .path_and_query()
+            .map_or_else(|| "/media/twilio".to_owned(), |p| p.as_str().to_owned()),
+    }
+}
+
+/// Whether the credentials are a live API key or a valid Twilio signature; the refusal message
+/// otherwise.
+async fn twilio_authorized(c: Credentials, ctx: &HttpCtx) -> Result<(), String> {
+    if let (Some(api), Some(key)) = (&ctx.api, &c.key)
+        && api.key_is_valid(key).await
+    {
+        return Ok(());
+    }
+    if let (Some(token), Some(sig)) = (&ctx.twilio_auth_token, &c.signature)
+        && auth::signature_valid(token, sig, &auth::candidate_urls(&c.host, &c.path))
+    {
+        return Ok(());
+    }
+    Err(auth::refusal(ctx.api.is_some(), ctx.twilio_auth_token.is_some(), c.signature.is_some()))
+}
+
+async fn upgrade_twilio(mut req: Request<Incoming>, ctx: HttpCtx) -> Resp {
+    let HttpCtx { app, shutdown, .. } = ctx.clone();
     let wants_ws = req
         .headers()
         .get(UPGRADE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-    let Some(key) = req.headers().get(SEC_WEBSOCKET_KEY).filter(|_| wants_ws) else {
+    let accept =
+        req.headers().get(SEC_WEBSOCKET_KEY).filter(|_| wants_ws).map(|k| derive_accept_key(k.as_bytes()));
+    let Some(accept) = accept else {
         return error(
             StatusCode::BAD_REQUEST,
             "websocket_required",
             "/media/twilio is a WebSocket endpoint: connect with Upgrade: websocket and Sec-WebSocket-Key",
         );
     };
+    if let Err(why) = twilio_authorized(credentials(&req), &ctx).await {
+        warn!("twilio media connection refused: not authenticated");
+        let mut resp = error(StatusCode::UNAUTHORIZED, "unauthorized", &why);
+        resp.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return resp;
+    }
     if shutdown.stop_accepting.is_cancelled() {
         return error(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "the gateway is shutting down");
     }
-    let accept = derive_accept_key(key.as_bytes());
     let on_upgrade = hyper::upgrade::on(&mut req);
     let sd = shutdown.clone();
     shutdown.calls.spawn(async move {

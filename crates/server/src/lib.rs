@@ -10,6 +10,8 @@
 //! - `clock`: the one place the shell reads the time (mapped onto the cores' `Instant`);
 //! - [`agent`]: the voice agent app (a flow on every call, on the sans-IO `frontdesk-agent` loop);
 //! - [`apps`]: diagnostic applications (`echo`, `playback:FILE`) and the voice app's slot;
+//! - [`control`]: live-call control for the HTTP API (the registry of calls in progress,
+//!   originate / say / transfer / hang up);
 //! - [`wav`]: WAV files in.
 
 pub mod agent;
@@ -17,6 +19,7 @@ pub mod apps;
 pub mod audiosocket;
 pub mod call;
 mod clock;
+pub mod control;
 mod http;
 pub mod media;
 pub mod serve;
@@ -26,4 +29,5 @@ pub mod twilio;
 pub mod wav;
 
 pub use serve::{ServeConfig, ServeError, Server};
+pub use control::{ControlCmd, GatewayControl, LiveCalls};
 pub use sip::{Dial, SipConfig};

@@ -3,6 +3,11 @@
 //! Shutdown (see [`crate::shutdown`]): listeners stop accepting (SIP answers new INVITEs 503),
 //! calls in progress get the drain time, then the rest are hung up (SIP sends BYE) and the
 //! listener tasks return.
+//!
+//! Live-call control: every call runs under [`App::Controlled`], registered in the server's
+//! [`LiveCalls`]; [`Server::control`] gives the [`GatewayControl`] to mount with the API
+//! (`frontdesk_api::Api::with_control`). The Twilio media endpoint requires an API key or a
+//! Twilio signature ([`Server::with_twilio_auth_token`]; see [`crate::twilio::auth`]).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -12,8 +17,9 @@ use tokio::net::TcpListener;
 use tracing::info;
 
 use crate::apps::App;
+use crate::control::{Bound, GatewayControl, LiveCalls};
 use crate::shutdown::Shutdown;
-use crate::sip::{SipConfig, SipSockets};
+use crate::sip::{SipCmds, SipConfig, SipSockets};
 
 /// What `serve` listens on and runs.
 #[derive(Clone, Debug)]
@@ -58,6 +64,9 @@ pub struct Server {
     drain: Duration,
     shutdown: Shutdown,
     api: Option<frontdesk_api::Api>,
+    live: LiveCalls,
+    sip_cmds: Option<SipCmds>,
+    twilio_auth_token: Option<String>,
 }
 
 async fn bind(what: &'static str, addr: SocketAddr) -> Result<TcpListener, ServeError> {
@@ -83,6 +92,7 @@ impl Server {
             }
             None => None,
         };
+        let sip_cmds = sip.as_ref().map(|_| tokio::sync::mpsc::unbounded_channel());
         Ok(Server {
             http,
             audiosocket,
@@ -91,6 +101,9 @@ impl Server {
             drain: cfg.drain,
             shutdown: Shutdown::default(),
             api: None,
+            live: LiveCalls::default(),
+            sip_cmds,
+            twilio_auth_token: None,
         })
     }
 
@@ -99,6 +112,44 @@ impl Server {
     #[must_use]
     pub fn with_api(mut self, api: frontdesk_api::Api) -> Server {
         self.api = Some(api);
+        self
+    }
+
+    /// Live-call control over this server's calls, for `frontdesk_api::Api::with_control`:
+    /// hang-up and transfer on any call, say on voice-agent calls, originate over SIP (when SIP
+    /// runs).
+    pub fn control(&self) -> GatewayControl {
+        GatewayControl::bound(self.control_target())
+    }
+
+    /// Attaches a control made before the server (so the API holding it could be built first).
+    /// A control already attached to another server is left as it is (and logged).
+    #[must_use]
+    pub fn with_control(self, control: &GatewayControl) -> Server {
+        if !control.attach(self.control_target()) {
+            tracing::warn!("this live-call control is already attached to another server");
+        }
+        self
+    }
+
+    fn control_target(&self) -> Bound {
+        Bound {
+            calls: self.live.clone(),
+            sip: self.sip_cmds.as_ref().map(|(tx, _)| tx.clone()),
+            stopping: self.shutdown.stop_accepting.clone(),
+        }
+    }
+
+    /// The calls in progress.
+    pub fn live_calls(&self) -> LiveCalls {
+        self.live.clone()
+    }
+
+    /// Accepts Twilio Media Streams connections signed with this account auth token
+    /// (`X-Twilio-Signature`), besides API keys. Empty means none.
+    #[must_use]
+    pub fn with_twilio_auth_token(mut self, token: Option<String>) -> Server {
+        self.twilio_auth_token = token.filter(|t| !t.is_empty());
         self
     }
 
@@ -121,15 +172,22 @@ impl Server {
     /// for the drain time, hangs up the rest and returns.
     pub async fn run(self, stop: impl Future<Output = ()>) {
         let sd = self.shutdown.clone();
+        let app = App::Controlled { app: Box::new(self.app), calls: self.live.clone() };
         let mut listeners = tokio::task::JoinSet::new();
         info!(addr = ?self.http.local_addr().ok(), "http listening (health: /healthz, twilio media: /media/twilio)");
-        listeners.spawn(crate::http::serve(self.http, self.app.clone(), sd.clone(), self.api.clone()));
+        let http = crate::http::HttpCtx {
+            app: app.clone(),
+            shutdown: sd.clone(),
+            api: self.api.clone(),
+            twilio_auth_token: self.twilio_auth_token.map(std::sync::Arc::from),
+        };
+        listeners.spawn(crate::http::serve(self.http, http));
         if let Some(l) = self.audiosocket {
             info!(addr = ?l.local_addr().ok(), "audiosocket listening");
-            listeners.spawn(crate::audiosocket::serve(l, self.app.clone(), sd.clone()));
+            listeners.spawn(crate::audiosocket::serve(l, app.clone(), sd.clone()));
         }
-        if let Some(s) = self.sip {
-            listeners.spawn(crate::sip::serve(s, self.app.clone(), sd.clone()));
+        if let (Some(s), Some(cmds)) = (self.sip, self.sip_cmds) {
+            listeners.spawn(crate::sip::serve(s, app.clone(), sd.clone(), self.live.clone(), cmds));
         }
         stop.await;
         info!(calls = sd.calls.len(), drain = ?self.drain, "shutting down: no new calls; waiting for calls in progress");

@@ -17,6 +17,7 @@ use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::Message;
 
 const WAIT: Duration = Duration::from_secs(10);
+const TWILIO_TOKEN: &str = "transports-test-token";
 
 struct Running {
     http: std::net::SocketAddr,
@@ -33,7 +34,8 @@ async fn start(app: App, drain: Duration) -> Running {
         app,
         drain,
     };
-    let server = Server::bind(cfg).await.unwrap();
+    // /media/twilio needs authentication: these tests sign like Twilio (see control_auth.rs).
+    let server = Server::bind(cfg).await.unwrap().with_twilio_auth_token(Some(TWILIO_TOKEN.into()));
     let (http, audiosocket) = (server.http_addr().unwrap(), server.audiosocket_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
     let done = tokio::spawn(server.run(async move {
@@ -152,8 +154,12 @@ async fn audiosocket_playback_plays_the_file_then_hangs_up() {
 #[tokio::test]
 async fn twilio_media_stream_echo_and_events() {
     let srv = start(App::Echo, Duration::from_secs(5)).await;
-    let (mut ws, _) =
-        tokio_tungstenite::connect_async(format!("ws://{}/media/twilio", srv.http)).await.unwrap();
+    let url = format!("ws://{}/media/twilio", srv.http);
+    let sig = frontdesk_server::twilio::auth::signature(TWILIO_TOKEN, &url, &[]);
+    let mut req =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url).unwrap();
+    req.headers_mut().insert("X-Twilio-Signature", sig.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
     ws.send(Message::text(r#"{"event":"connected","protocol":"Call","version":"1.0.0"}"#)).await.unwrap();
     ws.send(Message::text(
         r#"{"event":"start","sequenceNumber":"1","streamSid":"MZ42","start":{"accountSid":"AC1","streamSid":"MZ42",

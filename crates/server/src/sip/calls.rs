@@ -17,6 +17,7 @@ use tracing::{debug, info, warn};
 
 use super::{Dial, SipCmd, SipTask};
 use crate::call::{CallInfo, TransportKind, call_pair};
+use crate::control::OutboundCall;
 use crate::media::{self, MediaCtl, MediaParams};
 
 /// Control messages buffered towards one media task.
@@ -30,7 +31,7 @@ pub(super) enum CallEntry {
     /// An outgoing call not answered yet.
     Outgoing { rtp: UdpSocket, rtcp: UdpSocket, info: CallInfo },
     /// Media running; `ctl` is `None` once the dialog ended (the media task is stopping).
-    Live { ctl: Option<mpsc::Sender<MediaCtl>> },
+    Live { ctl: Option<mpsc::Sender<MediaCtl>>, id: CallId },
 }
 
 impl SipTask {
@@ -82,9 +83,10 @@ impl SipTask {
                     && let Some(CallEntry::Outgoing { rtp, rtcp, info }) = self.calls.remove(&call)
                 {
                     self.start_media(call, rtp, rtcp, neg, info);
-                } else if let Some(CallEntry::Outgoing { .. }) = self.calls.remove(&call) {
-                    warn!(?call, "outgoing call answered without usable media: hanging up");
+                } else if let Some(CallEntry::Outgoing { info, .. }) = self.calls.remove(&call) {
+                    warn!(?call, id = %info.id, "outgoing call answered without usable media: hanging up");
                     let _ = self.ep.hangup(now, call);
+                    self.live.dial_failed(&info.id);
                 }
             }
             Event::ReferProgress { call, code, done } => {
@@ -92,7 +94,7 @@ impl SipTask {
                 if done && (200..300).contains(&code) {
                     // Transferred: our leg is no longer needed.
                     let _ = self.ep.hangup(now, call);
-                    if let Some(CallEntry::Live { ctl }) = self.calls.get_mut(&call) {
+                    if let Some(CallEntry::Live { ctl, .. }) = self.calls.get_mut(&call) {
                         *ctl = None;
                     }
                 }
@@ -102,9 +104,15 @@ impl SipTask {
             Event::CallEnded { call, reason, code } => {
                 info!(?call, ?reason, ?code, "sip call ended");
                 match self.calls.get_mut(&call) {
-                    Some(CallEntry::Live { ctl }) => *ctl = None,
-                    Some(CallEntry::Pending { .. } | CallEntry::Outgoing { .. }) => {
+                    Some(CallEntry::Live { ctl, .. }) => *ctl = None,
+                    Some(CallEntry::Pending { .. }) => {
                         self.calls.remove(&call);
+                    }
+                    Some(CallEntry::Outgoing { .. }) => {
+                        if let Some(CallEntry::Outgoing { info, .. }) = self.calls.remove(&call) {
+                            info!(id = %info.id, ?reason, ?code, "outgoing call not answered");
+                            self.live.dial_failed(&info.id);
+                        }
                     }
                     None => {}
                 }
@@ -114,7 +122,7 @@ impl SipTask {
     }
 
     fn ctl(&mut self, call: CallHandle, msg: MediaCtl) {
-        if let Some(CallEntry::Live { ctl: Some(tx) }) = self.calls.get(&call)
+        if let Some(CallEntry::Live { ctl: Some(tx), .. }) = self.calls.get(&call)
             && tx.try_send(msg).is_err()
         {
             debug!(?call, "media control message dropped");
@@ -130,7 +138,7 @@ impl SipTask {
         info: CallInfo,
     ) {
         let (ctl_tx, mut ctl_rx) = mpsc::channel(CTL_DEPTH);
-        self.calls.insert(call, CallEntry::Live { ctl: Some(ctl_tx) });
+        self.calls.insert(call, CallEntry::Live { ctl: Some(ctl_tx), id: info.id.clone() });
         let params = MediaParams {
             rtp,
             rtcp,
@@ -164,7 +172,7 @@ impl SipTask {
         });
     }
 
-    pub(super) fn on_cmd(&mut self, cmd: SipCmd) {
+    pub(super) async fn on_cmd(&mut self, cmd: SipCmd) {
         match cmd {
             SipCmd::MediaEnded(call, end) => {
                 self.calls.remove(&call);
@@ -182,6 +190,55 @@ impl SipTask {
                 }
                 Err(e) => warn!(?call, "transfer target is not a SIP URI: {e}"),
             },
+            SipCmd::Originate(out) => self.originate(out).await,
+            SipCmd::CancelOriginate(id) => {
+                // Ringing: CANCEL (CallEnded follows and takes it out of the registry). Answered
+                // a moment ago, before its app registered: BYE, as for any live call.
+                let found = self.calls.iter().find_map(|(h, e)| match e {
+                    CallEntry::Outgoing { info, .. } if info.id == id => Some(*h),
+                    CallEntry::Live { id: live, ctl: Some(_) } if *live == id => Some(*h),
+                    _ => None,
+                });
+                match found {
+                    Some(h) => {
+                        info!(id = %id, "hanging up originated call (api)");
+                        let _ = self.ep.hangup(self.clock.now(), h);
+                        if let Some(CallEntry::Live { ctl, .. }) = self.calls.get_mut(&h) {
+                            *ctl = None;
+                        }
+                    }
+                    None => self.live.dial_failed(&id),
+                }
+            }
+        }
+    }
+
+    /// Places a call for the HTTP API; on any failure here it leaves the registry at once.
+    async fn originate(&mut self, out: OutboundCall) {
+        let OutboundCall { id, target, from_user, params } = out;
+        if self.stopping {
+            warn!(id = %id, "not originating: shutting down");
+            return self.live.dial_failed(&id);
+        }
+        let Some((rtp, rtcp)) = self.ports.allocate().await else {
+            warn!(id = %id, "not originating: no free RTP port in --rtp-ports");
+            return self.live.dial_failed(&id);
+        };
+        let port = rtp.local_addr().map_or(0, |a| a.port());
+        let mut p = InviteParams::new(target, LocalMedia::new(self.advertise, port));
+        if let Some(user) = from_user {
+            p.from_user = user;
+        }
+        match self.ep.invite(self.clock.now(), p) {
+            Ok(call) => {
+                info!(id = %id, ?call, rtp_port = port, "dialling (api)");
+                let info = CallInfo { id, transport: TransportKind::Sip, from: None, params };
+                self.calls.insert(call, CallEntry::Outgoing { rtp, rtcp, info });
+            }
+            Err(e) => {
+                warn!(id = %id, "not originating: {e}");
+                self.live.dial_failed(&id);
+            }
         }
     }
 
@@ -225,8 +282,10 @@ impl SipTask {
             if self.ep.hangup(now, *call).is_ok() {
                 n += 1;
             }
-            if let CallEntry::Live { ctl } = entry {
-                *ctl = None;
+            match entry {
+                CallEntry::Live { ctl, .. } => *ctl = None,
+                CallEntry::Outgoing { info, .. } => self.live.dial_failed(&info.id),
+                CallEntry::Pending { .. } => {}
             }
         }
         self.calls.retain(|_, e| matches!(e, CallEntry::Live { .. }));

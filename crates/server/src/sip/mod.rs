@@ -14,6 +14,11 @@
 //! core reports) closes the media task's control channel, and the media task ending (the
 //! application hung up, RTP timeout) makes this task send BYE.
 //!
+//! Outgoing calls: `--dial` places one at start-up; the HTTP API places more through
+//! [`SipCmd::Originate`] (from [`crate::control::GatewayControl`]), each running the app once
+//! answered under the id the API returned; one that fails or is cancelled before the answer
+//! leaves the live-call registry.
+//!
 //! Shutdown: once `stop_accepting` fires, new INVITEs are answered 503; calls go on. When
 //! `hang_up` fires (the drain time is over), every call still up gets a BYE; the task returns
 //! once all media tasks have ended and the BYE transactions are done (or after
@@ -28,12 +33,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use frontdesk_sip::{CallHandle, Config, Endpoint, Transport};
+use frontdesk_types::CallId;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
 use crate::apps::App;
 use crate::clock::{self, Clock};
+use crate::control::{LiveCalls, OutboundCall};
 use crate::media::{MediaEnd, RtpPorts};
 use crate::shutdown::Shutdown;
 use calls::CallEntry;
@@ -110,7 +117,14 @@ pub(crate) enum SipCmd {
     MediaEnded(CallHandle, MediaEnd),
     /// The application asked to transfer the call (REFER).
     Transfer(CallHandle, String),
+    /// Place an outgoing call for the HTTP API (`POST /v1/calls`).
+    Originate(OutboundCall),
+    /// Cancel an originated call that has not been answered yet.
+    CancelOriginate(CallId),
 }
+
+/// The SIP task's command channel: the sender goes to [`crate::control::GatewayControl`].
+pub(crate) type SipCmds = (mpsc::UnboundedSender<SipCmd>, mpsc::UnboundedReceiver<SipCmd>);
 
 /// State of the SIP task.
 struct SipTask {
@@ -125,10 +139,12 @@ struct SipTask {
     advertise: IpAddr,
     cmd_tx: mpsc::UnboundedSender<SipCmd>,
     stopping: bool,
+    /// The live-call registry (originated calls leave it here when they fail).
+    live: LiveCalls,
 }
 
 /// Runs the SIP transport until shutdown; see the module doc.
-pub(crate) async fn serve(sockets: SipSockets, app: App, shutdown: Shutdown) {
+pub(crate) async fn serve(sockets: SipSockets, app: App, shutdown: Shutdown, live: LiveCalls, cmds: SipCmds) {
     let SipSockets { udp, tcp: listener, cfg } = sockets;
     let Ok(bound) = udp.local_addr() else { return };
     let advertise = match cfg.advertise {
@@ -145,7 +161,7 @@ pub(crate) async fn serve(sockets: SipSockets, app: App, shutdown: Shutdown) {
     config.seed = clock::seed();
     let rtp_ip = if bound.ip().is_unspecified() { bound.ip() } else { advertise };
     let (net_tx, mut net_rx) = mpsc::channel(1024);
-    let (cmd_tx, mut cmd_rx) = mpsc::unbounded_channel();
+    let (cmd_tx, mut cmd_rx) = cmds;
     let udp = Arc::new(udp);
     let mut t = SipTask {
         ep: Endpoint::new(config),
@@ -159,6 +175,7 @@ pub(crate) async fn serve(sockets: SipSockets, app: App, shutdown: Shutdown) {
         advertise,
         cmd_tx,
         stopping: false,
+        live,
     };
     info!(addr = %bound, advertise = %advertise, rtp_ports = ?cfg.rtp_ports, "sip listening (udp and tcp)");
     if let Some(d) = cfg.dial {
@@ -187,7 +204,7 @@ pub(crate) async fn serve(sockets: SipSockets, app: App, shutdown: Shutdown) {
                 Err(e) => warn!("sip tcp accept failed: {e}"),
             },
             Some(ev) = net_rx.recv() => t.on_net(ev),
-            Some(cmd) = cmd_rx.recv() => t.on_cmd(cmd),
+            Some(cmd) = cmd_rx.recv() => t.on_cmd(cmd).await,
             _ = tokio::time::sleep_until(wake) => {
                 let now = t.clock.now();
                 t.ep.handle_timeout(now);

@@ -1,0 +1,168 @@
+//! Live-call control of `frontdesk serve` through its HTTP API, against SIPp (Debian
+//! `sip-tester`) as the far end: `POST /v1/calls` places an outbound SIP call that SIPp answers,
+//! `POST /v1/calls/{id}/hangup` makes the gateway send BYE, and a call that is not in progress
+//! answers 404. Real binary, real SQLite file, real TCP and UDP.
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+
+mod support;
+
+use std::io::{Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use support::{SipGateway, free_rtp_pair, free_udp_tcp_port, require, scratch, sipp_scenario, wait_until};
+
+/// (status, body) of one request with the API key.
+fn request(port: u16, method: &str, path: &str, key: &str, ctype: &str, body: &str) -> (u16, String) {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: {ctype}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
+}
+
+fn json(port: u16, method: &str, path: &str, key: &str, body: &str) -> (u16, serde_json::Value) {
+    let (status, text) = request(port, method, path, key, "application/json", body);
+    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+}
+
+/// A fresh data directory with one API key.
+fn data_with_key(name: &str) -> (std::path::PathBuf, String) {
+    let data = scratch(name).join("data");
+    let out = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args(["apikey", "create", "--name", "ci", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (data, String::from_utf8(out.stdout).unwrap().trim().to_string())
+}
+
+/// Publishes flows/clinic.yaml as flow `clinic` (originate runs a published flow).
+fn publish_clinic(port: u16, key: &str) {
+    let yaml = std::fs::read_to_string(support::repo().join("flows/clinic.yaml")).unwrap();
+    let (status, body) = request(port, "PUT", "/v1/flows/clinic/draft", key, "application/yaml", &yaml);
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = json(port, "POST", "/v1/flows/clinic/versions/1/publish", key, "");
+    assert_eq!(status, 200, "{body}");
+}
+
+/// SIPp as the callee on its own port; returns (process, port).
+fn sipp_uas(dir: &std::path::Path, scenario: &str) -> (Child, u16) {
+    let sf = dir.join("uas.xml");
+    std::fs::write(&sf, scenario).unwrap();
+    let port = free_udp_tcp_port();
+    let child = Command::new(require("sipp", "sip-tester"))
+        .current_dir(dir)
+        .arg("-sf")
+        .arg(&sf)
+        .args(["-i", "127.0.0.1", "-mi", "127.0.0.1", "-p", &port.to_string()])
+        .args([
+            "-mp",
+            &free_rtp_pair().to_string(),
+            "-m",
+            "1",
+            "-nostdin",
+            "-timeout",
+            "30",
+            "-timeout_error",
+        ])
+        .args(["-trace_err", "-trace_msg"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(5), || std::net::UdpSocket::bind(("127.0.0.1", port)).is_err()),
+        "sipp did not start"
+    );
+    (child, port)
+}
+
+/// Waits for SIPp to exit; returns success and its message trace.
+fn finish(mut child: Child, dir: &std::path::Path) -> (bool, String) {
+    let mut status = None;
+    wait_until(Duration::from_secs(30), || {
+        status = child.try_wait().ok().flatten();
+        status.is_some()
+    });
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let mut trace = String::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.ends_with("_messages.log") || name.ends_with("_errors.log") {
+            trace.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
+        }
+    }
+    (status.is_some_and(|s| s.success()), trace)
+}
+
+#[test]
+fn originate_over_the_api_then_hang_up_and_the_callee_gets_bye() {
+    let dir = scratch("api-control-sip");
+    let (data, key) = data_with_key("api-control-sip-data");
+    let (uas, port) = sipp_uas(&dir, &sipp_scenario("uas_expects_bye.xml"));
+    let data_arg = data.display().to_string();
+    let gw = SipGateway::start(&["--app", "echo", "--data", &data_arg]);
+    let http = gw.gw.http;
+
+    // Not in progress: 404, before and whatever the id.
+    let (status, body) = json(http, "POST", "/v1/calls/nope/hangup", &key, "");
+    assert_eq!(status, 404, "{body}");
+    // A host name is refused (the gateway resolves no names); so is a number without a trunk.
+    publish_clinic(http, &key);
+    let (status, body) =
+        json(http, "POST", "/v1/calls", &key, r#"{"to":"sip:bob@example.com","flow":"clinic"}"#);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("IP address"), "{body}");
+    let (status, body) = json(http, "POST", "/v1/calls", &key, r#"{"to":"+15551234567","flow":"clinic"}"#);
+    assert_eq!(status, 409, "{body}");
+    assert!(body.to_string().contains("trunk"), "{body}");
+
+    let req = format!(
+        r#"{{"to":"sip:callee@127.0.0.1:{port}","flow":"clinic","from":"+15550001111","variables":{{"patient":"Ann"}}}}"#
+    );
+    let (status, body) = json(http, "POST", "/v1/calls", &key, &req);
+    assert_eq!(status, 202, "{body}\n{}", gw.log());
+    assert_eq!(body["status"], "dialing");
+    let id = body["call_id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("out-"), "{id}");
+    assert!(
+        wait_until(Duration::from_secs(10), || gw.log().contains("outgoing call answered")),
+        "SIPp did not answer:\n{}",
+        gw.log()
+    );
+    // The app runs under the id the API returned.
+    assert!(gw.log().contains(&id), "{}", gw.log());
+
+    let (status, body) = json(http, "POST", &format!("/v1/calls/{id}/hangup"), &key, "");
+    assert_eq!(status, 202, "{body}");
+    let (ok, trace) = finish(uas, &dir);
+    assert!(ok, "SIPp callee failed (no BYE?):\n{trace}\ngateway:\n{}", gw.log());
+    assert!(trace.contains("From: <sip:+15550001111@"), "caller id not presented:\n{trace}");
+    assert!(
+        wait_until(Duration::from_secs(5), || json(
+            http,
+            "POST",
+            &format!("/v1/calls/{id}/hangup"),
+            &key,
+            ""
+        )
+        .0 == 404),
+        "the ended call is still controllable:\n{}",
+        gw.log()
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
