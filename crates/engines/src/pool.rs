@@ -5,6 +5,13 @@
 //! (by default one per core: these models run as fast on one thread as on two, so parallelism
 //! comes from running several calls' jobs at once).
 //!
+//! Jobs come in two [`Priority`] lanes: a worker always takes the oldest `Urgent` job first
+//! (VAD frames, final transcripts, end-of-turn and embedding calls, synthesis: work a caller is
+//! waiting for) and only then the oldest `Background` job (partial transcripts, which only make
+//! the final faster). Under load, a FIFO queue made a call's final transcript wait behind every
+//! other call's partial decodes; with lanes, partials are what waits, and their deadlines drop
+//! the ones that went stale.
+//!
 //! Every job may carry a deadline. A job still queued when its deadline passes is not run: its
 //! [`Ticket`] resolves to [`EngineError::Late`], so the caller learns it was late and can degrade
 //! (skip a partial transcript, play a filler) while other calls' jobs go on. A full queue refuses
@@ -33,9 +40,37 @@ struct Queued {
     run: Job,
 }
 
+/// Which lane a job waits in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Priority {
+    /// Someone is waiting for the result now: taken before any background job.
+    #[default]
+    Urgent,
+    /// Speculative work (partial transcripts): runs when no urgent job waits.
+    Background,
+}
+
+/// The two lanes and the shutdown flag.
+#[derive(Default)]
+struct Lanes {
+    urgent: VecDeque<Queued>,
+    background: VecDeque<Queued>,
+    closed: bool,
+}
+
+impl Lanes {
+    fn len(&self) -> usize {
+        self.urgent.len() + self.background.len()
+    }
+
+    fn pop(&mut self) -> Option<Queued> {
+        self.urgent.pop_front().or_else(|| self.background.pop_front())
+    }
+}
+
 #[derive(Default)]
 struct Shared {
-    queue: Mutex<(VecDeque<Queued>, bool)>,
+    queue: Mutex<Lanes>,
     ready: Condvar,
 }
 
@@ -180,11 +215,22 @@ impl InferencePool {
 
     /// Jobs waiting for a worker.
     pub fn queued(&self) -> usize {
-        self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner).0.len()
+        self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner).len()
     }
 
-    /// Queues `job`; it runs unless `deadline` passes first or the ticket is dropped.
+    /// Queues an [`Priority::Urgent`] `job`; it runs unless `deadline` passes first or the
+    /// ticket is dropped.
     pub fn submit<T, F>(&self, deadline: Option<Instant>, job: F) -> Ticket<T>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> Result<T, EngineError> + Send + 'static,
+    {
+        self.submit_in(Priority::Urgent, deadline, job)
+    }
+
+    /// Queues `job` in the `priority` lane; it runs unless `deadline` passes first or the
+    /// ticket is dropped.
+    pub fn submit_in<T, F>(&self, priority: Priority, deadline: Option<Instant>, job: F) -> Ticket<T>
     where
         T: Send + 'static,
         F: FnOnce() -> Result<T, EngineError> + Send + 'static,
@@ -193,14 +239,18 @@ impl InferencePool {
         let slot = Arc::new(Slot { state: Mutex::new((None, None)), cancelled: cancelled.clone() });
         let ticket = Ticket { slot: slot.clone() };
         let mut q = self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
-        if q.0.len() >= self.capacity {
+        if q.len() >= self.capacity {
             drop(q);
             self.stats.late.fetch_add(1, Ordering::Relaxed);
             slot.fill(Err(EngineError::Late { late_ms: 0 }));
             return ticket;
         }
         let late_slot = slot.clone();
-        q.0.push_back(Queued {
+        let lane = match priority {
+            Priority::Urgent => &mut q.urgent,
+            Priority::Background => &mut q.background,
+        };
+        lane.push_back(Queued {
             deadline,
             cancelled,
             late: Box::new(move |ms| late_slot.fill(Err(EngineError::Late { late_ms: ms }))),
@@ -222,10 +272,10 @@ fn worker(shared: &Shared, stats: &PoolStats) {
         let job = {
             let mut q = shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
             loop {
-                if let Some(j) = q.0.pop_front() {
+                if let Some(j) = q.pop() {
                     break j;
                 }
-                if q.1 {
+                if q.closed {
                     return;
                 }
                 q = shared.ready.wait(q).unwrap_or_else(PoisonError::into_inner);
@@ -250,7 +300,7 @@ fn worker(shared: &Shared, stats: &PoolStats) {
 
 impl Drop for InferencePool {
     fn drop(&mut self) {
-        self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner).1 = true;
+        self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner).closed = true;
         self.shared.ready.notify_all();
         for t in self.threads.drain(..) {
             let _ = t.join();
@@ -314,5 +364,36 @@ mod tests {
         release.send(()).unwrap();
         blocker.wait().unwrap();
         drop(pool); // joins the worker after it has drained the queue
+    }
+
+    #[test]
+    fn urgent_jobs_overtake_queued_background_jobs() {
+        let pool = InferencePool::new(1, 16);
+        let (release, gate) = mpsc::channel::<()>();
+        let (started_tx, started) = mpsc::channel::<()>();
+        let blocker = pool.submit(None, move || {
+            let _ = started_tx.send(());
+            let _ = gate.recv();
+            Ok(())
+        });
+        started.recv().unwrap();
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let push = |name: &'static str| {
+            let order = order.clone();
+            move || {
+                order.lock().unwrap().push(name);
+                Ok(())
+            }
+        };
+        let b1 = pool.submit_in(Priority::Background, None, push("partial 1"));
+        let b2 = pool.submit_in(Priority::Background, None, push("partial 2"));
+        let u1 = pool.submit(None, push("final"));
+        let u2 = pool.submit_in(Priority::Urgent, None, push("vad"));
+        assert_eq!(pool.queued(), 4);
+        release.send(()).unwrap();
+        for t in [blocker, b1, b2, u1, u2] {
+            t.wait().unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), ["final", "vad", "partial 1", "partial 2"]);
     }
 }
