@@ -6,7 +6,11 @@
 //! so bookings persist across turns, and across sessions with the same `--data`. A booking's
 //! iCalendar confirmation is written to `DIR/appointment-ID.ics`. "Stop calling me" writes the
 //! caller's number to the store's do-not-call list. `--var` sets the flow's `inputs:` (e.g.
-//! `--var answered_by=machine` for an outbound flow's voicemail path).
+//! `--var answered_by=machine` for an outbound flow's voicemail path). Webhook nodes make their
+//! HTTP calls (`frontdesk_effects`); `--secret NAME=VALUE` sets `{{secret.NAME}}`, else the
+//! environment variable `FRONTDESK_SECRET_NAME` is read. `llm` nodes ask the LLM given by
+//! `--llm-url` (or `FRONTDESK_LLM_URL`, with `FRONTDESK_LLM_MODEL` and `FRONTDESK_LLM_API_KEY`)
+//! with the templates in `--prompts` (default `prompts/`); without one they take their fallback.
 //!
 //! Each stdin line is one caller utterance. An empty line (or `/silence`) is a silence
 //! timeout; `/dtmf 123#` presses keys. Closing stdin ends the call. The flow machine runs on
@@ -22,8 +26,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use frontdesk_effects::Effects;
 use frontdesk_flow::convo::{Desk, Reply, load, parse_now, step_with, turn_json, wall_from_unix};
 use frontdesk_flow::{Event, FlowError, FlowMachine};
+use frontdesk_llm::{LlmClient, LlmConfig, Prompts};
 use frontdesk_types::{Instant, Pii};
 
 /// Arguments of `frontdesk chat`.
@@ -51,6 +57,35 @@ pub(crate) struct ChatArgs {
     /// A flow input set before the call starts, `NAME=VALUE` (repeatable).
     #[arg(long = "var", value_name = "NAME=VALUE")]
     pub(crate) vars: Vec<String>,
+    /// A webhook secret `NAME=VALUE` for `{{secret.NAME}}` (repeatable; default: the
+    /// environment variable FRONTDESK_SECRET_NAME).
+    #[arg(long = "secret", value_name = "NAME=VALUE")]
+    pub(crate) secrets: Vec<String>,
+    /// An OpenAI-compatible chat-completions service for `llm` nodes and `llm_fallback`
+    /// (http://host:port; without it every `llm` node takes its fallback).
+    #[arg(long, env = "FRONTDESK_LLM_URL", value_name = "URL")]
+    pub(crate) llm_url: Option<String>,
+    /// The model name sent to the LLM service.
+    #[arg(long, env = "FRONTDESK_LLM_MODEL", default_value = "default")]
+    pub(crate) llm_model: String,
+    /// A bearer key for the LLM service.
+    #[arg(long, env = "FRONTDESK_LLM_API_KEY", hide_env_values = true)]
+    pub(crate) llm_api_key: Option<String>,
+    /// The directory of prompt templates (`*.md`) for `llm` nodes.
+    #[arg(long, value_name = "DIR", default_value = "prompts")]
+    pub(crate) prompts: PathBuf,
+}
+
+/// The effects executor with `--secret NAME=VALUE` secrets.
+pub(crate) fn effects(secrets: &[String]) -> anyhow::Result<Effects> {
+    let mut fx = Effects::new()?;
+    for s in secrets {
+        let (k, v) = s
+            .split_once('=')
+            .with_context(|| format!("--secret {:?}: use NAME=VALUE", s.split('=').next().unwrap_or("")))?;
+        fx = fx.with_secret(k.trim(), v.trim());
+    }
+    Ok(fx)
 }
 
 fn show(out: &mut impl std::io::Write, json: bool, m: &FlowMachine, r: &Reply) -> anyhow::Result<()> {
@@ -89,13 +124,21 @@ pub(crate) fn run(args: ChatArgs) -> anyhow::Result<()> {
         let (k, val) = v.split_once('=').with_context(|| format!("--var {v:?}: use NAME=VALUE"))?;
         vars.push((k.trim().to_owned(), val.trim().to_owned()));
     }
-    let mut m = FlowMachine::new(Arc::new(bundle), wall).with_vars(vars);
+    let mut fx = effects(&args.secrets)?.with_store(desk.shared());
+    if let Some(url) = &args.llm_url {
+        let config =
+            LlmConfig { url: url.clone(), model: args.llm_model.clone(), api_key: args.llm_api_key.clone() };
+        let prompts = Prompts::load(&args.prompts).context("--prompts")?;
+        fx = fx.with_llm(LlmClient::new(config).context("--llm-url")?, prompts);
+    }
+    let mut run = |c: &frontdesk_flow::Command, ctx: &frontdesk_flow::convo::EffectCtx<'_>| fx.run(c, ctx);
+    let mut m = FlowMachine::new(Arc::new(bundle), wall).with_vars(vars).with_llm(fx.llm_configured());
     if let Some(c) = args.caller {
         m = m.with_caller(Pii::new(c));
     }
     let mut out = std::io::stdout().lock();
     let mut t = Instant::from_millis(0);
-    let r = step_with(&mut m, t, Some(Event::Start), Some(&desk))?;
+    let r = step_with(&mut m, t, Some(Event::Start), &mut run)?;
     show(&mut out, args.json, &m, &r)?;
     for line in std::io::stdin().lock().lines() {
         if m.is_ended() {
@@ -106,12 +149,12 @@ pub(crate) fn run(args: ChatArgs) -> anyhow::Result<()> {
         t += Duration::from_secs(3);
         let r = if line.is_empty() || line == "/silence" {
             t = m.poll_timeout().unwrap_or(t).max(t);
-            step_with(&mut m, t, None, Some(&desk))?
+            step_with(&mut m, t, None, &mut run)?
         } else if let Some(keys) = line.strip_prefix("/dtmf") {
-            step_with(&mut m, t, Some(Event::Dtmf(keys.trim().to_owned())), Some(&desk))?
+            step_with(&mut m, t, Some(Event::Dtmf(keys.trim().to_owned())), &mut run)?
         } else {
             let ev = Event::Utterance { text: line.to_owned(), confidence: 1.0, embedding: None };
-            step_with(&mut m, t, Some(ev), Some(&desk))?
+            step_with(&mut m, t, Some(ev), &mut run)?
         };
         show(&mut out, args.json, &m, &r)?;
         write_ics(&desk, &m, args.json)?;

@@ -5,7 +5,9 @@
 //! problem as `file:line:column: error[kind]: message` with a hint; it fails (exit code 1) on
 //! any error. `test` runs conversation-test files (YAML of caller turns and expectations) and
 //! fails when any test fails, printing the differences and the transcript. Each test runs
-//! against its own SQLite store in a temporary directory (see `frontdesk_flow::convo`).
+//! against its own SQLite store in a temporary directory (see `frontdesk_flow::convo`), and
+//! webhook nodes make their HTTP calls (`frontdesk_effects`): `--secret NAME=VALUE` sets
+//! `{{secret.NAME}}` (e.g. the base URL of a test server), else `FRONTDESK_SECRET_NAME` is read.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -45,13 +47,17 @@ pub(crate) struct FlowTestArgs {
     /// Conversation-test files.
     #[arg(required = true, value_name = "FILE")]
     pub(crate) files: Vec<PathBuf>,
+    /// A webhook secret `NAME=VALUE` for `{{secret.NAME}}` (repeatable; default: the
+    /// environment variable FRONTDESK_SECRET_NAME).
+    #[arg(long = "secret", value_name = "NAME=VALUE")]
+    pub(crate) secrets: Vec<String>,
 }
 
 /// Runs `frontdesk flow ...`.
 pub(crate) fn run(args: FlowArgs) -> anyhow::Result<()> {
     match args.command {
         FlowCommand::Check(a) => run_check(&a.files),
-        FlowCommand::Test(a) => run_test(&a.files),
+        FlowCommand::Test(a) => run_test(&a.files, &a.secrets),
     }
 }
 
@@ -120,11 +126,12 @@ fn run_check(files: &[PathBuf]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run_test(files: &[PathBuf]) -> anyhow::Result<()> {
+fn run_test(files: &[PathBuf], secrets: &[String]) -> anyhow::Result<()> {
+    let fx = crate::cli::chat::effects(secrets)?;
     let mut stdout = std::io::stdout().lock();
     let (mut passed, mut failed) = (0usize, 0usize);
     for f in files {
-        let results = match convo::run_file(f, None) {
+        let results = match convo::run_file_with(f, None, &fx) {
             Ok(r) => r,
             Err(FlowError::Invalid { file, diags }) => {
                 for d in &diags {

@@ -40,6 +40,9 @@ pub struct Flow {
     /// outbound call; the checker treats them as set everywhere.
     pub inputs: Vec<Spanned<String>>,
     pub intents: BTreeMap<String, Intent>,
+    /// `llm_fallback:`: when a menu matches no intent and an LLM is configured, ask it to pick
+    /// one of the menu's intents before counting a no-match.
+    pub llm_fallback: Option<LlmFallback>,
     pub global: Globals,
     /// Nodes in file order.
     pub nodes: Vec<Node>,
@@ -143,7 +146,7 @@ pub enum NodeKind {
     Hangup,
     /// Assign slots.
     Set(Vec<(String, Literal, Pos)>),
-    /// Call out; the result arrives as an event and is stored in `result_slot`.
+    /// Call out; the shell reports the outcome, mapped into variables.
     Webhook(Webhook),
     /// Search open slots, offer at most 3, hold the one the caller picks (`find_slots`).
     FindSlots(FindSlots),
@@ -153,6 +156,40 @@ pub enum NodeKind {
     Lookup(Lookup),
     /// Read a looked-up appointment back and cancel it after an explicit yes (`cancel`).
     Cancel(CancelAppt),
+    /// Ask an LLM (if one is configured) to pick a route or fill slots from the caller's
+    /// words; anything else takes `fallback`.
+    Llm(LlmNode),
+}
+
+/// `llm`: see [`crate::machine::llm`].
+#[derive(Debug, Clone)]
+pub struct LlmNode {
+    /// A prompt template file in the prompts directory (`routing.md`).
+    pub prompt: Spanned<String>,
+    pub task: LlmTask,
+    /// Tools the model may call: tool name -> the node that runs it (often a `webhook`).
+    pub tools: Vec<(String, Spanned<String>)>,
+    /// For the whole exchange, 500..=20000 ms (default 4000).
+    pub timeout_ms: u64,
+    /// Where anything but a valid answer goes (no LLM configured, timeout, malformed answer,
+    /// an undeclared tool, a route or slot value that does not validate).
+    pub fallback: Spanned<String>,
+}
+
+/// What an `llm` node asks for.
+#[derive(Debug, Clone)]
+pub enum LlmTask {
+    /// One of these route names, each going to its node.
+    Route(Vec<(String, Spanned<String>)>),
+    /// Values for these slots, each checked by the slot type's own parser; then `next`.
+    Slots(Vec<(String, SlotType, Pos)>),
+}
+
+/// The flow-level `llm_fallback:`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlmFallback {
+    pub prompt: Spanned<String>,
+    pub timeout_ms: u64,
 }
 
 impl NodeKind {
@@ -175,6 +212,15 @@ impl NodeKind {
             NodeKind::Book(b) => vec![&b.declined],
             NodeKind::Lookup(l) => vec![&l.none],
             NodeKind::Cancel(c) => vec![&c.declined],
+            NodeKind::Webhook(w) => w.on_failure.iter().collect(),
+            NodeKind::Llm(l) => {
+                let mut v = vec![&l.fallback];
+                if let LlmTask::Route(r) = &l.task {
+                    v.extend(r.iter().map(|(_, t)| t));
+                }
+                v.extend(l.tools.iter().map(|(_, t)| t));
+                v
+            }
             _ => Vec::new(),
         }
     }
@@ -266,10 +312,86 @@ pub enum TransferTarget {
     Sip(String),
 }
 
+/// `webhook`: an HTTP call to the business's system (see [`crate::machine::webhook`]).
 #[derive(Debug, Clone)]
 pub struct Webhook {
-    pub url: String,
-    pub result_slot: Option<String>,
+    /// Templated URL; `{{secret.NAME}}` parts are filled in by the shell.
+    pub url: Template,
+    pub method: HttpMethod,
+    /// Templated header values (`{{secret.NAME}}` allowed; never logged).
+    pub headers: Vec<(String, Template)>,
+    /// JSON body with templated strings; `None`: all slots (POST) or no body (GET).
+    pub body: Option<JsonTemplate>,
+    /// Per attempt, 100..=30000 ms (default 3000).
+    pub timeout_ms: u64,
+    /// Extra attempts after the first (0..=5; default 1 for GET, 0 for POST unless `retry_post`).
+    pub retries: u32,
+    /// What goes into flow variables on success.
+    pub result: WebhookResultMap,
+    /// Where a failure goes (default: `routes`/`next` with `webhook_ok` false).
+    pub on_failure: Option<Spanned<String>>,
+}
+
+/// HTTP method of a webhook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpMethod {
+    Get,
+    Post,
+}
+
+impl HttpMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpMethod::Get => "GET",
+            HttpMethod::Post => "POST",
+        }
+    }
+}
+
+/// `result:` of a webhook.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WebhookResultMap {
+    /// Nothing is kept but `webhook_ok`.
+    None,
+    /// `result: SLOT`: the whole response body (a string as is, other JSON as text).
+    Whole(String),
+    /// `result: {var: json.path}`: each path (dotted or JSON pointer) into a variable.
+    Map(Vec<(String, String, Pos)>),
+}
+
+impl WebhookResultMap {
+    /// The variables a success sets.
+    pub fn vars(&self) -> Vec<&str> {
+        match self {
+            WebhookResultMap::None => Vec::new(),
+            WebhookResultMap::Whole(s) => vec![s.as_str()],
+            WebhookResultMap::Map(m) => m.iter().map(|(k, _, _)| k.as_str()).collect(),
+        }
+    }
+}
+
+/// A JSON value whose strings are templates (a webhook `body`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum JsonTemplate {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(Template),
+    Array(Vec<JsonTemplate>),
+    Object(Vec<(String, JsonTemplate)>),
+}
+
+impl JsonTemplate {
+    /// Every template inside, in order.
+    pub fn templates(&self) -> Vec<&Template> {
+        match self {
+            JsonTemplate::Str(t) => vec![t],
+            JsonTemplate::Array(a) => a.iter().flat_map(JsonTemplate::templates).collect(),
+            JsonTemplate::Object(o) => o.iter().flat_map(|(_, v)| v.templates()).collect(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// Reprompts for no-input (silence) and no-match (not understood).

@@ -41,13 +41,13 @@ use frontdesk_engines::Embedder;
 use frontdesk_schedule::jiff::{SignedDuration, Timestamp, Zoned};
 use frontdesk_schedule::{ScheduleOutcome, local_now};
 use frontdesk_store::exec::execute;
-use frontdesk_store::{Caller, NewHold, OptOutStore as _, SchedulingStore as _, SqliteStore};
+use frontdesk_store::{Caller, NewHold, OptOutStore, SchedulingStore, SqliteStore};
 use frontdesk_types::{Instant, Pii};
 use saphyr::{LoadableYamlNode as _, MarkedYaml};
 
 use crate::ast::Pos;
 use crate::diag::Diagnostic;
-use crate::machine::{Command, Event, FlowMachine};
+use crate::machine::{Command, Event, FlowMachine, WebhookFailure, WebhookOutcome};
 use crate::parse::resources::{Resources, parse_resources};
 use crate::parse::yaml::{Ctx, Y, boolean, get, map, number_f32, pos, scalar_text, seq, string, strings};
 use crate::{Bundle, FlowError};
@@ -75,20 +75,69 @@ pub struct Reply {
     pub commands: Vec<Command>,
 }
 
-/// Runs one input through the machine and gathers the reply (the drain contract in one place).
-/// Scheduling commands get a `Failed` outcome (no store); see [`step_with`].
-pub fn step(m: &mut FlowMachine, now: Instant, ev: Option<Event>) -> Result<Reply, FlowError> {
-    step_with(m, now, ev, None)
+/// What a side effect may need to know about the call besides its command.
+#[derive(Debug, Clone)]
+pub struct EffectCtx<'a> {
+    /// The caller's number (for `OptOut`).
+    pub caller: Option<&'a Pii<String>>,
+    /// The caller's wall clock now.
+    pub at: Timestamp,
 }
 
-/// As [`step`], with a store behind the scheduling commands: each `Command::Schedule` runs
-/// against `desk` at once and its outcome is fed back; `Command::OptOut` writes the caller's
-/// number to the do-not-call list.
+/// Runs one command's side effect (a store op, an HTTP call, ...) and returns the event to feed
+/// back, if the machine waits for one. `Say`, `Listen`, `Transfer` and `Hangup` are the shell's
+/// own business and get `None`. `frontdesk-effects` has the full implementation.
+pub type Effects<'a> = dyn FnMut(&Command, &EffectCtx<'_>) -> Option<Event> + 'a;
+
+/// Effects for a machine with nothing behind it: scheduling ops fail ("no store"), webhooks
+/// are `not_configured`.
+pub fn no_effects(c: &Command, _: &EffectCtx<'_>) -> Option<Event> {
+    match c {
+        Command::Schedule(op) if op.expects_outcome() => {
+            Some(Event::ScheduleResult(ScheduleOutcome::Failed("no store".into())))
+        }
+        Command::Webhook(_) => Some(Event::WebhookOutcome(WebhookOutcome::Failed {
+            kind: WebhookFailure::NotConfigured,
+            attempts: 0,
+        })),
+        _ => None,
+    }
+}
+
+/// Effects against a store only: scheduling ops run against `store`, `OptOut` writes the
+/// caller's number to its do-not-call list, webhooks are `not_configured`.
+pub fn store_effects<'s>(
+    store: &'s (impl SchedulingStore + OptOutStore),
+) -> impl FnMut(&Command, &EffectCtx<'_>) -> Option<Event> + 's {
+    move |c, ctx| match c {
+        Command::Schedule(op) => {
+            let o = execute(store, op);
+            op.expects_outcome().then_some(Event::ScheduleResult(o))
+        }
+        Command::OptOut => {
+            if let Some(phone) = ctx.caller {
+                // A failed write is seen by the `dnc` expectation; a shell would log it.
+                let _ = store.add_opt_out(phone.expose(), "flow", None, ctx.at);
+            }
+            None
+        }
+        other => no_effects(other, ctx),
+    }
+}
+
+/// Runs one input through the machine and gathers the reply (the drain contract in one place).
+/// Nothing is behind the commands: see [`no_effects`] and [`step_with`].
+pub fn step(m: &mut FlowMachine, now: Instant, ev: Option<Event>) -> Result<Reply, FlowError> {
+    step_with(m, now, ev, &mut no_effects)
+}
+
+/// As [`step`], running each command through `effects` at once and feeding back the event it
+/// returns (a schedule outcome, a webhook outcome), until the machine waits for the caller.
 pub fn step_with(
     m: &mut FlowMachine,
     now: Instant,
     ev: Option<Event>,
-    desk: Option<&Desk>,
+    effects: &mut Effects<'_>,
 ) -> Result<Reply, FlowError> {
     match ev {
         Some(ev) => m.handle_event(now, ev)?,
@@ -97,46 +146,50 @@ pub fn step_with(
     let mut r = Reply::default();
     // The machine has at most one op out at a time; the bound guards against a loop.
     for _ in 0..64 {
-        let mut outcome = None;
+        let mut back = Vec::new();
         while let Some(c) = m.poll_command() {
-            match &c {
-                Command::Say { text } => {
-                    if !r.say.is_empty() {
-                        r.say.push(' ');
-                    }
-                    r.say.push_str(text);
+            if let Command::Say { text } = &c {
+                if !r.say.is_empty() {
+                    r.say.push(' ');
                 }
-                Command::Schedule(op) => {
-                    let o = match desk {
-                        Some(d) => execute(&d.store, op),
-                        None => ScheduleOutcome::Failed("no store".into()),
-                    };
-                    if op.expects_outcome() {
-                        outcome = Some(o);
-                    }
-                }
-                Command::OptOut => {
-                    if let (Some(d), Some(phone)) = (desk, m.caller()) {
-                        d.store
-                            .add_opt_out(phone.expose(), "flow", None, m.clock(now))
-                            .map_err(|e| d.err(e))?;
-                    }
-                }
-                _ => {}
+                r.say.push_str(text);
+            } else {
+                let ctx = EffectCtx { caller: m.caller(), at: m.clock(now) };
+                back.extend(effects(&c, &ctx));
             }
             r.commands.push(c);
         }
-        let Some(o) = outcome else { break };
-        m.handle_event(now, Event::ScheduleResult(o))?;
+        if back.is_empty() {
+            break;
+        }
+        for e in back {
+            m.handle_event(now, e)?;
+        }
     }
     Ok(r)
+}
+
+/// Makes the effects of each conversation test from its store (see [`run_file_with`]).
+pub trait EffectsFactory {
+    /// The effects of one test, against that test's store.
+    fn effects<'d>(&'d self, desk: &'d Desk) -> Box<Effects<'d>>;
+}
+
+/// Store-only effects ([`store_effects`]) for every test: webhooks are `not_configured`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StoreOnly;
+
+impl EffectsFactory for StoreOnly {
+    fn effects<'d>(&'d self, desk: &'d Desk) -> Box<Effects<'d>> {
+        Box::new(store_effects(desk.store()))
+    }
 }
 
 /// The store behind a flow's scheduling nodes: SQLite in a data directory (a fresh temporary
 /// one, removed on drop, unless a directory is given).
 #[derive(Debug)]
 pub struct Desk {
-    store: SqliteStore,
+    store: Arc<SqliteStore>,
     dir: PathBuf,
     temp: bool,
 }
@@ -157,12 +210,17 @@ impl Desk {
         };
         let store = SqliteStore::open_dir(&dir)
             .map_err(|e| FlowError::Io { path: dir.clone(), source: std::io::Error::other(e.to_string()) })?;
-        Ok(Desk { store, dir, temp })
+        Ok(Desk { store: Arc::new(store), dir, temp })
     }
 
     /// The store.
     pub fn store(&self) -> &SqliteStore {
         &self.store
+    }
+
+    /// The store, shared (for an executor that owns its store).
+    pub fn shared(&self) -> Arc<SqliteStore> {
+        self.store.clone()
     }
 
     /// The data directory.
@@ -264,8 +322,19 @@ struct Setup {
 
 const DEFAULT_CALLER: &str = "+16175550100";
 
-/// Runs every test in a conversation-test file. `model` embeds utterances when given.
+/// Runs every test in a conversation-test file with store-only effects ([`StoreOnly`]).
+/// `model` embeds utterances when given.
 pub fn run_file(path: &Path, model: Option<&dyn Embedder>) -> Result<Vec<TestResult>, FlowError> {
+    run_file_with(path, model, &StoreOnly)
+}
+
+/// As [`run_file`], with each test's effects made by `fx` (e.g. `frontdesk-effects`, which
+/// also runs webhooks).
+pub fn run_file_with(
+    path: &Path,
+    model: Option<&dyn Embedder>,
+    fx: &dyn EffectsFactory,
+) -> Result<Vec<TestResult>, FlowError> {
     let file = path.display().to_string();
     let src =
         std::fs::read_to_string(path).map_err(|source| FlowError::Io { path: path.to_owned(), source })?;
@@ -329,8 +398,9 @@ pub fn run_file(path: &Path, model: Option<&dyn Embedder>) -> Result<Vec<TestRes
             let phone = sd.phone.as_deref().unwrap_or(&setup.caller);
             desk.book(&sd.provider, &sd.kind, &start, phone, sd.name.as_deref(), wall.timestamp())?;
         }
+        let mut effects = fx.effects(&desk);
         let ctx = RunCtx { bundle: &bundle, wall: &wall, model, desk: &desk, setup: &setup };
-        results.push(run_test(&ctx, name, &turns, &mut cx)?);
+        results.push(run_test(&ctx, &mut *effects, name, &turns, &mut cx)?);
     }
     if !cx.diags.is_empty() {
         return Err(invalid(cx.diags));
@@ -408,7 +478,13 @@ struct Call {
     reply: Reply,
 }
 
-fn start_call(c: &RunCtx<'_>, name: &str, now: Instant, res: &mut TestResult) -> Result<Call, FlowError> {
+fn start_call(
+    c: &RunCtx<'_>,
+    fx: &mut Effects<'_>,
+    name: &str,
+    now: Instant,
+    res: &mut TestResult,
+) -> Result<Call, FlowError> {
     let phone = if name == "a" {
         c.setup.caller.clone()
     } else {
@@ -420,7 +496,7 @@ fn start_call(c: &RunCtx<'_>, name: &str, now: Instant, res: &mut TestResult) ->
     let wall = c.wall.checked_add(d).unwrap_or_else(|_| c.wall.clone());
     let mut m =
         FlowMachine::new(c.bundle.clone(), wall).with_caller(Pii::new(phone)).with_vars(c.setup.vars.clone());
-    let reply = step_with(&mut m, now, Some(Event::Start), Some(c.desk))?;
+    let reply = step_with(&mut m, now, Some(Event::Start), fx)?;
     res.transcript.push(format!("{}agent: {}", prefix(name), reply.say));
     Ok(Call { name: name.to_owned(), m, reply })
 }
@@ -431,13 +507,14 @@ fn prefix(call: &str) -> String {
 
 fn run_test(
     c: &RunCtx<'_>,
+    fx: &mut Effects<'_>,
     name: String,
     turns: &[Turn<'_, '_>],
     cx: &mut Ctx,
 ) -> Result<TestResult, FlowError> {
     let mut now = Instant::from_millis(0);
     let mut res = TestResult { name, failures: Vec::new(), transcript: Vec::new() };
-    let mut calls: Vec<Call> = vec![start_call(c, "a", now, &mut res)?];
+    let mut calls: Vec<Call> = vec![start_call(c, fx, "a", now, &mut res)?];
     for t in turns {
         now += Duration::from_secs(2);
         if let Some(w) = t.wait {
@@ -446,7 +523,7 @@ fn run_test(
         let idx = match calls.iter().position(|k| k.name == t.call) {
             Some(i) => i,
             None => {
-                calls.push(start_call(c, &t.call, now, &mut res)?);
+                calls.push(start_call(c, fx, &t.call, now, &mut res)?);
                 calls.len() - 1
             }
         };
@@ -467,16 +544,16 @@ fn run_test(
                 };
                 res.transcript.push(format!("{p}caller: {text}"));
                 let ev = Event::Utterance { text: text.clone(), confidence: *confidence, embedding };
-                call.reply = step_with(&mut call.m, now, Some(ev), Some(c.desk))?;
+                call.reply = step_with(&mut call.m, now, Some(ev), fx)?;
             }
             Input::Dtmf(k) => {
                 res.transcript.push(format!("{p}caller: [dtmf {k}]"));
-                call.reply = step_with(&mut call.m, now, Some(Event::Dtmf(k.clone())), Some(c.desk))?;
+                call.reply = step_with(&mut call.m, now, Some(Event::Dtmf(k.clone())), fx)?;
             }
             Input::Silence => {
                 res.transcript.push(format!("{p}caller: [silence]"));
                 now = call.m.poll_timeout().unwrap_or(now).max(now);
-                call.reply = step_with(&mut call.m, now, None, Some(c.desk))?;
+                call.reply = step_with(&mut call.m, now, None, fx)?;
             }
         }
         if !matches!(t.input, Input::None) {

@@ -15,7 +15,11 @@
 //! tests deterministic with a fake embedder. Keyword rules cover the common intents and all
 //! repair patterns without a model.
 //!
-//! [`convo`] runs conversation tests (YAML files of caller turns and expectations).
+//! Side effects are commands too: `webhook` nodes emit `Command::Webhook` and `llm` nodes
+//! `Command::Llm`; `frontdesk-effects` runs them (HTTP, the LLM, the store) for every shell.
+//!
+//! [`convo`] runs conversation tests (YAML files of caller turns and expectations) with the
+//! side effects behind a callback ([`convo::step_with`]).
 
 pub mod ast;
 pub mod check;
@@ -36,7 +40,10 @@ pub use ast::Flow;
 pub use diag::Diagnostic;
 pub use intents::IntentIndex;
 pub use kb::{Kb, KbIndex};
-pub use machine::{Command, Event, FlowMachine, Turn};
+pub use machine::{
+    Command, Event, FlowMachine, LlmAsk, LlmFailure, LlmOutcome, LlmRequest, Turn, WebhookFailure,
+    WebhookOutcome, WebhookRequest,
+};
 
 /// Errors of this crate.
 #[derive(Debug, thiserror::Error)]

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use frontdesk_flow::convo::{Desk, Reply, load, step_with};
+use frontdesk_flow::convo::{Desk, Reply, load, step_with, store_effects};
 use frontdesk_flow::parse::resources::parse_resources;
 use frontdesk_flow::{Command, Event, FlowMachine};
 use frontdesk_schedule::ScheduleOp;
@@ -28,7 +28,7 @@ impl Call<'_> {
     fn say(&mut self, text: &str) -> Reply {
         self.now += Duration::from_secs(3);
         let ev = Event::Utterance { text: text.into(), confidence: 0.9, embedding: None };
-        step_with(&mut self.m, self.now, Some(ev), Some(self.desk)).unwrap()
+        step_with(&mut self.m, self.now, Some(ev), &mut store_effects(self.desk.store())).unwrap()
     }
     fn wait(&mut self, secs: u64) {
         self.now += Duration::from_secs(secs);
@@ -44,7 +44,7 @@ fn clinic<'d>(desk: &'d Desk, caller: &str, start: Instant) -> (Call<'d>, Reply)
     let wall =
         base.checked_add(frontdesk_schedule::jiff::SignedDuration::try_from(elapsed).unwrap()).unwrap();
     let mut m = FlowMachine::new(Arc::new(bundle), wall).with_caller(Pii::new(caller.to_owned()));
-    let r = step_with(&mut m, start, Some(Event::Start), Some(desk)).unwrap();
+    let r = step_with(&mut m, start, Some(Event::Start), &mut store_effects(desk.store())).unwrap();
     (Call { m, now: start, desk }, r)
 }
 

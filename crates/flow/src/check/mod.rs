@@ -179,6 +179,8 @@ fn node_rules(flow: &Flow, n: &Node, out: &mut Vec<Diagnostic>) {
             }
         }
         NodeKind::Transfer(_) | NodeKind::Hangup => {}
+        // A routing `llm` node always goes somewhere: a route's node or its fallback.
+        NodeKind::Llm(l) if matches!(l.task, crate::ast::LlmTask::Route(_)) => {}
         _ => {
             if n.next.is_none() && !n.routes.iter().any(|r| r.cond.is_none() && r.intent.is_none()) {
                 out.push(Diagnostic::new(

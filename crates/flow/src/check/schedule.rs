@@ -38,8 +38,8 @@ fn sources(flow: &Flow) -> BTreeMap<&str, Source> {
                 }
             }
             NodeKind::Webhook(w) => {
-                if let Some(r) = &w.result_slot {
-                    m.entry(r.as_str()).or_insert(Source::Other);
+                for r in w.result.vars() {
+                    m.entry(r).or_insert(Source::Other);
                 }
             }
             _ => {}

@@ -8,6 +8,8 @@ use crate::template::Template;
 
 /// Set by every webhook node: whether the call succeeded.
 const WEBHOOK_OK: &str = "webhook_ok";
+/// Set by a failed webhook: why (`timeout`, `http_500`, ...).
+const WEBHOOK_ERROR: &str = "webhook_error";
 
 /// What we know of a slot's type: collected type, or the literal kind `set` gives it.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,10 +46,21 @@ fn slot_types(flow: &Flow, out: &mut Vec<Diagnostic>) -> BTreeMap<String, (Known
                 }
             }
             NodeKind::Webhook(w) => {
-                if let Some(r) = &w.result_slot {
-                    m.entry(r.clone()).or_insert((Known::Any, n.pos));
+                for r in w.result.vars() {
+                    m.entry(r.to_owned()).or_insert((Known::Any, n.pos));
                 }
                 m.insert(WEBHOOK_OK.into(), (Known::Ty(SlotType::YesNo), n.pos));
+                m.entry(WEBHOOK_ERROR.into()).or_insert((Known::Any, n.pos));
+            }
+            NodeKind::Llm(l) => {
+                if let crate::ast::LlmTask::Slots(slots) = &l.task {
+                    for (k, ty, p) in slots {
+                        m.entry(k.clone()).or_insert((Known::Ty(ty.clone()), *p));
+                    }
+                }
+                for k in ["llm_ok", "llm_route", "llm_error"] {
+                    m.entry(k.into()).or_insert((Known::Any, n.pos));
+                }
             }
             NodeKind::FindSlots(_) | NodeKind::Lookup(_) => {
                 for (i, d) in defs(n).into_iter().enumerate() {
@@ -125,7 +138,16 @@ fn defs(n: &Node) -> Vec<String> {
         NodeKind::Lookup(l) => return sched(&l.slot.value, &["_id"]),
         NodeKind::Collect(c) => vec![c.slot.as_str()],
         NodeKind::Set(items) => items.iter().map(|(k, _, _)| k.as_str()).collect(),
-        NodeKind::Webhook(w) => w.result_slot.iter().map(String::as_str).chain([WEBHOOK_OK]).collect(),
+        // Result variables are set only on success: they count as set after the node only when
+        // failures leave by `on_failure`.
+        NodeKind::Webhook(w) if w.on_failure.is_some() => {
+            w.result.vars().into_iter().chain([WEBHOOK_OK]).collect()
+        }
+        NodeKind::Webhook(_) => vec![WEBHOOK_OK],
+        NodeKind::Llm(l) => match &l.task {
+            crate::ast::LlmTask::Slots(s) => s.iter().map(|(k, _, _)| k.as_str()).chain(["llm_ok"]).collect(),
+            crate::ast::LlmTask::Route(_) => Vec::new(),
+        },
         _ => Vec::new(),
     };
     borrowed.into_iter().map(str::to_owned).collect()
@@ -146,6 +168,11 @@ fn templates(n: &Node) -> (Vec<&Template>, Vec<&Template>) {
                 .extend(m.prompt.iter().chain(m.reprompt.no_input.iter()).chain(m.reprompt.no_match.iter()));
         }
         NodeKind::Faq(f) => before.extend(f.prompt.iter()),
+        NodeKind::Webhook(w) => {
+            before.push(&w.url);
+            before.extend(w.headers.iter().map(|(_, t)| t));
+            before.extend(w.body.iter().flat_map(crate::ast::JsonTemplate::templates));
+        }
         NodeKind::FindSlots(f) => {
             before
                 .extend(f.prompt.iter().chain(f.reprompt.no_input.iter()).chain(f.reprompt.no_match.iter()));
@@ -199,7 +226,12 @@ pub(super) fn check_slots(flow: &Flow, out: &mut Vec<Diagnostic>) {
             .chain(n.next.iter().map(|x| x.value.as_str()))
             .map(|t| (t, outs.clone()))
             .collect();
-        succ.extend(n.kind.outcome_targets().into_iter().map(|t| (t.value.as_str(), inn.clone())));
+        // A webhook's `on_failure` edge carries `webhook_ok` and `webhook_error`, not its result.
+        let mut failed = inn.clone();
+        if matches!(n.kind, NodeKind::Webhook(_)) {
+            failed.extend([WEBHOOK_OK.to_owned(), WEBHOOK_ERROR.to_owned()]);
+        }
+        succ.extend(n.kind.outcome_targets().into_iter().map(|t| (t.value.as_str(), failed.clone())));
         if let Some((t, _)) = super::escalation(flow, n) {
             succ.push((t, inn.clone()));
         }
@@ -224,8 +256,16 @@ pub(super) fn check_slots(flow: &Flow, out: &mut Vec<Diagnostic>) {
         for (ts, set) in [(before, &inn), (after, &with_own)] {
             for t in ts {
                 for (name, filter) in t.vars() {
+                    if name.starts_with(crate::parse::webhook::SECRET_PREFIX) {
+                        continue;
+                    }
                     if !set.contains(name) {
-                        let hint = if types.contains_key(name) {
+                        let from_webhook = flow.nodes.iter().any(
+                            |w| matches!(&w.kind, NodeKind::Webhook(wh) if wh.result.vars().contains(&name)),
+                        );
+                        let hint = if from_webhook {
+                            "a failed webhook leaves its result unset: give the webhook `on_failure: NODE`"
+                        } else if types.contains_key(name) {
                             "some path reaches this node before the slot is collected; collect it earlier or route around"
                         } else {
                             "no node sets this slot; add a `collect` or `set` for it"

@@ -19,13 +19,14 @@ impl FlowMachine {
             return;
         }
         self.deadline = None;
+        text.clone_into(&mut self.last_utterance);
         if let Some(r) = repair(text)
             && !(r == Repair::Goodbye && matches!(self.wait, Wait::Collect))
         {
             self.repair(now, r);
             return;
         }
-        if matches!(self.wait, Wait::Webhook(_) | Wait::Sched(_)) {
+        if matches!(self.wait, Wait::Webhook | Wait::Sched(_) | Wait::Llm | Wait::LlmMenu) {
             return;
         }
         if confidence < self.b.flow.settings.min_asr_confidence || words(text).is_empty() {
@@ -61,7 +62,11 @@ impl FlowMachine {
                             self.fail_with(now, false, false);
                         }
                     }
-                    Classified::NoMatch { .. } => self.fail(now, false),
+                    Classified::NoMatch { .. } => {
+                        if !self.menu_llm(text, &allowed) {
+                            self.fail(now, false);
+                        }
+                    }
                 }
             }
             (Wait::Clarify(a, c), _) => {
@@ -268,23 +273,6 @@ impl FlowMachine {
                 }
             },
         }
-    }
-
-    pub(super) fn webhook_result(
-        &mut self,
-        now: Instant,
-        ok: bool,
-        value: Option<String>,
-    ) -> Result<(), crate::FlowError> {
-        let Wait::Webhook(slot) = self.wait.clone() else {
-            return Err(crate::FlowError::Unexpected("webhook result while not waiting for one".into()));
-        };
-        if let (Some(s), Some(v)) = (slot, value) {
-            self.slots.insert(s, Value::Text(v));
-        }
-        self.slots.insert("webhook_ok".into(), Value::Bool(ok));
-        self.advance(now, None);
-        Ok(())
     }
 }
 

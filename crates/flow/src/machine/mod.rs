@@ -13,7 +13,7 @@
 //!
 //! Listening states: a `menu` waits for an intent, a `collect` for a typed value, then (with
 //! `confirm`) for a yes to the read-back, a clarifying question for one of two close intents,
-//! a `webhook` for its result. On every listening turn the repair patterns are checked first
+//! a `webhook` for its outcome ([`webhook`]). On every listening turn the repair patterns are checked first
 //! ([`crate::intents::repair`]): opt-out (say, write DNC, hang up; no "are you sure"), "are you
 //! a real person?" (always the truth: an automated assistant), a person (global `human` node),
 //! repeat, go back, help, goodbye. No-input and no-match count tries on the node; at
@@ -25,8 +25,10 @@
 //! read-backs live in the machine's state; nothing here touches the store.
 
 mod listen;
+pub mod llm;
 mod schedule;
 mod step;
+pub mod webhook;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -40,6 +42,8 @@ use crate::Bundle;
 use crate::ast::TransferTarget;
 use crate::intents::IntentMatch;
 use crate::slots::Value;
+pub use llm::{LlmAsk, LlmFailure, LlmOutcome, LlmRequest};
+pub use webhook::{Piece, SecretText, WebhookFailure, WebhookOutcome, WebhookRequest};
 
 /// Inputs to the machine.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,8 +58,13 @@ pub enum Event {
     BargeIn { heard_ms: u32, total_ms: u32 },
     /// The agent finished speaking: the no-input timer starts now.
     PlaybackDone,
-    /// The result of a `Command::Webhook`.
+    /// The outcome of a `Command::Webhook`: mapped values, or why it failed.
+    WebhookOutcome(WebhookOutcome),
+    /// The short form of a webhook's outcome (from a shell that does not run webhooks):
+    /// `ok` with an optional text for a `result: SLOT`; `ok: false` is `not_configured`.
     WebhookResult { ok: bool, value: Option<String> },
+    /// The outcome of a `Command::Llm`.
+    LlmOutcome(LlmOutcome),
     /// The outcome of a `Command::Schedule` (every op but `Release` expects one).
     ScheduleResult(ScheduleOutcome),
 }
@@ -111,10 +120,11 @@ pub enum Command {
     },
     /// Record the caller's do-not-call request (before the hang-up that follows).
     OptOut,
-    Webhook {
-        url: String,
-        slots: serde_json::Value,
-    },
+    /// Make an HTTP call; feed back `Event::WebhookOutcome`.
+    Webhook(WebhookRequest),
+    /// Ask the configured LLM (only after [`FlowMachine::with_llm`]); feed back
+    /// `Event::LlmOutcome`.
+    Llm(LlmRequest),
     /// Run a scheduling request against the store; feed back `Event::ScheduleResult` when
     /// [`ScheduleOp::expects_outcome`].
     Schedule(ScheduleOp),
@@ -141,7 +151,11 @@ enum Wait {
     Confirm(Value),
     Clarify(IntentMatch, IntentMatch),
     FaqQuestion,
-    Webhook(Option<String>),
+    Webhook,
+    /// An `llm` node's request is out.
+    Llm,
+    /// A menu's `llm_fallback` request is out.
+    LlmMenu,
     /// A scheduling op is out; its outcome is awaited.
     Sched(schedule::Pending),
     /// Offers were read; the caller picks one.
@@ -173,6 +187,10 @@ pub struct FlowMachine {
     turn: Turn,
     caller: Option<frontdesk_types::Pii<String>>,
     sched: schedule::SchedState,
+    /// An LLM is configured (see [`llm`]).
+    llm: bool,
+    /// The caller's last words (for an `llm` node).
+    last_utterance: String,
 }
 
 impl FlowMachine {
@@ -197,6 +215,8 @@ impl FlowMachine {
             turn: Turn::default(),
             caller: None,
             sched: schedule::SchedState::default(),
+            llm: false,
+            last_utterance: String::new(),
         }
     }
 
@@ -262,7 +282,25 @@ impl FlowMachine {
                     self.deadline = Some(now + Duration::from_millis(self.no_input_ms));
                 }
             }
-            Event::WebhookResult { ok, value } => self.webhook_result(now, ok, value)?,
+            Event::WebhookOutcome(o) => self.webhook_outcome(now, o)?,
+            Event::LlmOutcome(o) => self.llm_outcome(now, o)?,
+            Event::WebhookResult { ok, value } => {
+                let o = if ok {
+                    let values = match (&self.cur().map(|n| &n.kind), value) {
+                        (Some(crate::ast::NodeKind::Webhook(w)), Some(v)) => match &w.result {
+                            crate::ast::WebhookResultMap::Whole(s) => {
+                                vec![(s.clone(), frontdesk_types::Pii::new(serde_json::Value::String(v)))]
+                            }
+                            _ => Vec::new(),
+                        },
+                        _ => Vec::new(),
+                    };
+                    WebhookOutcome::Ok { status: 200, attempts: 1, values }
+                } else {
+                    WebhookOutcome::Failed { kind: WebhookFailure::NotConfigured, attempts: 0 }
+                };
+                self.webhook_outcome(now, o)?;
+            }
             Event::ScheduleResult(outcome) => self.schedule_result(now, outcome)?,
         }
         self.turn.node = self.node_id().to_owned();

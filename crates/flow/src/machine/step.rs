@@ -147,10 +147,12 @@ impl FlowMachine {
             }
             NodeKind::Webhook(w) => {
                 self.turn.actions.push("webhook".into());
-                self.out.push_back(Command::Webhook { url: w.url.clone(), slots: self.slots_json() });
-                self.wait = Wait::Webhook(w.result_slot.clone());
+                let req = self.webhook_request(&node.id, w);
+                self.out.push_back(Command::Webhook(req));
+                self.wait = Wait::Webhook;
                 None
             }
+            NodeKind::Llm(l) => self.run_llm(&node.id, l),
             NodeKind::FindSlots(_) | NodeKind::Book(_) | NodeKind::Lookup(_) | NodeKind::Cancel(_) => {
                 self.run_sched(now, idx, node)
             }

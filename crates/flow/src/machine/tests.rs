@@ -38,9 +38,7 @@ nodes:
     say: A group of {{n}}.
     hangup: true
   lookup:
-    webhook: {url: 'https://example.com/balance', result: balance}
-    routes:
-      - {if: webhook_ok == false, goto: person}
+    webhook: {url: 'https://example.com/balance', result: balance, on_failure: person}
     next: tell
   tell:
     say: Your balance is {{balance}}.
@@ -113,8 +111,9 @@ fn embedding_matches_an_intent_and_a_webhook_result_fills_a_slot() {
     let i = m.turn().intent.clone().unwrap();
     assert_eq!((i.name.as_str(), i.source), ("billing", crate::intents::Source::Embedding));
     assert!(i.confidence > 0.99);
-    let Some(Command::Webhook { url, .. }) = r.commands.first() else { panic!("{r:?}") };
-    assert_eq!(url, "https://example.com/balance");
+    let Some(Command::Webhook(req)) = r.commands.first() else { panic!("{r:?}") };
+    assert_eq!(req.url.resolve(|_| None).as_deref(), Ok("https://example.com/balance"));
+    assert_eq!(req.method, crate::ast::HttpMethod::Post);
     assert_eq!(m.poll_timeout(), None, "no no-input timer while waiting for a webhook");
     let r = step(
         &mut m,

@@ -3,9 +3,11 @@
 //! (with a "did you mean"), so a typo never silently disables a handler. Cross-node checks
 //! (targets, reachability, slot use, types) live in [`crate::check`].
 
+mod llm;
 mod nodes;
 pub mod resources;
 mod schedule;
+pub mod webhook;
 pub(crate) mod yaml;
 
 use std::collections::BTreeMap;
@@ -28,6 +30,7 @@ const TOP: &[&str] = &[
     "inputs",
     "settings",
     "intents",
+    "llm_fallback",
     "global",
     "nodes",
 ];
@@ -106,6 +109,7 @@ fn flow(cx: &mut Ctx, root: &Y<'_>) -> Option<Flow> {
     let settings = get(&top, "settings").map(|y| settings(cx, y)).unwrap_or_default();
     let intents = get(&top, "intents").map(|y| intents(cx, y)).unwrap_or_default();
     let global = get(&top, "global").map(|y| globals(cx, y)).unwrap_or_default();
+    let llm_fallback = get(&top, "llm_fallback").and_then(|y| llm::fallback(cx, y));
     let nodes = match required(cx, &top, at, "nodes", "the flow file") {
         Some(y) => nodes::nodes(cx, y),
         None => Vec::new(),
@@ -121,6 +125,7 @@ fn flow(cx: &mut Ctx, root: &Y<'_>) -> Option<Flow> {
         resources,
         inputs,
         intents,
+        llm_fallback,
         global,
         nodes,
     })

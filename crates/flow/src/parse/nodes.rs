@@ -7,7 +7,7 @@ use super::yaml::{
 };
 use crate::ast::{
     Collect, Cond, CondOp, FaqNode, Literal, Menu, Node, NodeKind, Pos, Reprompts, Route, SlotType, Transfer,
-    TransferTarget, Validate, Webhook,
+    TransferTarget, Validate,
 };
 
 const NODE_KEYS: &[&str] = &[
@@ -145,21 +145,8 @@ fn action(cx: &mut Ctx, k: &str, kpos: Pos, v: &Y<'_>) -> Option<NodeKind> {
             }
             NodeKind::Set(out)
         }
-        "webhook" => {
-            let e = map(cx, v, "webhook", &["url", "result"])?;
-            let url = super::required(cx, &e, kpos, "url", "webhook").and_then(|y| string(cx, y, "url"))?;
-            let result_slot = get(&e, "result").and_then(|y| string(cx, y, "result")).map(|s| s.value);
-            NodeKind::Webhook(Webhook { url: url.value, result_slot })
-        }
-        _ => {
-            cx.err(
-                kpos,
-                "unsupported",
-                "the `llm` node is not supported yet",
-                "use `faq` or `menu`; every flow must work without an LLM",
-            );
-            return None;
-        }
+        "webhook" => super::webhook::action(cx, kpos, v)?,
+        _ => super::llm::action(cx, kpos, v)?,
     })
 }
 
@@ -211,6 +198,11 @@ fn collect(cx: &mut Ctx, kpos: Pos, v: &Y<'_>) -> Option<Collect> {
         confirm: get(&e, "confirm").and_then(|y| template(cx, y, "confirm")),
         validate,
     })
+}
+
+/// A slot type without options (not `enum`), or a diagnostic.
+pub(super) fn slot_type_of(cx: &mut Ctx, name: &str, at: Pos) -> Option<SlotType> {
+    slot_type(cx, name, at, None)
 }
 
 fn slot_type(cx: &mut Ctx, name: &str, at: Pos, options: Option<&Y<'_>>) -> Option<SlotType> {
