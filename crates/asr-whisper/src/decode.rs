@@ -176,6 +176,29 @@ pub(crate) fn repeated_segment(text: &[u32], starts: &[usize]) -> Option<usize> 
     None
 }
 
+/// The index to cut `tokens` at when a timestamped segment other than the first opens at or
+/// after `audio_end` (a timestamp index, 20 ms units): that segment lies in the silence of the
+/// margin, where Whisper re-reads the last words ("extension. Extension"). The cut keeps the
+/// closing timestamp of the segment before it.
+pub(crate) fn segment_in_margin(tokens: &[u32], ts_begin: u32, audio_end: u32) -> Option<usize> {
+    let mut seen_text = false;
+    for (i, w) in tokens.windows(2).enumerate() {
+        let (a, b) = (w[0], w[1]);
+        if a >= ts_begin && b < ts_begin {
+            // `a` opens a segment whose first text token is `b`.
+            if seen_text && a - ts_begin >= audio_end {
+                // A pair `<|t|><|t|>`: keep the closing one of the segment before.
+                let prev_closes = i > 0 && tokens.get(i - 1).is_some_and(|t| *t >= ts_begin);
+                return Some(if prev_closes { i } else { i + 1 });
+            }
+            seen_text = true;
+        } else if b < ts_begin {
+            seen_text = true;
+        }
+    }
+    None
+}
+
 fn log_softmax(logits: &[f32]) -> Vec<f32> {
     let m = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let sum: f32 = logits.iter().map(|v| (v - m).exp()).sum();
@@ -500,6 +523,20 @@ mod tests {
             proposal(&[ts, 10, 11, ts + 20, ts + 20, 12, 13, ts + 40], &draft, ts, eot),
             &[] as &[u32]
         );
+    }
+
+    #[test]
+    fn a_segment_opening_in_the_margin_is_cut() {
+        let ts = 50363;
+        // <|0.00|> extension <|0.80|><|1.60|> Extension <|2.00|>, audio 1.0 s (50 steps).
+        let toks = [ts, 10, 11, ts + 40, ts + 80, 12, ts + 100];
+        assert_eq!(segment_in_margin(&toks, ts, 50), Some(4), "cut after the first closing");
+        assert_eq!(segment_in_margin(&toks, ts, 90), None, "the second starts inside the audio");
+        // Without a pair: <|0.00|> a <|0.80|> b <|2.00|>: the single timestamp closes and opens.
+        let toks = [ts, 10, ts + 80, 12, ts + 100];
+        assert_eq!(segment_in_margin(&toks, ts, 50), Some(3));
+        // The first segment is never cut, even when its timestamps are late.
+        assert_eq!(segment_in_margin(&[ts + 60, 10, ts + 70], ts, 50), None);
     }
 
     #[test]

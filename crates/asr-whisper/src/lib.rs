@@ -16,12 +16,15 @@
 //! - **Encoder input cut to the speech plus a margin.** Whisper is trained on 30 s windows and
 //!   the encoder is the expensive half. We compute mel frames only for the audio plus
 //!   [`WhisperOptions::margin_ms`] of silence (3 s for tiny.en, 1 s for base: the measured
-//!   settings with the full-window WER), rounded up to an even frame count (the second
+//!   settings with the full-window WER; partial decodes use the shorter
+//!   [`WhisperOptions::partial_margin_ms`], 1 s), rounded up to an even frame count (the second
 //!   convolution halves it). candle slices the encoder's sinusoidal position table to the input
 //!   length, so nothing else changes. This halves the real-time factor and cuts the latency after
 //!   end of speech from about 1.4 s to 0.5 s.
 //! - **Repetition guard.** A cut input can make Whisper loop; decoding is capped at
 //!   `10 + 6 tokens per second of audio` and stops on a repeated n-gram (module `decode`).
+//!   A timestamped segment after the first that opens at or after the end of the audio (in the
+//!   margin's silence) is dropped: there Whisper re-reads the last words ("extension. Extension").
 //! - **Hallucination on silence.** Digitally silent input (RMS below
 //!   [`WhisperOptions::silence_rms`]) is not decoded at all. Otherwise, as in openai-whisper, a
 //!   result whose no-speech probability exceeds 0.6 while its mean token log-probability is
@@ -106,7 +109,7 @@ impl WhisperModel {
             WhisperModel::TinyEn => 3000,
             WhisperModel::Base => 1000,
         };
-        WhisperOptions { margin_ms, ..WhisperOptions::default() }
+        WhisperOptions { margin_ms, partial_margin_ms: margin_ms.min(1000), ..WhisperOptions::default() }
     }
 }
 
@@ -116,6 +119,11 @@ pub struct WhisperOptions {
     /// Silence appended after the audio before the encoder (the rest of the 30 s window is not
     /// computed). `None`-like large values (>= 30 s) give the standard full window.
     pub margin_ms: u32,
+    /// The margin for partial decodes ([`DecodeOptions::partial`]): a partial re-encodes the
+    /// whole growing segment, and the encoder's cost is that of audio plus margin, so a shorter
+    /// margin makes partials cheaper. Their tokens only serve as the final decode's draft (the
+    /// final's result does not depend on them) and as early text.
+    pub partial_margin_ms: u32,
     /// Token cap: this many tokens plus [`WhisperOptions::max_tokens_per_second`] per second.
     pub max_tokens_base: usize,
     /// Token cap per second of audio.
@@ -135,6 +143,7 @@ impl Default for WhisperOptions {
     fn default() -> Self {
         Self {
             margin_ms: 3000,
+            partial_margin_ms: 1000,
             max_tokens_base: 10,
             max_tokens_per_second: 6.0,
             no_speech_threshold: 0.6,
@@ -253,6 +262,10 @@ impl WhisperTranscriber {
         self.opts = opts;
     }
 
+    fn margin_ms(&self, opts: &DecodeOptions) -> u32 {
+        if opts.partial { self.opts.partial_margin_ms } else { self.opts.margin_ms }
+    }
+
     /// True for the multilingual models (forced to English).
     pub fn is_multilingual(&self) -> bool {
         self.special.en.is_some()
@@ -287,7 +300,7 @@ impl WhisperTranscriber {
         more: bool,
     ) -> Result<(Decoded, usize), EngineError> {
         let audio_ms = (pcm.len() as u64 * 1000 / u64::from(SAMPLE_RATE)) as u32;
-        let margin = self.opts.margin_ms as usize * SAMPLE_RATE as usize / 1000;
+        let margin = self.margin_ms(opts) as usize * SAMPLE_RATE as usize / 1000;
         let frames = (pcm.len() + margin).div_ceil(HOP).div_ceil(2).saturating_mul(2).clamp(2, MAX_FRAMES);
         let inf = |e: candle_core::Error| EngineError::Inference(e.to_string());
         let features = self.mel.compute(pcm, frames);
@@ -312,6 +325,13 @@ impl WhisperTranscriber {
         };
         let mut run = decode::greedy(&mut stepper, &prompt, sot_index, draft, &g).map_err(inf)?;
         let mut consumed = pcm.len();
+        if !more {
+            let audio_end = (pcm.len() / (2 * HOP)) as u32;
+            if let Some(cut) = decode::segment_in_margin(&run.tokens, self.special.ts_begin, audio_end) {
+                run.tokens.truncate(cut);
+                run.logprobs.truncate(cut);
+            }
+        }
         if more {
             // Keep the segments closed by a timestamp; the next window starts at that time.
             let ts = self.special.ts_begin;
@@ -383,7 +403,7 @@ impl WhisperTranscriber {
         // speech), each keeping its segments closed by a timestamp, the next starting where the
         // last of them ends, so no word is cut at a window edge; the last window gets the margin.
         let margin =
-            (self.opts.margin_ms as usize * SAMPLE_RATE as usize / 1000).min(10 * SAMPLE_RATE as usize);
+            (self.margin_ms(opts) as usize * SAMPLE_RATE as usize / 1000).min(10 * SAMPLE_RATE as usize);
         let last_window = MAX_FRAMES * HOP - margin;
         let mut all: Option<Decoded> = None;
         let mut texts = Vec::new();

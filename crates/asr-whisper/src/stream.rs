@@ -23,9 +23,13 @@
 //! # Decisions
 //!
 //! - A **partial** decode of `[segment start, audio end)` is requested once the segment holds
-//!   [`StreamConfig::min_partial`] samples and [`StreamConfig::partial_interval`] samples of new
-//!   audio have come since the last partial request, and only when no partial decode is in flight
-//!   (an overloaded pool gets fewer partials, never a queue of stale ones).
+//!   [`StreamConfig::min_partial`] samples and the new audio since the last partial request is
+//!   at least [`StreamConfig::partial_interval`] samples and at least
+//!   [`StreamConfig::partial_growth_pct`] percent of the segment the last partial covered, and only when no partial
+//!   decode is in flight (an overloaded pool gets fewer partials, never a queue of stale ones).
+//!   Each partial re-encodes the whole segment (Whisper's encoder cannot extend an earlier
+//!   input), so its cost grows with the segment: the growing interval keeps the partials' total
+//!   cost near a fixed multiple of the final decode's instead of quadratic in the length.
 //! - The **final** decode of `[segment start, speech end)` is requested at once on speech end,
 //!   whether or not a partial is in flight; from then on, partial results of that segment are
 //!   stale and discarded. A segment longer than [`StreamConfig::max_segment`] is finalised at that
@@ -48,8 +52,11 @@ use frontdesk_engines::{DecodeOptions, EngineError, Transcript};
 /// When to decode.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StreamConfig {
-    /// New audio (samples) between partial decodes: 6400 (400 ms).
+    /// Least new audio (samples) between partial decodes: 9600 (600 ms).
     pub partial_interval: usize,
+    /// Least new audio between partial decodes as a percentage of the segment the last partial
+    /// covered: 100 (partials at 0.5, 1.1, 2.2, 4.4 s... of the segment).
+    pub partial_growth_pct: u32,
     /// Segment length (samples) before the first partial: 8000 (500 ms).
     pub min_partial: usize,
     /// Audio (samples) before the VAD's speech start included in the segment: 4800 (300 ms).
@@ -60,7 +67,13 @@ pub struct StreamConfig {
 
 impl Default for StreamConfig {
     fn default() -> Self {
-        Self { partial_interval: 6400, min_partial: 8000, pre_roll: 4800, max_segment: 400_000 }
+        Self {
+            partial_interval: 9600,
+            partial_growth_pct: 100,
+            min_partial: 8000,
+            pre_roll: 4800,
+            max_segment: 400_000,
+        }
     }
 }
 
@@ -304,8 +317,9 @@ impl StreamSession {
     fn maybe_partial(&mut self) {
         let pos = self.position();
         let Some(a) = &self.active else { return };
+        let grown = (a.last_partial_end - a.start) * u64::from(self.cfg.partial_growth_pct) / 100;
         let due = pos - a.start >= self.cfg.min_partial as u64
-            && pos - a.last_partial_end >= self.cfg.partial_interval as u64;
+            && pos - a.last_partial_end >= grown.max(self.cfg.partial_interval as u64);
         if self.partial_in_flight.is_some() || !due {
             return;
         }

@@ -38,7 +38,13 @@ fn events(s: &mut StreamSession) -> Vec<StreamEvent> {
 }
 
 fn small() -> StreamConfig {
-    StreamConfig { partial_interval: 3200, min_partial: 3200, pre_roll: 1600, max_segment: 160_000 }
+    StreamConfig {
+        partial_interval: 3200,
+        partial_growth_pct: 0,
+        min_partial: 3200,
+        pre_roll: 1600,
+        max_segment: 160_000,
+    }
 }
 
 #[test]
@@ -198,4 +204,21 @@ fn a_partial_results_tokens_come_back_as_the_draft_of_the_final() {
     s.push_audio(&block(6));
     let p3 = s.poll_request().expect("partial of the next segment");
     assert!(p3.draft.is_empty());
+}
+
+#[test]
+fn partials_get_rarer_as_the_segment_grows() {
+    // 100 %: each partial waits for as much new audio as the last one covered (and 200 ms).
+    let mut s = StreamSession::new(StreamConfig { partial_growth_pct: 100, ..small() });
+    s.speech_start(0);
+    let mut ends = Vec::new();
+    for n in 1..=40 {
+        s.push_audio(&block(n));
+        while let Some(req) = s.poll_request() {
+            ends.push(req.end);
+            run(&mut s, &req);
+        }
+    }
+    // Segment from 0: first at 200 ms, then 400, 800, 1600, 3200 ms (4 s pushed).
+    assert_eq!(ends, vec![3200, 6400, 12_800, 25_600, 51_200]);
 }

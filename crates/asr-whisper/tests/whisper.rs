@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{assert_has_words, load, models, prompt_16k};
+use common::{assert_has_words, load, models, prompt_16k, words};
 use frontdesk_asr_whisper::{StopReason, WhisperModel, WhisperOptions, WhisperTranscriber};
 use frontdesk_engines::{DecodeOptions, EngineError, Transcriber};
 
@@ -154,4 +154,15 @@ fn missing_truncated_and_corrupt_model_files_are_errors_not_panics() {
     std::fs::write(dir.join("model.bin"), b"").expect("write");
     check("truncated");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_reread_in_the_margin_after_the_speech_is_dropped() {
+    // tiny.en with the 3 s margin used to read these as "extension. Extension" and "today. Today"
+    // (a second segment opening after the end of the audio).
+    let m = load(WhisperModel::TinyEn);
+    for (name, word) in [("vm-extension", "extension"), ("digits/today", "today")] {
+        let d = m.decode(&prompt_16k(name), &DecodeOptions::default()).expect("decode");
+        assert_eq!(words(&d.transcript.text), [word], "{name}: {:?}", d.transcript.text);
+    }
 }

@@ -5,7 +5,8 @@
 //! zcat /usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz |
 //!   RAYON_NUM_THREADS=1 cargo run --release -p frontdesk-asr-whisper --example eval_asr -- \
 //!   [--model tiny.en|base] [--margin-ms N] [--prompts DIR] [--limit N] [--hyp FILE] \
-//!   [--noisy] [--no-kv] [--encoder-only] [--stream [--partial-ms N]] [--seconds MIN-MAX]
+//!   [--noisy] [--no-kv] [--encoder-only] [--seconds MIN-MAX]
+//!   [--stream [--partial-ms N] [--partial-growth PCT] [--partial-margin-ms N]]
 //!   [--write-audio DIR] [--cpu-time]
 //! eval_asr --score FILE      # WER of a TSV of `name<TAB>reference<TAB>hypothesis` lines
 //! ```
@@ -24,8 +25,10 @@
 //! - `--encoder-only`: no tokens are generated (encoder, cross-attention keys and the prompt
 //!   pass only), to split the decode time.
 //! - `--stream`: each prompt is played as a live utterance on a simulated clock: partial decodes
-//!   of the growing audio every `--partial-ms` (500) of new audio, one at a time on one thread
-//!   (a partial that is still running delays the next); at the end of the audio (end of speech)
+//!   of the growing audio, as `StreamSession` schedules them: the first after 500 ms, then when
+//!   the new audio is at least `--partial-ms` (600) and `--partial-growth` (100) % of what the
+//!   last partial covered, one at a time on one thread (a partial that is still running delays
+//!   the next), with the encoder margin `--partial-margin-ms` (the model's default: 1000); at the end of the audio (end of speech)
 //!   the final decode starts as soon as the thread is free, with the last partial's tokens as its
 //!   draft. Latency = end of speech to final transcript; RTF = all decode time / audio time.
 //! - `--seconds MIN-MAX`: only prompts of that duration.
@@ -168,12 +171,16 @@ fn seed_of(name: &str) -> u64 {
 }
 
 /// Streaming simulation of one utterance: (latency after end of speech, total decode seconds,
-/// final transcript, partials delivered before the final).
+/// final transcript, partials delivered before the final). Partials follow the rule of
+/// `StreamSession`: the first once 500 ms are in, then when the new audio is at least
+/// `partial_ms` and `growth_pct` % of what the last partial covered, and the thread is free
+/// (checked every 20 ms frame).
 fn stream(
     clock: Clock,
     m: &WhisperTranscriber,
     pcm: &[f32],
     partial_ms: usize,
+    growth_pct: usize,
 ) -> Result<(f64, f64, String, usize), Box<dyn std::error::Error>> {
     let step = partial_ms * 16;
     let opts = DecodeOptions { hints: Vec::new(), partial: true };
@@ -181,21 +188,24 @@ fn stream(
     // The thread is busy until `free` (simulated seconds since the utterance started).
     let (mut free, mut busy, mut partials) = (0f64, 0f64, 0usize);
     let mut draft: Vec<u32> = Vec::new();
-    let mut at = step;
+    let mut last = 0usize;
+    let mut at = 320;
     while at < pcm.len() {
         let t = at as f64 / 16_000.0;
-        if free <= t {
+        let due = at >= 8000 && at - last >= step.max(last * growth_pct / 100);
+        if due && free <= t {
             let start = clock.now();
             let d = m.decode_with_draft(&pcm[..at], &opts, &draft)?;
             let took = clock.since(start);
             busy += took;
             free = t + took;
+            last = at;
             if free < audio_end {
                 draft = d.token_ids;
                 partials += 1;
             }
         }
-        at += step;
+        at += 320;
     }
     let start = clock.now();
     let d = m.decode_with_draft(pcm, &DecodeOptions::default(), &draft)?;
@@ -212,7 +222,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut margin: Option<u32> = None;
     let mut hyp_file: Option<PathBuf> = None;
     let mut audio_dir: Option<PathBuf> = None;
-    let (mut noisy, mut kv, mut streaming, mut partial_ms) = (false, true, false, 500usize);
+    let (mut noisy, mut kv, mut streaming, mut partial_ms) = (false, true, false, 600usize);
+    let mut growth_pct = 100usize;
+    let mut partial_margin: Option<u32> = None;
     let mut encoder_only = false;
     let mut clock = Clock { cpu: false };
     let mut seconds = (0f64, f64::INFINITY);
@@ -237,6 +249,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             "--stream" => streaming = true,
             "--partial-ms" => partial_ms = val()?.parse()?,
+            "--partial-growth" => growth_pct = val()?.parse()?,
+            "--partial-margin-ms" => partial_margin = Some(val()?.parse()?),
             "--score" | "--rescore" => return score_file(&PathBuf::from(val()?)),
             _ => return Err(format!("unknown argument {a}").into()),
         }
@@ -246,6 +260,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut o = m.options().clone();
     if let Some(ms) = margin {
         o.margin_ms = ms;
+    }
+    if let Some(ms) = partial_margin {
+        o.partial_margin_ms = ms;
     }
     o.kv_cache = kv;
     if encoder_only {
@@ -299,7 +316,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         let secs = pcm.len() as f64 / 16_000.0;
         let (took, busy, hyp, stop) = if streaming {
-            let (latency, busy, hyp, p) = stream(clock, &m, &pcm, partial_ms)?;
+            let (latency, busy, hyp, p) = stream(clock, &m, &pcm, partial_ms, growth_pct)?;
             partials += p;
             (latency, busy, hyp, String::from("-"))
         } else {
@@ -333,7 +350,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         model.id(),
         m.options().margin_ms,
         if noisy { "G.711 + pink noise 20 dB" } else { "clean" },
-        if streaming { format!(", streaming (partials every {partial_ms} ms)") } else { String::new() },
+        if streaming {
+            format!(
+                ", streaming (partials after >= {partial_ms} ms and >= {growth_pct} % new audio, margin {} ms)",
+                m.options().partial_margin_ms
+            )
+        } else {
+            String::new()
+        },
         if clock.cpu { "process CPU" } else { "wall" }
     );
     println!("prompts {n}, audio {audio_s:.1} s, reference words {ref_words}");

@@ -10,7 +10,8 @@
 //! - numbers as words (`24` -> twenty four, `3rd` -> third, `28.8` -> twenty eight point eight),
 //!   and a leading "one" before hundred / thousand / million / billion dropped on both sides
 //!   ("100" and "hundred" read the same);
-//! - a few spelling variants unified (okay, through, US spellings).
+//! - a few spelling variants unified (okay, through, US spellings), and the misspellings of the
+//!   reference transcripts corrected (`represenatives`, `witheld`, `fourtieth`...).
 //!
 //! [`score`] then counts word edits; with `compounds`, two adjacent words on one side that
 //! are written as one word on the other (`mail box` / `mailbox`, `re record` / `rerecord`) are
@@ -102,6 +103,13 @@ fn spelling(w: &str) -> &str {
         "organisation" => "organization",
         "licence" => "license",
         "programme" => "program",
+        // Misspellings in the asterisk-core-sounds-en transcripts (the audio says the word).
+        "represenatives" => "representatives",
+        "witheld" => "withheld",
+        "indentified" => "identified",
+        "fourtieth" => "fortieth",
+        "exclaimation" => "exclamation",
+        "umute" => "unmute",
         w => w,
     }
 }
@@ -273,6 +281,7 @@ mod tests {
         assert_eq!(normalise("press 1 hundred"), ["press", "hundred"]);
         assert_eq!(normalise("twenty one hundred"), ["twenty", "one", "hundred"]);
         assert_eq!(normalise("OK thru"), ["okay", "through"]);
+        assert_eq!(score("Un-indentified or witheld", "unidentified or withheld", true), (0, 4));
     }
 
     #[test]
