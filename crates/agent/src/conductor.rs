@@ -7,8 +7,15 @@
 //! dropped at its end (a backchannel, a cough, speech over a prompt that cannot be interrupted).
 //! A barge-in whose turn brings no words is *false*: the agent says the interrupted prompt again
 //! from the clause that was playing.
+//!
+//! Flow side effects (scheduling ops, webhooks) leave as [`Action::Effect`] and their results
+//! come back through [`Agent::handle_flow_event`]; live control ([`Agent::say_now`],
+//! [`Agent::hangup_now`], [`Agent::transfer_now`]) and the call-log records
+//! ([`Agent::poll_record`]) are in `live.rs`.
 
-use std::collections::{BTreeMap, VecDeque};
+mod live;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
 use frontdesk_asr_whisper::stream::{StreamEvent, StreamSession};
@@ -24,6 +31,7 @@ use tracing::{debug, info, warn};
 use crate::AgentError;
 use crate::io::{Action, AgentConfig, Job, TtsChunk, VAD_FRAME};
 use crate::policy::{BargeInDecision, BargeInMode, TurnDecision, TurnState};
+use crate::record::Record;
 use crate::timing::{BargeInTiming, OpenTurn, Timing, TurnTiming};
 
 /// Caller audio rate (every transport delivers 8 kHz).
@@ -41,6 +49,10 @@ struct Speech {
     samples: u64,
     /// Where each clause starts (samples into the utterance).
     clauses: Vec<(u64, String)>,
+    /// When the flow (or the operator) asked for it.
+    asked_at: Instant,
+    /// The caller turn it answers (the first utterance after that turn's end).
+    answers: Option<u32>,
 }
 
 #[derive(Debug, Default)]
@@ -104,6 +116,9 @@ pub struct Agent {
     dtmf_deadline: Option<Instant>,
     open_turn: Option<OpenTurn>,
     barge: Option<(BargeInTiming, Instant)>,
+    /// Flow effects out whose result the flow waits for.
+    effects_pending: BTreeSet<u64>,
+    records: VecDeque<Record>,
     jobs: VecDeque<Job>,
     actions: VecDeque<Action>,
     timings: VecDeque<Timing>,
@@ -140,6 +155,8 @@ impl Agent {
             dtmf_deadline: None,
             open_turn: None,
             barge: None,
+            effects_pending: BTreeSet::new(),
+            records: VecDeque::new(),
             jobs: VecDeque::new(),
             actions: VecDeque::new(),
             timings: VecDeque::new(),
@@ -387,6 +404,7 @@ impl Agent {
             let whole = if s.synth_done { r.queued_ms } else { r.queued_ms.max(estimate) };
             heard += r.played_ms;
             total += whole.max(r.played_ms + 1);
+            self.record_speech(r.utterance.0, &s, Some((r.played_ms, whole.max(r.played_ms + 1))));
             let played = r.played_ms * u64::from(RATE.hz()) / 1000;
             let from = if s.synth_done && r.played_ms > 0 {
                 s.clauses.iter().rposition(|(start, _)| *start <= played)
@@ -505,6 +523,14 @@ impl Agent {
         };
         open.rec.final_transcript = t.final_at.and_then(|f| open.since(f));
         open.rec.end_of_turn = open.since(now);
+        self.records.push_back(Record::Caller {
+            turn: self.turns,
+            text: Pii::new(text.clone()),
+            confidence,
+            speech_end: pause,
+            final_transcript: open.rec.final_transcript,
+            end_of_turn: open.rec.end_of_turn,
+        });
         self.open_turn = Some(open);
         info!(turn = self.turns, text = ?Pii::new(&text), "end of turn");
         if self.cfg.embed {
@@ -556,9 +582,18 @@ impl Agent {
             return;
         }
         debug!(utterance = %id, ?mode, text = ?Pii::new(&text), "say");
+        let answers = self.open_turn.as_ref().filter(|o| o.first_utterance == id.0).map(|o| o.rec.turn);
         self.speaking.insert(
             id.0,
-            Speech { text: text.clone(), mode, synth_done: false, samples: 0, clauses: Vec::new() },
+            Speech {
+                text: text.clone(),
+                mode,
+                synth_done: false,
+                samples: 0,
+                clauses: Vec::new(),
+                asked_at: now,
+                answers,
+            },
         );
         self.playback_pending = true;
         if let Some(o) = &mut self.open_turn
@@ -595,14 +630,8 @@ impl Agent {
                     }
                 }
                 Command::OptOut => self.actions.push_back(Action::OptOut),
-                other => {
-                    if matches!(other, Command::Webhook { .. }) {
-                        warn!("webhooks are not run by the voice loop yet: the flow gets a failed result");
-                        self.flow.handle_event(now, Event::WebhookResult { ok: false, value: None })?;
-                    } else {
-                        warn!(command = ?other, "flow command not supported by the voice loop; ignored");
-                    }
-                }
+                // Scheduling ops, webhooks and any other outside effect go to the shell.
+                effect => self.effect(effect),
             }
         }
         self.maybe_end();
@@ -697,6 +726,7 @@ impl Agent {
         if keys.is_empty() {
             return;
         }
+        self.records.push_back(Record::Keys { keys: Pii::new(keys.clone()), at: now });
         if let Err(e) = self.flow.handle_event(now, Event::Dtmf(keys)) {
             warn!(error = %e, "flow refused keys");
         }
@@ -722,9 +752,13 @@ impl Agent {
         }
     }
 
-    /// The flow's no-input timer runs only while nobody speaks.
+    /// The flow's no-input timer runs only while nobody speaks and no effect is out.
     fn flow_timer_live(&self) -> bool {
-        !self.is_speaking() && self.turn.is_none() && self.dtmf_buf.is_empty() && !self.ended
+        !self.is_speaking()
+            && self.turn.is_none()
+            && self.dtmf_buf.is_empty()
+            && self.effects_pending.is_empty()
+            && !self.ended
     }
 
     /// When [`Agent::handle_timeout`] should next be called (playout ticks aside).
@@ -761,8 +795,15 @@ impl Agent {
     fn drain_playout(&mut self, now: Instant) {
         while let Some(ev) = self.playout.poll_event() {
             match ev {
-                PlayoutEvent::Finished { utterance, .. } | PlayoutEvent::Interrupted { utterance, .. } => {
-                    self.speaking.remove(&utterance.0);
+                PlayoutEvent::Finished { utterance, .. } => {
+                    if let Some(s) = self.speaking.remove(&utterance.0) {
+                        self.record_speech(utterance.0, &s, None);
+                    }
+                }
+                PlayoutEvent::Interrupted { utterance, played_ms, queued_ms, .. } => {
+                    if let Some(s) = self.speaking.remove(&utterance.0) {
+                        self.record_speech(utterance.0, &s, Some((played_ms, queued_ms)));
+                    }
                 }
                 PlayoutEvent::Started { .. } => {}
             }

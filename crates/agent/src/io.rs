@@ -1,9 +1,10 @@
 //! What goes in and out of the [`crate::Agent`]: its configuration, the model jobs it asks for,
-//! the transport actions it issues, and synthesised audio coming back.
+//! the transport actions and flow effects it issues, and synthesised audio coming back.
 
 use std::collections::BTreeMap;
 
 use frontdesk_asr_whisper::stream::{DecodeRequest, StreamConfig};
+use frontdesk_flow::Command;
 use frontdesk_flow::ast::TransferTarget;
 use frontdesk_types::Pii;
 use frontdesk_vad_silero::hysteresis::HysteresisConfig;
@@ -110,6 +111,22 @@ pub enum Action {
     },
     /// The caller asked not to be called again (record it; a hang-up follows).
     OptOut,
+    /// A flow side effect for the shell to run ([`Effect`]).
+    Effect(Effect),
+}
+
+/// A flow command with an effect outside the call: a scheduling op against the store
+/// ([`Command::Schedule`]) or a webhook ([`Command::Webhook`]). When `awaits_result`, the flow
+/// waits (its no-input timer held, silence playing) until the result is reported with
+/// [`crate::Agent::handle_flow_event`] and this `id`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Effect {
+    /// Identifies the result.
+    pub id: u64,
+    /// The flow's command.
+    pub command: Command,
+    /// Whether the flow waits for `Event::ScheduleResult` / `Event::WebhookResult`.
+    pub awaits_result: bool,
 }
 
 /// Synthesised audio for an utterance.

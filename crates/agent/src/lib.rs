@@ -4,8 +4,9 @@
 //! ```text
 //!  caller 20 ms frames ─► Agent ─poll_job──► Vad / Transcribe / EndOfTurn / Speak / CancelSpeak / Embed
 //!  job results ────────►       ─poll_frame─► the next 20 ms of agent audio (or silence)
-//!  DTMF, timeouts ─────►       ─poll_action► Clear (barge-in), Hangup, Transfer, OptOut
-//!                              ─poll_timing► per-turn and barge-in latency records
+//!  DTMF, timeouts ─────►       ─poll_action► Clear (barge-in), Hangup, Transfer, OptOut, Effect
+//!  effect results ─────►       ─poll_timing► per-turn and barge-in latency records
+//!  say/hang up now ────►       ─poll_record► the call log (caller turns, keys, agent utterances)
 //! ```
 //!
 //! [`Agent`] owns the sans-IO pieces of a call: the [`frontdesk_flow::FlowMachine`], the
@@ -23,8 +24,10 @@
 //! Inputs: [`Agent::start`], [`Agent::handle_audio`] (each 20 ms caller frame),
 //! [`Agent::handle_vad`], [`Agent::handle_transcript`], [`Agent::handle_end_of_turn`],
 //! [`Agent::handle_tts`], [`Agent::handle_embedding`], [`Agent::handle_dtmf`],
-//! [`Agent::handle_timeout`]. After each, drain [`Agent::poll_job`], [`Agent::poll_action`] and
-//! [`Agent::poll_timing`] until `None`, then wake at [`Agent::poll_timeout`]. Call
+//! [`Agent::handle_timeout`], [`Agent::handle_flow_event`] (the result of an [`Action::Effect`]),
+//! [`Agent::say_now`], [`Agent::hangup_now`], [`Agent::transfer_now`], [`Agent::close`]. After
+//! each, drain [`Agent::poll_job`], [`Agent::poll_action`], [`Agent::poll_timing`] and
+//! [`Agent::poll_record`] until `None`, then wake at [`Agent::poll_timeout`]. Call
 //! [`Agent::poll_frame`] once per 20 ms playout tick (it returns silence when idle, so RTP keeps
 //! flowing) and drain again after it. VAD results must come back in the order their jobs were
 //! asked (the VAD is stateful); other results in any order.
@@ -32,11 +35,13 @@
 pub mod conductor;
 pub mod io;
 pub mod policy;
+pub mod record;
 pub mod timing;
 
 pub use conductor::Agent;
-pub use io::{Action, AgentConfig, Job, TtsChunk, VAD_FRAME};
+pub use io::{Action, AgentConfig, Effect, Job, TtsChunk, VAD_FRAME};
 pub use policy::{BargeInDecision, BargeInMode, BargeInPolicy, EndOfTurnPolicy, TurnDecision};
+pub use record::Record;
 pub use timing::{BargeInTiming, Timing, TurnTiming};
 
 /// Errors of the agent crate.
