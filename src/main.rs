@@ -133,10 +133,16 @@ fn main() -> ExitCode {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    // Live-call control for the API (POST /v1/calls, /v1/calls/{id}/...); attached to the server below.
+    let control = frontdesk_server::GatewayControl::new();
+    let api = cli::apikey::serve_api(&args.data, Some(std::sync::Arc::new(control.clone())))?;
     let (app, voice) = match &args.app {
         Some(spec) => (App::parse(spec).map_err(|e| anyhow::anyhow!("--app: {e}"))?, None),
         None => {
-            let voice = voice_app(args.flow.clone(), args.models.clone())?;
+            let mut voice = voice_app(args.flow.clone(), args.models.clone())?;
+            // Calls are recorded in the API's store (GET /v1/calls) and counted in its /metrics.
+            voice.store = Some(api.store());
+            voice.metrics = Some(api.metrics());
             (App::Voice(voice.clone()), Some(voice))
         }
     };
@@ -154,7 +160,6 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             args.dial.map(|target| Dial { target, user: args.dial_user, password: args.dial_password });
         Some(SipConfig { listen, advertise: args.sip_advertise, rtp_ports, dial })
     };
-    let data = args.data.clone();
     let cfg = ServeConfig {
         http: args.http,
         audiosocket: args.audiosocket,
@@ -167,14 +172,19 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         if let Some(v) = voice {
             tokio::spawn(reload_on_sighup(v));
         }
-        let control = frontdesk_server::GatewayControl::new();
-        let api = cli::apikey::serve_api(&data, Some(std::sync::Arc::new(control.clone())))?;
+        // Webhook deliveries: the store's event outbox, delivered in the background; what is
+        // pending stays in SQLite across restarts.
+        let webhooks = frontdesk_webhook::dispatch::spawn(
+            api.store(),
+            frontdesk_webhook::dispatch::DispatchConfig::default(),
+        );
         let server = Server::bind(cfg)
             .await?
             .with_api(api)
             .with_control(&control)
             .with_twilio_auth_token(args.twilio_auth_token);
         server.run(shutdown_signal()).await;
+        webhooks.stop().await;
         Ok(())
     })
 }
@@ -190,11 +200,7 @@ fn voice_app(
     let source =
         FlowSource::load(&path, &engines).map_err(|e| anyhow::anyhow!("--flow {}: {e}", path.display()))?;
     tracing::info!(flow = %path.display(), engines = ?engines, "voice agent ready");
-    Ok(VoiceApp {
-        engines,
-        flow: std::sync::Arc::new(source),
-        config: frontdesk_agent::AgentConfig::default(),
-    })
+    Ok(VoiceApp::new(engines, std::sync::Arc::new(source), frontdesk_agent::AgentConfig::default()))
 }
 
 /// Reloads the flow on SIGHUP; new calls get the new version, a flow with errors is refused.

@@ -4,6 +4,8 @@
 //! endpoint needs an API key (`frontdesk apikey create`, then `?token=<key>` in the URL); a
 //! connection without one is refused with 401 before any call starts.
 
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+
 mod support;
 
 use std::process::Command;

@@ -110,6 +110,11 @@ impl Api {
         self.state.metrics.clone()
     }
 
+    /// The store the API serves (the voice loop writes its call records there).
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.state.store.clone()
+    }
+
     /// Sets a readiness component (`models`...): `/readyz` is 200 only when the store takes a
     /// write and every component set here is ready.
     pub fn set_ready(&self, component: &str, ready: bool) {

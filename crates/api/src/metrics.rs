@@ -4,7 +4,9 @@
 //! The API records its own requests (count by method, route template and status; duration by
 //! route). The voice loop records call-side figures through the public methods ([`Metrics::call_started`],
 //! [`Metrics::turn`], [`Metrics::barge_in`], [`Metrics::asr`], [`Metrics::tts_first_audio`],
-//! [`Metrics::error`]); until a shell calls them they are exposed as zero.
+//! [`Metrics::error`]); until a shell calls them they are exposed as zero. Per-stage turn latencies
+//! ([`Metrics::turn_stage`], one histogram series per stage) and the barge-in
+//! stop time ([`Metrics::barge_in_stopped`]) come from the voice loop's timing records.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -15,6 +17,12 @@ use std::time::Duration;
 /// Histogram bucket upper bounds in seconds.
 const BUCKETS: [f64; 14] =
     [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// The stages of a turn's latency, each measured from the end of the caller's speech: the final
+/// transcript, the end-of-turn decision, the flow's first command, the first synthesised audio,
+/// the first audio frame sent. Label values of `frontdesk_turn_stage_seconds`.
+const TURN_STAGES: [&str; 5] =
+    ["final_transcript", "end_of_turn", "flow_command", "first_tts_audio", "first_audio_sent"];
 
 #[derive(Debug, Default, Clone)]
 struct Histogram {
@@ -57,6 +65,8 @@ struct Tables {
     turn_latency: Histogram,
     asr: Histogram,
     tts_first_audio: Histogram,
+    turn_stages: BTreeMap<&'static str, Histogram>,
+    barge_in_stop: Histogram,
 }
 
 /// The process's metrics. Cheap to update from any thread.
@@ -119,6 +129,19 @@ impl Metrics {
         self.tables().tts_first_audio.observe(took.as_secs_f64());
     }
 
+    /// One stage of a turn took `took` from the caller's end of speech (`stage`: one of
+    /// `TURN_STAGES`; other names are ignored, so the label set stays bounded).
+    pub fn turn_stage(&self, stage: &str, took: Duration) {
+        if let Some(s) = TURN_STAGES.iter().find(|s| **s == stage) {
+            self.tables().turn_stages.entry(s).or_default().observe(took.as_secs_f64());
+        }
+    }
+
+    /// After a barge-in, the agent's audio stopped `took` after the onset of the caller's speech.
+    pub fn barge_in_stopped(&self, took: Duration) {
+        self.tables().barge_in_stop.observe(took.as_secs_f64());
+    }
+
     /// An error of some kind (`asr`, `tts`, `store`, `transport`...).
     pub fn error(&self, kind: &str) {
         *self.tables().errors.entry(kind.to_string()).or_default() += 1;
@@ -150,6 +173,14 @@ impl Metrics {
         ] {
             let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} histogram");
             h.write(&mut o, name, "");
+        }
+        o.push_str("# HELP frontdesk_barge_in_stop_seconds Onset of the caller's speech to the agent's audio stopped, on a barge-in.\n# TYPE frontdesk_barge_in_stop_seconds histogram\n");
+        t.barge_in_stop.write(&mut o, "frontdesk_barge_in_stop_seconds", "");
+        o.push_str("# HELP frontdesk_turn_stage_seconds End of caller speech to each stage of the agent's answer.\n# TYPE frontdesk_turn_stage_seconds histogram\n");
+        let empty = Histogram::default();
+        for stage in TURN_STAGES {
+            let h = t.turn_stages.get(stage).unwrap_or(&empty);
+            h.write(&mut o, "frontdesk_turn_stage_seconds", &format!("stage=\"{stage}\""));
         }
         o.push_str("# HELP frontdesk_http_requests_total API requests, by method, route and status.\n# TYPE frontdesk_http_requests_total counter\n");
         for ((method, route, status), n) in &t.requests {
@@ -200,5 +231,27 @@ mod tests {
         assert!(text.contains("frontdesk_turn_latency_seconds_bucket{le=\"1\"} 1\n"));
         assert!(text.contains("frontdesk_turn_latency_seconds_bucket{le=\"0.5\"} 0\n"));
         assert!(text.contains("frontdesk_errors_total{kind=\"a\\\"b\"} 1\n"));
+    }
+
+    #[test]
+    fn turn_stages_and_barge_in_stop_are_histograms_with_bounded_labels() {
+        let m = Metrics::default();
+        m.turn_stage("first_audio_sent", Duration::from_millis(640));
+        m.turn_stage("final_transcript", Duration::from_millis(90));
+        m.turn_stage("not a stage", Duration::from_millis(1));
+        m.barge_in_stopped(Duration::from_millis(320));
+        let text = m.render();
+        assert!(
+            text.contains("frontdesk_turn_stage_seconds_bucket{stage=\"first_audio_sent\",le=\"0.5\"} 0\n")
+        );
+        assert!(
+            text.contains("frontdesk_turn_stage_seconds_bucket{stage=\"first_audio_sent\",le=\"1\"} 1\n")
+        );
+        assert!(text.contains("frontdesk_turn_stage_seconds_count{stage=\"final_transcript\"} 1\n"));
+        assert!(text.contains("frontdesk_turn_stage_seconds_count{stage=\"flow_command\"} 0\n"));
+        assert!(!text.contains("not a stage"));
+        assert!(text.contains("frontdesk_barge_in_stop_seconds_bucket{le=\"0.5\"} 1\n"));
+        // One HELP and TYPE per family.
+        assert_eq!(text.matches("# TYPE frontdesk_turn_stage_seconds histogram").count(), 1);
     }
 }

@@ -28,6 +28,6 @@ pub mod sip;
 pub mod twilio;
 pub mod wav;
 
-pub use serve::{ServeConfig, ServeError, Server};
 pub use control::{ControlCmd, GatewayControl, LiveCalls};
+pub use serve::{ServeConfig, ServeError, Server};
 pub use sip::{Dial, SipConfig};

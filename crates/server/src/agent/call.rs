@@ -9,35 +9,43 @@
 //!   aborted (which cancels the clauses not started) when a barge-in drops the utterance; fixed
 //!   prompts come from the prompt cache.
 //! - A barge-in's `Clear` goes to the transport at once (Twilio drops what it buffered).
-//! - Per-turn timings are logged at `info` (`turn timing`, `barge-in timing`).
+//! - Flow effects (scheduling ops, opt-outs, webhooks) run off the runtime threads
+//!   (`effects.rs`); while the flow waits for one, silence keeps flowing. Results arriving after
+//!   the call ended are dropped.
+//! - Live-call control ([`ControlCmd`]: say, transfer, hang up) arrives on an optional channel.
+//! - The call record, its timeline and the metrics are fed through `log.rs`; per-turn timings
+//!   are also logged at `info` (`turn timing`, `barge-in timing`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use frontdesk_agent::{Action, Agent, Job, Timing, TtsChunk};
-use frontdesk_engines::pool::Ticket;
+use frontdesk_engines::pool::{Priority, Ticket};
 use frontdesk_engines::{EndOfTurn, EngineError, Transcript, Vad};
 use frontdesk_flow::FlowMachine;
 use frontdesk_flow::ast::TransferTarget;
 use frontdesk_tts_piper::{StreamOptions, TtsStream};
-use frontdesk_types::SampleRate;
+use frontdesk_types::{Instant, SampleRate};
 use frontdesk_voice::UtteranceId;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tokio::time::MissedTickBehavior;
 use tracing::{info, warn};
 
-use super::VoiceApp;
+use super::effects::{self, EffectDone};
+use super::log::{CallLog, Disposition, wall_now};
+use super::{ControlCmd, VoiceApp};
 use crate::call::{Call, CallInput, CallOutput};
 use crate::clock::Clock;
 
-enum Done {
+pub(super) enum Done {
     Vad(Vec<(u64, Result<f32, EngineError>)>),
-    Asr(u64, Result<Transcript, EngineError>),
+    Asr(u64, Result<Transcript, EngineError>, Duration),
     Turn(u64, Result<f32, EngineError>),
     Embed(u64, Result<Vec<f32>, EngineError>),
     Tts(UtteranceId, Result<TtsChunk, EngineError>),
+    Effect(EffectDone),
 }
 
 type Shared<T> = Arc<Mutex<T>>;
@@ -51,6 +59,11 @@ struct Shell {
     vad_busy: bool,
     tickets: Vec<Ticket<()>>,
     tts: HashMap<UtteranceId, AbortHandle>,
+    /// When each utterance's synthesis was asked (for the time to its first audio).
+    tts_asked: HashMap<UtteranceId, Instant>,
+    clock: Clock,
+    log: CallLog,
+    disposition: Option<Disposition>,
 }
 
 /// Seconds since the Unix epoch: the caller's wall clock for the flow ("tomorrow").
@@ -66,8 +79,19 @@ impl Shell {
         job: impl FnOnce() -> Result<T, EngineError> + Send + 'static,
         done: impl FnOnce(Result<T, EngineError>) -> Done + Send + 'static,
     ) {
+        self.submit_in(Priority::Urgent, job, done);
+    }
+
+    /// As [`Shell::submit`] in the given pool lane: partial transcripts wait behind the work a
+    /// caller is waiting for (VAD, finals, synthesis) of every call.
+    fn submit_in<T: Send + 'static>(
+        &mut self,
+        lane: Priority,
+        job: impl FnOnce() -> Result<T, EngineError> + Send + 'static,
+        done: impl FnOnce(Result<T, EngineError>) -> Done + Send + 'static,
+    ) {
         let tx = self.tx.clone();
-        let ticket = self.app.engines.pool.submit(None, move || {
+        let ticket = self.app.engines.pool.submit_in(lane, None, move || {
             let _ = tx.send(done(job()));
             Ok(())
         });
@@ -104,7 +128,20 @@ impl Shell {
             Job::Transcribe(req) => {
                 let asr = e.asr.clone();
                 let id = req.id;
-                self.submit(move || asr.transcribe(&req.pcm, &req.options), move |r| Done::Asr(id, r));
+                let clock = self.clock;
+                let lane = if req.partial { Priority::Background } else { Priority::Urgent };
+                self.submit_in(
+                    lane,
+                    move || {
+                        let t = clock.now();
+                        asr.transcribe(&req.pcm, &req.options)
+                            .map(|r| (r, clock.now().saturating_duration_since(t)))
+                    },
+                    move |r| match r {
+                        Ok((t, took)) => Done::Asr(id, Ok(t), took),
+                        Err(e) => Done::Asr(id, Err(e), Duration::ZERO),
+                    },
+                );
             }
             Job::EndOfTurn { id, pcm_16k } => match &self.turn {
                 Some(m) => {
@@ -145,6 +182,7 @@ impl Shell {
 
     fn speak(&mut self, utterance: UtteranceId, text: String) {
         let e = self.app.engines.clone();
+        self.tts_asked.insert(utterance, self.clock.now());
         if let Some(audio) = e.prompts.get(e.tts.name(), &text, SampleRate::Hz8000) {
             let pcm = audio.iter().map(|s| (s.clamp(-1.0, 1.0) * 32767.0).round() as i16).collect();
             let _ = self.tx.send(Done::Tts(utterance, Ok(TtsChunk { pcm, clause: None, last: true })));
@@ -216,28 +254,51 @@ async fn pump(agent: &mut Agent, shell: &mut Shell, call: &Call) -> bool {
     let id = call.info.id.to_string();
     while let Some(t) = agent.poll_timing() {
         log_timing(&id, &t);
+        shell.log.timing(&t);
+    }
+    while let Some(r) = agent.poll_record() {
+        shell.log.record(r);
     }
     let mut go_on = true;
     while let Some(a) = agent.poll_action() {
+        let now = shell.clock.now();
         let out = match a {
             Action::Clear => CallOutput::Clear,
             Action::Hangup => {
                 go_on = false;
+                shell.disposition.get_or_insert(Disposition::AgentHangup);
                 CallOutput::Hangup
             }
             Action::Transfer { target, context } => {
                 info!(call = %id, context = context.len(), "transfer");
                 match target {
-                    TransferTarget::Sip(uri) => CallOutput::Transfer(uri),
+                    TransferTarget::Sip(uri) => {
+                        shell.log.note(now, "transfer", uri.clone(), None);
+                        shell.disposition.get_or_insert(Disposition::Transferred(uri.clone()));
+                        CallOutput::Transfer(uri)
+                    }
                     TransferTarget::Queue(q) => {
                         warn!(call = %id, queue = %q, "no queue routing configured: hanging up instead of transferring");
+                        shell.log.note(
+                            now,
+                            "event",
+                            format!("transfer to queue {q}: no queue routing, hung up"),
+                            None,
+                        );
+                        shell.disposition.get_or_insert(Disposition::AgentHangup);
                         go_on = false;
                         CallOutput::Hangup
                     }
                 }
             }
             Action::OptOut => {
-                info!(call = %id, "caller opted out (no store configured: not recorded)");
+                shell.disposition = Some(Disposition::OptedOut);
+                shell.log.note(now, "event", "opt-out".into(), None);
+                effects::opt_out(shell.app.store.clone(), call.info.id.clone(), call.info.from.clone());
+                continue;
+            }
+            Action::Effect(e) => {
+                effects::run(shell.app.store.clone(), shell.clock, e, shell.tx.clone());
                 continue;
             }
         };
@@ -248,15 +309,86 @@ async fn pump(agent: &mut Agent, shell: &mut Shell, call: &Call) -> bool {
     go_on
 }
 
-pub(super) async fn run(app: VoiceApp, mut call: Call) {
+/// What a live-call command does to the agent.
+fn control(agent: &mut Agent, shell: &mut Shell, now: Instant, cmd: ControlCmd) {
+    match cmd {
+        ControlCmd::Say { text, interrupt } => {
+            shell.log.note(now, "event", format!("live say (interrupt: {interrupt})"), None);
+            agent.say_now(now, &text, interrupt);
+        }
+        ControlCmd::Transfer(target) => agent.transfer_now(now, TransferTarget::Sip(target)),
+        ControlCmd::Hangup => {
+            shell.log.note(now, "event", "hang-up by live control".into(), None);
+            agent.hangup_now(now);
+        }
+    }
+}
+
+/// An engine result or an effect's outcome, fed to the agent.
+fn done(agent: &mut Agent, shell: &mut Shell, now: Instant, done: Done) {
+    match done {
+        Done::Vad(results) => {
+            for (i, r) in results {
+                if r.is_err() {
+                    shell.log.error("vad");
+                }
+                agent.handle_vad(now, i, r);
+            }
+            shell.vad_busy = false;
+            shell.run_vad();
+        }
+        Done::Asr(i, r, took) => {
+            if let Some(m) = &shell.app.metrics {
+                match &r {
+                    Ok(_) => m.asr(took),
+                    Err(_) => m.error("asr"),
+                }
+            }
+            agent.handle_transcript(now, i, r);
+        }
+        Done::Turn(i, r) => agent.handle_end_of_turn(now, i, r),
+        Done::Embed(i, r) => agent.handle_embedding(now, i, r),
+        Done::Tts(u, r) => {
+            match &r {
+                Ok(c) if !c.pcm.is_empty() => {
+                    if let (Some(asked), Some(m)) = (shell.tts_asked.remove(&u), &shell.app.metrics) {
+                        m.tts_first_audio(now.saturating_duration_since(asked));
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => shell.log.error("tts"),
+            }
+            if r.as_ref().map_or(true, |c| c.last) {
+                shell.tts.remove(&u);
+                shell.tts_asked.remove(&u);
+            }
+            agent.handle_tts(now, u, r);
+        }
+        Done::Effect(e) => {
+            if e.failed {
+                shell.log.error("effect");
+            }
+            shell.log.note(now, "event", e.note, Some(e.took));
+            if let Some(ev) = e.event {
+                agent.handle_flow_event(now, e.id, ev);
+            }
+        }
+    }
+}
+
+pub(super) async fn run(app: VoiceApp, mut call: Call, mut control_rx: Option<mpsc::Receiver<ControlCmd>>) {
     let clock = Clock::new();
     let id = call.info.id.to_string();
-    let bundle = app.flow.current();
+    let loaded = app.flow.loaded();
+    let bundle = loaded.bundle.clone();
+    let mut log =
+        CallLog::start(app.store.clone(), app.metrics.clone(), &call.info, loaded, clock.now(), wall_now());
     let tz = bundle.flow.timezone.clone().unwrap_or_else(|| "UTC".into());
     let wall = match frontdesk_flow::convo::wall_from_unix(unix_now(), &tz) {
         Ok(w) => w,
         Err(e) => {
             warn!(call = %id, error = %e, "cannot read the wall clock in the flow's time zone");
+            log.end(clock.now(), &Disposition::Error);
             return;
         }
     };
@@ -268,6 +400,8 @@ pub(super) async fn run(app: VoiceApp, mut call: Call) {
         Ok(v) => v,
         Err(e) => {
             warn!(call = %id, error = %e, "no VAD for the call");
+            log.error("vad");
+            log.end(clock.now(), &Disposition::Error);
             return;
         }
     };
@@ -283,6 +417,7 @@ pub(super) async fn run(app: VoiceApp, mut call: Call) {
         Ok(a) => a,
         Err(e) => {
             warn!(call = %id, error = %e, "cannot start the voice loop");
+            log.end(clock.now(), &Disposition::Error);
             return;
         }
     };
@@ -296,10 +431,15 @@ pub(super) async fn run(app: VoiceApp, mut call: Call) {
         vad_busy: false,
         tickets: Vec::new(),
         tts: HashMap::new(),
+        tts_asked: HashMap::new(),
+        clock,
+        log,
+        disposition: None,
     };
     info!(call = %id, "voice agent answering");
     if let Err(e) = agent.start(clock.now()) {
         warn!(call = %id, error = %e, "flow failed to start");
+        shell.log.end(clock.now(), &Disposition::Error);
         return;
     }
     let mut tick = tokio::time::interval(Duration::from_millis(20));
@@ -323,32 +463,28 @@ pub(super) async fn run(app: VoiceApp, mut call: Call) {
                 Some(CallInput::Played(_)) => {}
                 None | Some(CallInput::Hangup) => break,
             },
-            Some(done) = rx.recv() => {
-                let now = clock.now();
-                match done {
-                    Done::Vad(results) => {
-                        for (i, r) in results {
-                            agent.handle_vad(now, i, r);
-                        }
-                        shell.vad_busy = false;
-                        shell.run_vad();
-                    }
-                    Done::Asr(i, r) => agent.handle_transcript(now, i, r),
-                    Done::Turn(i, r) => agent.handle_end_of_turn(now, i, r),
-                    Done::Embed(i, r) => agent.handle_embedding(now, i, r),
-                    Done::Tts(u, r) => {
-                        if r.as_ref().map_or(true, |c| c.last) {
-                            shell.tts.remove(&u);
-                        }
-                        agent.handle_tts(now, u, r);
-                    }
-                }
-            }
+            Some(d) = rx.recv() => done(&mut agent, &mut shell, clock.now(), d),
+            cmd = async { match &mut control_rx { Some(c) => c.recv().await, None => std::future::pending().await } } => match cmd {
+                Some(cmd) => control(&mut agent, &mut shell, clock.now(), cmd),
+                None => control_rx = None,
+            },
             _ = async { if let Some(w) = wake { tokio::time::sleep_until(w).await } else { std::future::pending().await } } => {
                 agent.handle_timeout(clock.now());
             }
         }
     }
+    // What was still playing goes into the record with what was heard of it.
+    let now = clock.now();
+    agent.close(now);
+    while let Some(r) = agent.poll_record() {
+        shell.log.record(r);
+    }
+    while let Some(t) = agent.poll_timing() {
+        log_timing(&id, &t);
+        shell.log.timing(&t);
+    }
+    let disposition = shell.disposition.take().unwrap_or(Disposition::CallerHangup);
+    shell.log.end(now, &disposition);
     for (_, h) in shell.tts.drain() {
         h.abort();
     }

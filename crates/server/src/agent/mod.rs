@@ -2,30 +2,57 @@
 //!
 //! - [`VoiceEngines`]: the inference pool and the engines every call shares (VAD factory,
 //!   transcriber, synthesiser, optional turn model and embedder) plus the prompt cache.
-//! - [`FlowSource`]: the flow file, loaded and checked at start (an invalid flow refuses to
-//!   start, with the checker's diagnostics); [`FlowSource::reload`] swaps in a new version only if
-//!   it checks, so a bad edit keeps the last good flow. Calls in progress keep the version they
-//!   started with. Fixed prompts (texts with no caller data) are synthesised at load into the
-//!   prompt cache, so greetings and reprompts start without synthesis.
-//! - [`VoiceApp`]: what `serve` runs on a call; the per-call task is in `call.rs`.
+//! - [`FlowSource`]: the flow file and its `resources:` file, loaded and checked at start (an
+//!   invalid flow refuses to start, with the checker's diagnostics); [`FlowSource::reload`] swaps
+//!   in a new version only if it checks, so a bad edit keeps the last good flow. Calls in progress
+//!   keep the version they started with. Fixed prompts (texts with no caller data: node prompts
+//!   and reprompts, the knowledge base's answers, the global help, "are you a person" and opt-out
+//!   texts) are synthesised at load into the prompt cache, so greetings, reprompts and FAQ answers
+//!   start without synthesis.
+//! - [`VoiceApp`]: what `serve` runs on a call, with the optional store (call records, the
+//!   flow's scheduling ops, opt-outs) and metrics registry; the per-call task is in `call.rs`,
+//!   effects (scheduling, opt-out, webhooks) in `effects.rs`, the call log and metrics in
+//!   `log.rs`. [`ControlCmd`] is what live-call control sends a running call.
 
 mod call;
+mod effects;
+mod log;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use frontdesk_agent::AgentConfig;
+use frontdesk_api::Metrics;
 use frontdesk_engines::pool::InferencePool;
 use frontdesk_engines::turn::EndOfTurnFactory;
 use frontdesk_engines::{Embedder, Synthesizer, Transcriber, VadFactory};
 use frontdesk_flow::ast::NodeKind;
+use frontdesk_flow::parse::resources::Resources;
 use frontdesk_flow::template::Template;
 use frontdesk_flow::{Bundle, FlowError};
+use frontdesk_store::Store;
 use frontdesk_tts_piper::PromptCache;
 use frontdesk_types::SampleRate;
 use tracing::{info, warn};
 
 use crate::call::Call;
+
+/// A command for a call in progress, from live-call control (the HTTP API).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ControlCmd {
+    /// Speak `text`; `interrupt` first flushes what the agent is saying.
+    Say {
+        /// What to say.
+        text: String,
+        /// Flush the current utterance first.
+        interrupt: bool,
+    },
+    /// Blind-transfer the caller to a SIP URI or number.
+    Transfer(String),
+    /// End the call.
+    Hangup,
+}
 
 /// Prompt cache budget: 10 minutes of 8 kHz audio.
 const PROMPT_BUDGET: usize = 8000 * 600;
@@ -50,8 +77,11 @@ pub struct VoiceEngines {
 
 impl VoiceEngines {
     /// Loads Silero VAD, Whisper tiny.en and the Piper voice from the models directory
-    /// (`models`, else `FRONTDESK_MODELS`, else `./models`), on a pool of one thread per core.
-    /// No turn model or embedder: set [`VoiceEngines::turn`] / [`VoiceEngines::embedder`].
+    /// (`models`, else `FRONTDESK_MODELS`, else `./models`), on a pool of one thread per core,
+    /// and the MiniLM embedder when it is installed (intents and FAQ by meaning; without it the
+    /// flow uses keyword rules and word overlap). No turn model: Smart Turn alone ended turns
+    /// early more often than the 700 ms pause policy (see docs/performance.md); set
+    /// [`VoiceEngines::turn`] to use one.
     pub fn load(models: Option<PathBuf>) -> Result<VoiceEngines, frontdesk_engines::EngineError> {
         use frontdesk_engines::EngineError;
         let paths = frontdesk_models::ModelPaths::from_env(models)
@@ -62,13 +92,21 @@ impl VoiceEngines {
             paths.dir(),
         )?;
         let tts = frontdesk_tts_piper::PiperVoice::load(&paths)?;
+        let embedder: Option<Arc<dyn Embedder>> = match frontdesk_embed_minilm::MiniLm::load(paths.dir()) {
+            Ok(m) => Some(Arc::new(m)),
+            Err(EngineError::ModelMissing { path }) => {
+                info!(missing = %path.display(), "no MiniLM embedder installed: intents and FAQ use keyword rules");
+                None
+            }
+            Err(e) => return Err(e),
+        };
         Ok(VoiceEngines {
             pool: Arc::new(InferencePool::with_default_size()),
             vad: Arc::new(vad),
             asr: Arc::new(asr),
             tts: Arc::new(tts),
             turn: None,
-            embedder: None,
+            embedder,
             prompts: Arc::new(PromptCache::new(PROMPT_BUDGET)),
         })
     }
@@ -97,15 +135,32 @@ pub enum VoiceError {
     Load(FlowError),
 }
 
+/// One loaded version of the flow: the checked bundle, its resources (providers, hours,
+/// appointment types for the scheduling nodes) and the SHA-256 of its YAML text.
+#[derive(Debug)]
+pub struct LoadedFlow {
+    /// The flow and its knowledge base.
+    pub bundle: Arc<Bundle>,
+    /// The `resources:` file, if the flow names one.
+    pub resources: Option<Resources>,
+    /// Lowercase hex SHA-256 of the flow file (matches a published version's `sha256`).
+    pub sha256: String,
+    /// Whether the resources were written to the store (once per loaded version).
+    pub(crate) seeded: AtomicBool,
+}
+
 /// The flow file and its current checked version.
 #[derive(Debug)]
 pub struct FlowSource {
     path: PathBuf,
-    current: Mutex<Arc<Bundle>>,
+    current: Mutex<Arc<LoadedFlow>>,
 }
 
-fn load_bundle(path: &Path, engines: &VoiceEngines) -> Result<Bundle, VoiceError> {
-    let mut bundle = match Bundle::load(path) {
+fn load_bundle(path: &Path, engines: &VoiceEngines) -> Result<LoadedFlow, VoiceError> {
+    let text = std::fs::read(path)
+        .map_err(|source| VoiceError::Load(FlowError::Io { path: path.to_owned(), source }))?;
+    let sha256 = sha256_hex(&text);
+    let (mut bundle, resources) = match frontdesk_flow::convo::load(path) {
         Ok(b) => b,
         Err(FlowError::Invalid { file, diags }) => {
             let all: Vec<String> = diags.iter().map(|d| d.render(&file)).collect();
@@ -126,10 +181,21 @@ fn load_bundle(path: &Path, engines: &VoiceEngines) -> Result<Bundle, VoiceError
         }
     }
     info!(flow = %path.display(), prompts = cached, "flow loaded; fixed prompts synthesised");
-    Ok(bundle)
+    Ok(LoadedFlow { bundle: Arc::new(bundle), resources, sha256, seeded: AtomicBool::new(false) })
 }
 
-/// Prompts whose text is the same on every call: templates that use only business facts.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    use std::fmt::Write as _;
+    sha2::Sha256::digest(bytes).iter().fold(String::with_capacity(64), |mut o, b| {
+        let _ = write!(o, "{b:02x}");
+        o
+    })
+}
+
+/// Prompts whose text is the same on every call: templates that use only business facts (node
+/// prompts and reprompts, the global help, "are you a person" and opt-out texts) and the
+/// knowledge base's answers.
 pub fn fixed_prompts(b: &Bundle) -> Vec<String> {
     let f = &b.flow;
     let render = |t: &Template| -> Option<String> {
@@ -159,14 +225,23 @@ pub fn fixed_prompts(b: &Bundle) -> Vec<String> {
         }
         out.extend(ts.into_iter().filter_map(render).filter(|s| !s.trim().is_empty()));
     }
+    let g = &f.global;
+    out.extend(
+        [&g.help, &g.are_you_human, &g.opt_out]
+            .into_iter()
+            .flatten()
+            .filter_map(render)
+            .filter(|s| !s.trim().is_empty()),
+    );
+    out.extend(b.kb.entries.iter().map(|e| e.answer.clone()).filter(|s| !s.trim().is_empty()));
     out.sort();
     out.dedup();
     out
 }
 
 impl FlowSource {
-    /// Loads and checks `path` (and its knowledge base), embeds it if a model is loaded and
-    /// synthesises its fixed prompts.
+    /// Loads and checks `path` (and its knowledge base and resources), embeds it if a model is
+    /// loaded and synthesises its fixed prompts.
     pub fn load(path: &Path, engines: &VoiceEngines) -> Result<FlowSource, VoiceError> {
         let b = load_bundle(path, engines)?;
         Ok(FlowSource { path: path.to_owned(), current: Mutex::new(Arc::new(b)) })
@@ -181,6 +256,11 @@ impl FlowSource {
 
     /// The version new calls get.
     pub fn current(&self) -> Arc<Bundle> {
+        self.loaded().bundle.clone()
+    }
+
+    /// The version new calls get, with its resources and hash.
+    pub fn loaded(&self) -> Arc<LoadedFlow> {
         self.current.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
@@ -191,7 +271,7 @@ impl FlowSource {
 }
 
 /// The voice agent as a call application.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct VoiceApp {
     /// Shared engines.
     pub engines: Arc<VoiceEngines>,
@@ -199,11 +279,34 @@ pub struct VoiceApp {
     pub flow: Arc<FlowSource>,
     /// Loop tuning.
     pub config: AgentConfig,
+    /// Where call records are written and the flow's scheduling ops and opt-outs run; without
+    /// one nothing is recorded and a scheduling node hears that the schedule is unavailable.
+    pub store: Option<Arc<dyn Store>>,
+    /// The metrics registry the calls feed (calls, turns, per-stage latencies, barge-ins,
+    /// errors).
+    pub metrics: Option<Arc<Metrics>>,
+}
+
+impl std::fmt::Debug for VoiceApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VoiceApp")
+            .field("engines", &self.engines)
+            .field("flow", &self.flow.path())
+            .field("store", &self.store.is_some())
+            .field("metrics", &self.metrics.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl VoiceApp {
-    /// Runs the flow on `call` until it ends.
-    pub async fn run(self, call: Call) {
-        call::run(self, call).await;
+    /// A voice app with no store and no metrics.
+    pub fn new(engines: Arc<VoiceEngines>, flow: Arc<FlowSource>, config: AgentConfig) -> VoiceApp {
+        VoiceApp { engines, flow, config, store: None, metrics: None }
+    }
+
+    /// Runs the flow on `call` until it ends, taking live-call commands from `control` (say,
+    /// transfer, hang up) when given.
+    pub async fn run(self, call: Call, control: Option<tokio::sync::mpsc::Receiver<ControlCmd>>) {
+        call::run(self, call, control).await;
     }
 }
