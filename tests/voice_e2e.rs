@@ -116,7 +116,10 @@ fn booking_request_over_sip_gets_the_date_question_and_the_date_read_back() {
     let when = clip_pcm(&dir, &Clip::Human(&["digits/tomorrow", "digits/at", "digits/10", "digits/a-m"]));
     let when_at = ASK_AT + dur(&ask) + 5.0;
     let caller = Caller { name: "book", parts: vec![(ASK_AT, ask), (when_at, when.clone())], talk_s: 31 };
-    let (gw, sip) = start_agent(&dir, true, &[]);
+    // The WAV-driven caller cannot react to the agent: a longer no-input timeout keeps the menu's
+    // reprompt (6 s after the prompt) from racing the scheduled question on a slow machine.
+    let flow = patient_flow(&dir);
+    let (gw, sip) = start_agent(&dir, true, &["--flow", flow.to_str().unwrap()]);
     let (cdir, rec) = sip_calls(&dir, sip, std::slice::from_ref(&caller)).pop().unwrap();
     let t = transcribe_cuts(&cdir, &rec, &[(ASK_AT, when_at), (when_at, dur(&rec))]);
     // ask_when: "Sure. What day and time would suit you?"
@@ -131,10 +134,33 @@ fn booking_request_over_sip_gets_the_date_question_and_the_date_read_back() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// flows/clinic.yaml with `no_input_ms: 20000`, written into `dir` (its knowledge base and
+/// resources referenced by absolute path).
+fn patient_flow(dir: &std::path::Path) -> std::path::PathBuf {
+    let flows = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("flows");
+    let text = std::fs::read_to_string(flows.join("clinic.yaml")).unwrap();
+    assert!(text.contains("no_input_ms: 6000"), "clinic.yaml changed: update patient_flow");
+    let text = text
+        .replace("no_input_ms: 6000", "no_input_ms: 20000")
+        .replace(
+            "knowledge: clinic-kb.yaml",
+            &format!("knowledge: {}", flows.join("clinic-kb.yaml").display()),
+        )
+        .replace(
+            "resources: clinic-resources.yaml",
+            &format!("resources: {}", flows.join("clinic-resources.yaml").display()),
+        );
+    let path = dir.join("clinic-patient.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 /// Longest time from the caller's onset (over the agent) to the agent's silence that the test
 /// accepts: the barge-in policy needs 300 ms of speech and a partial transcript with a word that
-/// is not a backchannel (a partial every 400 ms of speech), then the next frame is silence.
-const BARGE_IN_BOUND_S: f64 = 1.0;
+/// is not a backchannel, or 1.2 s of speech with no transcript yet; then the next frame is
+/// silence. 1.5 s is that ceiling plus the VAD's onset delay and a frame. (The benchmark target,
+/// onset -> last agent packet <= 200 ms, is measured by eval/voice/bench.sh, not here.)
+const BARGE_IN_BOUND_S: f64 = 1.5;
 
 /// Silence this long (seconds) means the agent stopped (longer than a pause between clauses).
 const STOPPED_S: f64 = 0.6;
