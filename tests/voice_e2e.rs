@@ -191,8 +191,10 @@ fn caller_talking_over_a_long_answer_stops_the_agent() {
         gw.log()
     );
     // Both calls: the agent was answering when the caller started talking.
-    assert!(sound_share(&int, onset - 1.0, onset) > 0.4, "not answering at the onset; {report}");
-    assert!(sound_share(&ctl, onset - 1.0, onset) > 0.4, "control not answering at the onset; {report}");
+    // (Speech with clause pauses fills 40-60 % of a second; silence fills none. 0.25 leaves room
+    // for a pause between clauses just before the onset.)
+    assert!(sound_share(&int, onset - 1.0, onset) > 0.25, "not answering at the onset; {report}");
+    assert!(sound_share(&ctl, onset - 1.0, onset) > 0.25, "control not answering at the onset; {report}");
     let stopped = silence_from(&int, onset, STOPPED_S).unwrap() - onset;
     let ran_on = silence_from(&ctl, onset, STOPPED_S).unwrap_or(dur(&recs[1].1)) - onset;
     let decided = log_field(&gw.log(), "barge-in timing", "decided_ms");
