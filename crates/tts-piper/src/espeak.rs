@@ -96,7 +96,7 @@ impl Synthesizer for EspeakVoice {
         if clause.trim().is_empty() {
             return Ok(Vec::new());
         }
-        Ok(self.run(clause)?.1)
+        Ok(self.run(&crate::speakable::speakable(clause))?.1)
     }
 }
 

@@ -10,6 +10,8 @@
 //!   A long first clause is cut once at a phrase boundary ([`first`]) so the first audio costs a
 //!   few words of synthesis; the halves are joined without a pause.
 //! - [`cache::PromptCache`] holds fixed prompts' audio in memory.
+//! - [`speakable`] rewrites clock times ("10:00 AM") into the words people say before espeak-ng
+//!   reads them, for both voices.
 //!
 //! Model files come from the `piper-joe` set (`frontdesk models fetch piper-joe onnxruntime`); a
 //! missing, truncated or corrupt file is an `EngineError` naming it and the fix.
@@ -19,6 +21,7 @@ pub mod espeak;
 pub mod first;
 pub mod phonemize;
 pub mod piper;
+pub mod speakable;
 pub mod stream;
 
 pub use cache::PromptCache;

@@ -155,7 +155,7 @@ impl Phonemizer {
 
     /// IPA phonemes for `text` with Piper's punctuation rules.
     pub fn phonemize(&self, text: &str) -> Result<String, EngineError> {
-        let text = sanitise(text);
+        let text = sanitise(&crate::speakable::speakable(text));
         let mut out = String::new();
         let mut guard = self.proc.lock().unwrap_or_else(PoisonError::into_inner);
         for (piece, punct) in pieces(&text) {

@@ -71,6 +71,12 @@ fn phonemes_match_what_piper_expects() {
     for (text, want) in cases {
         assert_eq!(v.phonemizer().phonemize(text).unwrap(), want, "{text}");
     }
+    // Clock times are read as people say them, not digit group by digit group ("ten zero zero").
+    assert_eq!(
+        v.phonemizer().phonemize("At 10:00 AM.").unwrap(),
+        v.phonemizer().phonemize("At 10 AM.").unwrap()
+    );
+    assert!(!v.phonemizer().phonemize("At 9:05 AM.").unwrap().contains("zˈiəɹoʊ"), "9:05 read as zero five");
     // Piper's framing: BOS, pad, each phoneme followed by pad, EOS.
     assert_eq!(v.phoneme_ids("hə"), vec![1, 0, 20, 0, 59, 0, 2]);
     // Characters outside the map are skipped, not errors.
