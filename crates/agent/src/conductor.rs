@@ -13,6 +13,7 @@
 //! [`Agent::hangup_now`], [`Agent::transfer_now`]) and the call-log records
 //! ([`Agent::poll_record`]) are in `live.rs`.
 
+mod barge;
 mod live;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -25,12 +26,14 @@ use frontdesk_flow::machine::Expect;
 use frontdesk_flow::{Command, Event, FlowMachine};
 use frontdesk_types::{Digit, Instant, Pii, SampleRate};
 use frontdesk_vad_silero::hysteresis::{Hysteresis, VadEvent};
-use frontdesk_voice::{Playout, PlayoutEvent, PlayoutQueue, UtteranceId, UtteranceOptions, VoiceError};
+use frontdesk_voice::{
+    Playout, PlayoutEvent, PlayoutQueue, SilenceReason, UtteranceId, UtteranceOptions, VoiceError,
+};
 use tracing::{debug, info, warn};
 
 use crate::AgentError;
 use crate::io::{Action, AgentConfig, Job, TtsChunk, VAD_FRAME};
-use crate::policy::{BargeInDecision, BargeInMode, TurnDecision, TurnState};
+use crate::policy::{BargeInMode, TurnDecision, TurnState};
 use crate::record::Record;
 use crate::timing::{BargeInTiming, OpenTurn, Timing, TurnTiming};
 
@@ -116,6 +119,9 @@ pub struct Agent {
     dtmf_deadline: Option<Instant>,
     open_turn: Option<OpenTurn>,
     barge: Option<(BargeInTiming, Instant)>,
+    /// Agent audio held at a caller's speech onset (see `barge.rs`).
+    paused: Option<barge::Pause>,
+    pauses_resumed: u64,
     /// Flow effects out whose result the flow waits for.
     effects_pending: BTreeSet<u64>,
     records: VecDeque<Record>,
@@ -155,6 +161,8 @@ impl Agent {
             dtmf_deadline: None,
             open_turn: None,
             barge: None,
+            paused: None,
+            pauses_resumed: 0,
             effects_pending: BTreeSet::new(),
             records: VecDeque::new(),
             jobs: VecDeque::new(),
@@ -258,6 +266,9 @@ impl Agent {
                     Some(Turn { over_agent: speaking, onset: speaking.then_some(onset), ..Turn::default() });
             }
         }
+        if self.turn.as_ref().is_some_and(|t| t.over_agent && !t.barged) {
+            self.pause_on_onset(onset);
+        }
         debug!(at_ms = at / 8, speaking, "speech start");
         let _ = now;
     }
@@ -272,10 +283,8 @@ impl Agent {
         let mut job = None;
         if let Some(t) = &mut self.turn {
             t.pause_since = Some(end);
-            if !t.barged {
-                // Speech over the agent that ended before it could barge in (a cough, an "uh-huh").
-                t.onset = None;
-            }
+            // Speech over the agent that ended before it could barge in keeps its onset: its
+            // final transcript decides (`barge.rs`).
             if eot && (t.barged || !t.over_agent) {
                 self.next_id += 1;
                 t.eot_id = Some(self.next_id);
@@ -356,105 +365,22 @@ impl Agent {
         self.evaluate_turn(now);
     }
 
-    fn check_barge_in(&mut self, now: Instant) {
-        let mode = self.mode();
-        let speaking = self.is_speaking();
-        if !speaking {
-            // The agent finished while the caller was talking over its last words: from here
-            // on that speech is an ordinary turn (callers often answer a beat early).
-            if let Some(t) = &mut self.turn
-                && t.over_agent
-                && !t.barged
-                && self.in_speech
-            {
-                t.over_agent = false;
-                t.onset = None;
-            }
+    fn evaluate_turn(&mut self, now: Instant) {
+        if self.in_speech {
             return;
         }
         let Some(t) = &self.turn else { return };
-        let Some(onset) = t.onset else { return };
-        if t.barged || !t.over_agent || !self.in_speech {
+        if t.pause_since.is_none() {
             return;
         }
-        let speech_ms = ms(now.saturating_duration_since(onset));
-        if self.cfg.barge_in.decide(mode, speech_ms, &t.partial) == BargeInDecision::Interrupt {
-            info!(speech_ms, "barge-in");
-            self.interrupt(now, onset, false);
-            if let Some(t) = &mut self.turn {
-                t.barged = true;
-            }
-        }
-    }
-
-    /// Stops interruptible agent audio now; tells the flow how much was heard.
-    fn interrupt(&mut self, now: Instant, onset: Instant, dtmf: bool) {
-        let reports = self.playout.flush(now);
-        if reports.is_empty() {
-            return;
-        }
-        let (mut heard, mut total) = (0u64, 0u64);
-        let mut resume = Vec::new();
-        for r in &reports {
-            let Some(s) = self.speaking.remove(&r.utterance.0) else { continue };
-            if !s.synth_done {
-                self.jobs.push_back(Job::CancelSpeak { utterance: r.utterance });
-            }
-            let estimate = s.text.chars().count() as u64 * MS_PER_CHAR;
-            let whole = if s.synth_done { r.queued_ms } else { r.queued_ms.max(estimate) };
-            heard += r.played_ms;
-            total += whole.max(r.played_ms + 1);
-            self.record_speech(r.utterance.0, &s, Some((r.played_ms, whole.max(r.played_ms + 1))));
-            let played = r.played_ms * u64::from(RATE.hz()) / 1000;
-            let from = if s.synth_done && r.played_ms > 0 {
-                s.clauses.iter().rposition(|(start, _)| *start <= played)
-            } else {
-                None
-            };
-            match from {
-                Some(i) => resume.extend(s.clauses[i..].iter().map(|(_, c)| c.clone())),
-                None => resume.push(s.text.clone()),
-            }
-        }
-        self.resume = Some(resume.join(" "));
-        self.actions.push_back(Action::Clear);
-        let (heard_ms, total_ms) = (clamp_u32(heard), clamp_u32(total));
-        self.barge = Some((
-            BargeInTiming {
-                onset,
-                decided: now.saturating_duration_since(onset),
-                stopped: Duration::ZERO,
-                heard_ms,
-                total_ms,
-                dtmf,
-            },
-            now,
-        ));
-        if self.speaking.is_empty() {
-            self.playback_pending = false;
-        }
-        if let Err(e) = self.flow.handle_event(now, Event::BargeIn { heard_ms, total_ms }) {
-            warn!(error = %e, "flow refused the barge-in");
-        }
-        let _ = self.drain_flow(now);
-    }
-
-    fn evaluate_turn(&mut self, now: Instant) {
-        if self.in_speech {
+        if t.over_agent && !t.barged && !self.settle_over_agent(now) {
+            // Did not stop the agent: not a turn (or not yet: its transcripts are pending).
             return;
         }
         let Some(t) = &self.turn else { return };
         let Some(pause) = t.pause_since else { return };
         let silence_ms = ms(now.saturating_duration_since(pause));
         let text = t.text();
-        if t.over_agent && !t.barged {
-            // Did not stop the agent: not a turn. Forget it once its transcripts are in.
-            if t.finals_pending == 0 {
-                debug!(text = ?Pii::new(&text), "speech over the agent ignored");
-                self.turn = None;
-            }
-            return;
-        }
         let state = TurnState {
             silence_ms,
             text: &text,
@@ -485,16 +411,6 @@ impl Agent {
                 self.commit(now);
             }
         }
-    }
-
-    /// A barge-in that brought no words: say the interrupted prompt again from where it was cut.
-    fn false_barge_in(&mut self, now: Instant) {
-        let Some(text) = self.resume.take() else { return };
-        if text.trim().is_empty() || self.is_speaking() {
-            return;
-        }
-        info!("false barge-in: resuming the prompt");
-        self.say(now, text);
     }
 
     fn commit(&mut self, now: Instant) {
@@ -752,10 +668,12 @@ impl Agent {
         }
     }
 
-    /// The flow's no-input timer runs only while nobody speaks and no effect is out.
+    /// The flow's no-input timer runs only while nobody speaks, no caller turn is on its way to
+    /// the flow (transcripts or its embedding pending) and no effect is out.
     fn flow_timer_live(&self) -> bool {
         !self.is_speaking()
             && self.turn.is_none()
+            && self.awaiting_embed.is_none()
             && self.dtmf_buf.is_empty()
             && self.effects_pending.is_empty()
             && !self.ended
@@ -769,7 +687,9 @@ impl Agent {
 
     /// The next 20 ms to send (agent audio, or silence when idle).
     pub fn poll_frame(&mut self, now: Instant) -> Vec<i16> {
-        let out = match self.playout.pop_frame(now) {
+        let held = self.hold_frame(now);
+        let out = match if held { Playout::Silence(SilenceReason::Idle) } else { self.playout.pop_frame(now) }
+        {
             Playout::Audio(f) => {
                 if let Some(o) = &mut self.open_turn
                     && f.utterance.0 >= o.first_utterance

@@ -35,6 +35,9 @@ pub struct BargeInPolicy {
     pub max_wait_ms: u64,
     /// Whether backchannel-only speech is ignored (otherwise any speech counts).
     pub ignore_backchannels: bool,
+    /// Hold the agent's audio from the speech onset until this policy decides (it plays on if
+    /// the speech was not a barge-in), so the caller is not talked over meanwhile.
+    pub pause_on_onset: bool,
 }
 
 impl Default for BargeInPolicy {
@@ -70,6 +73,7 @@ impl Default for BargeInPolicy {
             .collect(),
             max_wait_ms: 1200,
             ignore_backchannels: true,
+            pause_on_onset: true,
         }
     }
 }

@@ -1,7 +1,9 @@
 //! The agent with scripted engine answers (no models): the VAD says what the script says, the
 //! recogniser returns scripted text, synthesis returns a tone per clause. Checks the loop's own
-//! logic on a simulated clock: false barge-in resumes the prompt, keys interrupt, an unfinished
-//! sentence waits for the ceiling, no-input comes from the flow.
+//! logic on a simulated clock: speech over the agent holds its audio at once, a cough lets it
+//! play on, a short "wait, stop" barges in on its final transcript, false barge-in resumes the
+//! prompt, keys interrupt, an unfinished sentence waits for the ceiling, no-input comes from the
+//! flow.
 
 #![allow(clippy::unwrap_used)]
 
@@ -21,28 +23,43 @@ struct Loop {
     speech: bool,
     /// What the recogniser answers.
     text: String,
+    /// Partial transcripts come back empty (only finals carry `text`).
+    late_partials: bool,
+    /// Embedding jobs wait in `held_embeds` until the test answers them.
+    slow_embeds: bool,
+    held_embeds: Vec<u64>,
     said: Vec<String>,
     actions: Vec<Action>,
     timings: Vec<Timing>,
     cancelled: Vec<u64>,
+    /// Every frame sent: when, and whether it held agent audio.
+    sent: Vec<(Instant, bool)>,
 }
 
 impl Loop {
     fn new() -> Loop {
+        Loop::with(AgentConfig::default())
+    }
+
+    fn with(cfg: AgentConfig) -> Loop {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../flows/clinic.yaml");
         let b = Arc::new(Bundle::load(&path).unwrap());
         let wall = frontdesk_flow::convo::parse_now("2026-11-18T10:15", "America/New_York").unwrap();
-        let mut agent = Agent::new(AgentConfig::default(), FlowMachine::new(b, wall)).unwrap();
+        let mut agent = Agent::new(cfg, FlowMachine::new(b, wall)).unwrap();
         agent.start(Instant::ZERO).unwrap();
         let mut l = Loop {
             agent,
             now: Instant::ZERO,
             speech: false,
             text: String::new(),
+            late_partials: false,
+            slow_embeds: false,
+            held_embeds: vec![],
             said: vec![],
             actions: vec![],
             timings: vec![],
             cancelled: vec![],
+            sent: vec![],
         };
         l.drain();
         l
@@ -55,7 +72,10 @@ impl Loop {
                     self.agent.handle_vad(self.now, id, Ok(if self.speech { 0.95 } else { 0.02 }))
                 }
                 Job::Transcribe(req) => {
-                    let t = Transcript { text: self.text.clone(), words: vec![], confidence: 0.9 };
+                    // A recogniser behind the caller: partials come back empty.
+                    let text =
+                        if req.partial && self.late_partials { String::new() } else { self.text.clone() };
+                    let t = Transcript { text, words: vec![], confidence: 0.9 };
                     self.agent.handle_transcript(self.now, req.id, Ok(t));
                 }
                 Job::Speak { utterance, text } => {
@@ -71,6 +91,7 @@ impl Loop {
                 }
                 Job::CancelSpeak { utterance } => self.cancelled.push(utterance.0),
                 Job::EndOfTurn { id, .. } => self.agent.handle_end_of_turn(self.now, id, Ok(0.9)),
+                Job::Embed { id, .. } if self.slow_embeds => self.held_embeds.push(id),
                 Job::Embed { id, .. } => self.agent.handle_embedding(self.now, id, Ok(vec![])),
             }
         }
@@ -92,7 +113,8 @@ impl Loop {
                 self.agent.handle_timeout(self.now);
                 self.drain();
             }
-            let _ = self.agent.poll_frame(self.now);
+            let f = self.agent.poll_frame(self.now);
+            self.sent.push((self.now, f.iter().any(|&x| x != 0)));
             self.drain();
         }
     }
@@ -102,7 +124,7 @@ impl Loop {
 fn a_barge_in_that_brings_no_words_resumes_the_prompt_at_the_cut_clause() {
     let mut l = Loop::new();
     assert_eq!(l.said.len(), 2, "greeting and menu prompt: {:?}", l.said);
-    l.ms(600); // the barge-in decision (onset + 1.2 s) falls in the greeting's second clause
+    l.ms(1200); // the onset, and with it the held audio, falls in the greeting's second clause
     l.speech = true; // noise the VAD takes for speech, with no words in it
     l.ms(1400);
     assert!(l.actions.contains(&Action::Clear), "long speech with no partial did not barge in");
@@ -155,4 +177,113 @@ fn an_unfinished_sentence_waits_for_the_ceiling_and_silence_gets_the_flows_no_in
     l.text.clear();
     l.ms(20_000);
     assert!(l.said.len() > said, "no reprompt on silence");
+}
+
+impl Loop {
+    /// Frames of agent audio sent so far.
+    fn audio_frames(&self) -> usize {
+        self.sent.iter().filter(|(_, a)| *a).count()
+    }
+
+    /// The first silent frame at or after `from`.
+    fn first_silence_after(&self, from: Instant) -> Option<Instant> {
+        self.sent.iter().find(|(t, a)| *t >= from && !a).map(|(t, _)| *t)
+    }
+}
+
+#[test]
+fn speech_over_the_agent_holds_its_audio_at_once_and_a_cough_lets_it_play_on() {
+    // Control: the greeting and menu prompt played out undisturbed.
+    let mut quiet = Loop::new();
+    quiet.ms(8000); // before the flow's no-input reprompt
+    let whole = quiet.audio_frames();
+    assert!(whole > 200, "{whole} frames of agent audio");
+
+    let mut l = Loop::new();
+    l.ms(1200);
+    let onset = l.now;
+    l.speech = true; // a cough: 200 ms the VAD takes for speech, no words in it
+    l.ms(200);
+    l.speech = false;
+    let stopped = l.first_silence_after(onset).unwrap();
+    assert!(
+        stopped.saturating_duration_since(onset) <= Duration::from_millis(120),
+        "agent audio went on {:?} after the onset",
+        stopped.saturating_duration_since(onset)
+    );
+    l.ms(6600);
+    assert!(!l.actions.contains(&Action::Clear), "a cough flushed the agent");
+    assert_eq!(l.agent.pauses_resumed(), 1);
+    assert_eq!(l.said.len(), 2, "nothing said again: {:?}", l.said);
+    // Nothing lost: every frame of the prompts was sent, only later.
+    assert_eq!(l.audio_frames(), whole, "held audio was dropped or repeated");
+    assert!(!l.timings.iter().any(|t| matches!(t, Timing::BargeIn(_) | Timing::Turn(_))));
+}
+
+#[test]
+fn a_short_stop_that_ends_before_any_partial_barges_in_on_its_final_transcript() {
+    let mut l = Loop::new();
+    l.ms(1200);
+    let onset = l.now;
+    // 400 ms of speech, its partials behind (empty), too short for the 1.2 s no-transcript
+    // rule: only its final says what it was.
+    l.text = "wait stop".into();
+    l.late_partials = true;
+    l.speech = true;
+    l.ms(400);
+    l.speech = false;
+    assert!(!l.actions.contains(&Action::Clear), "decided before the final");
+    l.ms(1000);
+    assert!(l.actions.contains(&Action::Clear), "a spoken \"wait stop\" did not stop the agent");
+    let b = l
+        .timings
+        .iter()
+        .find_map(|t| if let Timing::BargeIn(b) = t { Some(b.clone()) } else { None })
+        .unwrap();
+    // The agent went quiet at the onset, long before the decision.
+    assert!(b.stopped <= Duration::from_millis(120), "{b:?}");
+    assert!(b.decided > Duration::from_millis(400), "{b:?}");
+    // The onset is placed on the VAD's 32 ms frame grid.
+    assert!(
+        b.onset + Duration::from_millis(40) >= onset && b.onset <= onset + Duration::from_millis(40),
+        "{b:?}"
+    );
+    assert!(b.heard_ms >= 1100 && b.heard_ms <= 1400, "{b:?}");
+    // And the caller's words are the next turn.
+    l.ms(3000);
+    assert!(l.timings.iter().any(|t| matches!(t, Timing::Turn(_))), "no turn after the barge-in");
+}
+
+#[test]
+fn backchannels_over_the_agent_do_not_stop_it() {
+    let mut l = Loop::new();
+    l.ms(1200);
+    l.text = "uh-huh".into();
+    l.speech = true;
+    l.ms(700);
+    l.speech = false;
+    l.ms(5000);
+    assert!(!l.actions.contains(&Action::Clear), "a backchannel flushed the agent");
+    assert_eq!(l.agent.pauses_resumed(), 1);
+    assert_eq!(l.said.len(), 2, "{:?}", l.said);
+}
+
+#[test]
+fn a_question_whose_embedding_comes_after_the_no_input_deadline_is_answered_without_a_reprompt() {
+    let mut l = Loop::with(AgentConfig { embed: true, ..AgentConfig::default() });
+    l.slow_embeds = true;
+    l.ms(8000); // greeting and menu played; the flow's 6 s no-input timer runs
+    let said = l.said.len();
+    l.text = "what are your opening hours".into();
+    l.speech = true;
+    l.ms(1500);
+    l.speech = false;
+    l.ms(5000); // the turn ends; its embedding is slow (a loaded machine) past the deadline
+    assert_eq!(l.held_embeds.len(), 1, "no embedding asked");
+    assert_eq!(l.said.len(), said, "a reprompt while the caller's words were on their way: {:?}", l.said);
+    let id = l.held_embeds.remove(0);
+    l.agent.handle_embedding(l.now, id, Ok(vec![]));
+    l.drain();
+    assert!(l.said.len() > said && l.said[said].contains("open Monday to Friday"), "{:?}", l.said);
+    assert!(!l.said.iter().any(|s| s.contains("didn't hear")), "{:?}", l.said);
 }

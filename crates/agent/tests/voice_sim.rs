@@ -1,5 +1,6 @@
 //! Deterministic call simulations with the real engines on a simulated clock (see `sim/`): the
-//! clinic flow greets, answers a question, is barged in on, and shrugs off a cough and an "okay".
+//! clinic flow greets, answers a question, is barged in on (its audio held at the onset), and
+//! plays on after a cough and an "okay".
 
 #![allow(clippy::unwrap_used)]
 
@@ -87,14 +88,15 @@ fn caller_speech_over_a_long_answer_stops_it_within_a_frame_and_the_flow_hears_h
     let b = &b[0];
     assert!(!b.dtmf);
     assert!(b.heard_ms >= 1000 && b.heard_ms < b.total_ms, "{b:?}");
-    // Decided while the caller is still speaking, and silent by the next frame.
+    // Held at the onset (the VAD's 64 ms hold, its 32 ms frame and the next 20 ms tick), decided
+    // while the caller is still speaking, and silent from the hold on.
+    assert!(b.stopped <= MS(150), "{b:?}");
     assert!(b.decided >= MS(300) && b.decided <= MS(1200), "{b:?}");
-    assert!(b.stopped - b.decided <= MS(20), "{b:?}");
-    let decided_at = b.onset + b.decided;
+    let (stopped_at, decided_at) = (b.onset + b.stopped, b.onset + b.decided);
     let after: Vec<bool> = sim
         .sent
         .iter()
-        .filter(|(t, _)| *t > decided_at + MS(20) && *t <= decided_at + MS(300))
+        .filter(|(t, _)| *t >= stopped_at && *t <= decided_at + MS(300))
         .map(|(_, a)| *a)
         .collect();
     assert!(!after.is_empty() && after.iter().all(|a| !a), "agent audio after the barge-in: {after:?}");
@@ -116,7 +118,10 @@ fn a_cough_and_an_okay_do_not_cut_the_agent_off() {
     assert!(!sim.actions.iter().any(|(_, a)| *a == Action::Clear), "{:?}", sim.actions);
     assert!(sim.barge_ins().is_empty(), "{:?}", sim.barge_ins());
     assert_eq!(sim.said.len(), said_before, "the agent answered a backchannel: {}", sim.all_said());
-    // The answer went on playing the whole time.
+    // The answer was held while each sound lasted and played on after it, nothing dropped.
+    // (The VAD may not take the cough for speech at all: one or two holds.)
+    assert!((1..=2).contains(&sim.agent.pauses_resumed()), "held audio did not play on");
     let playing = sim.sent.iter().filter(|(t, a)| *t > start && *a).count();
-    assert!(playing >= 190, "only {playing} frames of the answer in 4 s");
+    assert!(playing >= 100, "only {playing} frames of the answer in 4 s");
+    assert!(sim.sent.iter().rev().take(10).all(|(_, a)| *a), "the answer did not play on");
 }
