@@ -176,18 +176,17 @@ fn patient_flow(dir: &std::path::Path) -> std::path::PathBuf {
     path
 }
 
-/// Longest time from the caller's onset (over the agent) to the agent's silence that the test
-/// accepts: the barge-in policy needs 300 ms of speech and a partial transcript with a word that
-/// is not a backchannel, or 1.2 s of speech with no transcript yet; then the next frame is
-/// silence. 1.5 s is that ceiling plus the VAD's onset delay and a frame. (The benchmark target,
-/// onset -> last agent packet <= 200 ms, is measured by eval/voice/bench.sh, not here.)
-const BARGE_IN_BOUND_S: f64 = 1.5;
+/// How long after the caller's onset (in the recording) the agent may still be heard. The agent
+/// holds its audio at the VAD's onset (64 ms of speech, a 32 ms frame, the next 20 ms tick), and
+/// the recording adds the RTP path and baresip's jitter buffer (100-200 ms); a loaded machine
+/// delays the VAD's frames on the inference pool. (The benchmark target, onset -> last agent
+/// packet <= 200 ms at p95, is measured by eval/voice/bench.sh, not here.)
+const BARGE_IN_BOUND_S: f64 = 0.6;
 
 /// Silence this long (seconds) means the agent stopped (longer than a pause between clauses).
 const STOPPED_S: f64 = 0.6;
 
 #[test]
-#[ignore = "flaky under load: the recording showed the agent's audio ending 2.6 s after the caller's onset while the gateway logged its flush 1.0 s after its VAD onset; the 1.5 s gap is not explained yet (run with --ignored)"]
 fn caller_talking_over_a_long_answer_stops_the_agent() {
     let dir = scratch("voice-barge");
     // new_patient_forms: "Please bring a photo ID, your insurance card, a list of your
