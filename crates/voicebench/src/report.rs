@@ -57,7 +57,11 @@ pub struct OverStats {
     pub false_barge_in: Rate,
     /// Backchannels and noises followed by a `clear`.
     pub false_clear: Rate,
-    /// Silent control trials where the agent stopped anyway.
+    /// Backchannels and noises over which the agent's audio was held and then played on.
+    pub held: Rate,
+    /// How long those holds were silent.
+    pub hold: Dist,
+    /// Silent control trials where the agent's voice stopped anyway.
     pub control_stops: Rate,
     /// Trials left out: the agent was not speaking at the clip's onset.
     pub not_speaking: usize,
@@ -67,14 +71,14 @@ impl OverStats {
     /// Statistics of `overs`: `interrupt` set clips must stop the agent, others must not.
     pub fn of(overs: &[Over]) -> OverStats {
         let mut st = OverStats::default();
-        let (mut last, mut clear, mut c2l) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut last, mut clear, mut c2l, mut hold) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for o in overs {
             if !o.speaking_at_onset {
                 st.not_speaking += 1;
                 continue;
             }
             match (o.tag.as_str(), o.set.as_str()) {
-                ("control", _) => st.control_stops.add(o.stopped),
+                ("control", _) => st.control_stops.add(o.silenced),
                 (_, "interrupt") => {
                     st.missed.add(!o.stopped);
                     last.extend(o.onset_to_last_ms);
@@ -84,12 +88,15 @@ impl OverStats {
                 _ => {
                     st.false_barge_in.add(o.stopped);
                     st.false_clear.add(o.onset_to_clear_ms.is_some());
+                    st.held.add(o.held);
+                    hold.extend(o.hold_ms);
                 }
             }
         }
         st.onset_to_last = Dist::of(&last);
         st.onset_to_clear = Dist::of(&clear);
         st.clear_to_last = Dist::of(&c2l);
+        st.hold = Dist::of(&hold);
         st
     }
 }
@@ -260,6 +267,8 @@ pub fn rows(s: &Summary) -> Vec<[String; 4]> {
             verdict(b.false_barge_in.percent() <= 10.0, b.false_barge_in.n),
         );
         row("  clear sent on backchannels, noises", pct(&b.false_clear), "", "");
+        row("  held and played on (backchannels, noises)", pct(&b.held), "", "");
+        row("  hold length", ms(&b.hold), "", "");
         row(
             "  stops with no caller sound (control)",
             pct(&b.control_stops),
@@ -373,7 +382,10 @@ mod tests {
             clip: "c".into(),
             set: set.into(),
             speaking_at_onset: true,
+            silenced: stopped,
             stopped,
+            held: false,
+            hold_ms: None,
             onset_to_last_ms: stopped.then_some(400.0),
             onset_to_clear_ms: stopped.then_some(390.0),
             clear_to_last_ms: stopped.then_some(10.0),

@@ -207,8 +207,14 @@ pub struct Over {
     pub set: String,
     /// The agent was speaking at the clip's onset (otherwise the trial says nothing).
     pub speaking_at_onset: bool,
-    /// The agent stopped (see [`analysis::stopped`]).
+    /// The agent's voice stopped (see [`analysis::stopped`]): it went silent after the onset.
+    pub silenced: bool,
+    /// The agent dropped its answer: it went silent and the server sent `clear` (a barge-in).
     pub stopped: bool,
+    /// It went silent without a `clear`: the server held its audio and played it on.
+    pub held: bool,
+    /// How long a held answer stayed silent, ms.
+    pub hold_ms: Option<f64>,
     /// Caller's first sound -> arrival of the agent's last voiced frame, when it stopped.
     pub onset_to_last_ms: Option<f64>,
     /// Caller's first sound -> `clear`, if one came before the decision window ended.
@@ -233,7 +239,10 @@ pub fn overs(rec: &CallRecord, s: &Settings) -> Vec<Over> {
                 clip: p.clip.clone(),
                 set: p.set.clone(),
                 speaking_at_onset: speaking,
-                stopped: stop.is_some(),
+                silenced: stop.is_some(),
+                stopped: stop.is_some() && clear.is_some(),
+                held: stop.is_some() && clear.is_none(),
+                hold_ms: stop.filter(|_| clear.is_none()).map(|x| x.silence_ms),
                 onset_to_last_ms: stop.map(|x| x.last_voiced_ms - on),
                 onset_to_clear_ms: clear.map(|c| c - on),
                 clear_to_last_ms: clear.zip(stop).map(|(c, x)| x.last_voiced_ms - c),
@@ -368,7 +377,17 @@ mod tests {
         // The agent keeps talking over a backchannel.
         let r = rec(&[(2000.0, 12_000.0)], 14_000.0, vec![played("over", 3400.0, 4000.0, 4400.0)], vec![]);
         let o = &overs(&r, &s)[0];
-        assert!(o.speaking_at_onset && !o.stopped && o.onset_to_clear_ms.is_none());
+        assert!(o.speaking_at_onset && !o.stopped && !o.held && o.onset_to_clear_ms.is_none());
+        // Held over a cough: silent from 4.1 s, played on at 5.3 s, no clear.
+        let r = rec(
+            &[(2000.0, 4100.0), (5300.0, 12_000.0)],
+            14_000.0,
+            vec![played("over", 3400.0, 4000.0, 4300.0)],
+            vec![],
+        );
+        let o = &overs(&r, &s)[0];
+        assert!(o.silenced && o.held && !o.stopped, "{o:?}");
+        assert_eq!(o.hold_ms, Some(1200.0));
     }
 
     #[test]
