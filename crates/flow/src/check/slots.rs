@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::ast::{CondOp, Flow, Literal, Node, NodeKind, Pos, SlotType};
+use crate::ast::{CondOp, Flow, Literal, LlmNode, LlmTask, Node, NodeKind, Pos, SlotType};
 use crate::diag::Diagnostic;
 use crate::template::Template;
 
@@ -10,6 +10,12 @@ use crate::template::Template;
 const WEBHOOK_OK: &str = "webhook_ok";
 /// Set by a failed webhook: why (`timeout`, `http_500`, ...).
 const WEBHOOK_ERROR: &str = "webhook_error";
+/// Set by every `llm` node once its answer is in: whether it was usable.
+const LLM_OK: &str = "llm_ok";
+/// Set by an `llm` node that took a route: the route's name.
+const LLM_ROUTE: &str = "llm_route";
+/// Set by an `llm` node that took its `fallback`: why (`timeout`, `invalid_answer`, ...).
+const LLM_ERROR: &str = "llm_error";
 
 /// What we know of a slot's type: collected type, or the literal kind `set` gives it.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,12 +59,12 @@ fn slot_types(flow: &Flow, out: &mut Vec<Diagnostic>) -> BTreeMap<String, (Known
                 m.entry(WEBHOOK_ERROR.into()).or_insert((Known::Any, n.pos));
             }
             NodeKind::Llm(l) => {
-                if let crate::ast::LlmTask::Slots(slots) = &l.task {
+                if let LlmTask::Slots(slots) = &l.task {
                     for (k, ty, p) in slots {
                         m.entry(k.clone()).or_insert((Known::Ty(ty.clone()), *p));
                     }
                 }
-                for k in ["llm_ok", "llm_route", "llm_error"] {
+                for k in [LLM_OK, LLM_ROUTE, LLM_ERROR] {
                     m.entry(k.into()).or_insert((Known::Any, n.pos));
                 }
             }
@@ -145,12 +151,28 @@ fn defs(n: &Node) -> Vec<String> {
         }
         NodeKind::Webhook(_) => vec![WEBHOOK_OK],
         NodeKind::Llm(l) => match &l.task {
-            crate::ast::LlmTask::Slots(s) => s.iter().map(|(k, _, _)| k.as_str()).chain(["llm_ok"]).collect(),
-            crate::ast::LlmTask::Route(_) => Vec::new(),
+            LlmTask::Slots(s) => s.iter().map(|(k, _, _)| k.as_str()).chain([LLM_OK]).collect(),
+            LlmTask::Route(_) => Vec::new(),
         },
         _ => Vec::new(),
     };
     borrowed.into_iter().map(str::to_owned).collect()
+}
+
+/// An `llm` node's outcome edges and what each carries besides `inn`: `fallback` carries
+/// `llm_ok` and `llm_error` (as a webhook's `on_failure` carries `webhook_error`), a route
+/// `llm_ok` and `llm_route`, a tool `llm_ok`. Its slots (a `slots:` task) are set only on the
+/// way to `next`/`routes`.
+fn llm_edges<'a>(l: &'a LlmNode, inn: &BTreeSet<String>) -> Vec<(&'a str, BTreeSet<String>)> {
+    let with = |extra: &[&str]| -> BTreeSet<String> {
+        inn.iter().cloned().chain(extra.iter().map(|s| (*s).to_owned())).collect()
+    };
+    let mut out = vec![(l.fallback.value.as_str(), with(&[LLM_OK, LLM_ERROR]))];
+    if let LlmTask::Route(routes) = &l.task {
+        out.extend(routes.iter().map(|(_, t)| (t.value.as_str(), with(&[LLM_OK, LLM_ROUTE]))));
+    }
+    out.extend(l.tools.iter().map(|(_, t)| (t.value.as_str(), with(&[LLM_OK]))));
+    out
 }
 
 /// Templates a node speaks before its own slot is set, and after (confirm).
@@ -226,12 +248,18 @@ pub(super) fn check_slots(flow: &Flow, out: &mut Vec<Diagnostic>) {
             .chain(n.next.iter().map(|x| x.value.as_str()))
             .map(|t| (t, outs.clone()))
             .collect();
-        // A webhook's `on_failure` edge carries `webhook_ok` and `webhook_error`, not its result.
-        let mut failed = inn.clone();
-        if matches!(n.kind, NodeKind::Webhook(_)) {
-            failed.extend([WEBHOOK_OK.to_owned(), WEBHOOK_ERROR.to_owned()]);
+        match &n.kind {
+            NodeKind::Llm(l) => succ.extend(llm_edges(l, &inn)),
+            kind => {
+                // A webhook's `on_failure` edge carries `webhook_ok` and `webhook_error`, not its
+                // result.
+                let mut failed = inn.clone();
+                if matches!(kind, NodeKind::Webhook(_)) {
+                    failed.extend([WEBHOOK_OK.to_owned(), WEBHOOK_ERROR.to_owned()]);
+                }
+                succ.extend(kind.outcome_targets().into_iter().map(|t| (t.value.as_str(), failed.clone())));
+            }
         }
-        succ.extend(n.kind.outcome_targets().into_iter().map(|t| (t.value.as_str(), failed.clone())));
         if let Some((t, _)) = super::escalation(flow, n) {
             succ.push((t, inn.clone()));
         }
@@ -265,6 +293,10 @@ pub(super) fn check_slots(flow: &Flow, out: &mut Vec<Diagnostic>) {
                         );
                         let hint = if from_webhook {
                             "a failed webhook leaves its result unset: give the webhook `on_failure: NODE`"
+                        } else if name == WEBHOOK_ERROR {
+                            "`webhook_error` is set only on a failed webhook's path: read it in its `on_failure` node"
+                        } else if name == LLM_ERROR {
+                            "`llm_error` is set only on an llm node's `fallback` path: read it in the fallback node"
                         } else if types.contains_key(name) {
                             "some path reaches this node before the slot is collected; collect it earlier or route around"
                         } else {

@@ -149,3 +149,50 @@ fn are_you_human_must_be_truthful() {
     );
     assert_eq!(codes(&src), vec![]);
 }
+
+const LLM: &str = "\
+flow: t
+business: Acme
+start: ask
+global: {human: person}
+intents:
+  billing: {keywords: [bill]}
+nodes:
+  ask:
+    menu: {no_input: Hello?, no_match: Pardon?}
+    routes:
+      - {intent: billing, goto: triage}
+  triage:
+    llm:
+      prompt: routing.md
+      routes: {balance: balance}
+      tools: {check_balance: checked}
+      fallback: menu2
+  menu2:
+    say: Billing menu ({{llm_error}}).
+    hangup: true
+  balance:
+    say: Route {{llm_route}}.
+    hangup: true
+  checked:
+    say: Checked.
+    hangup: true
+  person:
+    transfer: {queue: desk}
+";
+
+#[test]
+fn an_llm_fallback_sets_llm_error_and_a_route_sets_llm_route() {
+    assert_eq!(diags(LLM), vec![]);
+    // Only the fallback edge carries `llm_error`; a route target cannot read it.
+    let d = diags(&LLM.replace("Route {{llm_route}}.", "Route {{llm_error}}."));
+    let u: Vec<_> = d.iter().filter(|d| d.code == "unset-slot").collect();
+    assert_eq!(u.len(), 1, "{d:?}");
+    assert!(u[0].hint.contains("fallback"), "{:?}", u[0]);
+    // Nor a tool's target `llm_route`.
+    let d = diags(&LLM.replace("Checked.", "Checked {{llm_route}}."));
+    assert_eq!(d.iter().filter(|d| d.code == "unset-slot").count(), 1, "{d:?}");
+    // `llm_ok` is set on every outcome edge.
+    let d = diags(&LLM.replace("Checked.", "Checked {{llm_ok}}.").replace("({{llm_error}})", "({{llm_ok}})"));
+    assert_eq!(d, vec![]);
+}
