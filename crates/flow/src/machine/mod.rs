@@ -69,6 +69,20 @@ pub enum Event {
     ScheduleResult(ScheduleOutcome),
 }
 
+impl Event {
+    /// True for the outcome of a command the machine emitted (`ScheduleResult`,
+    /// `WebhookOutcome`, `WebhookResult`, `LlmOutcome`): it continues that step's [`Turn`].
+    pub fn is_outcome(&self) -> bool {
+        matches!(
+            self,
+            Event::ScheduleResult(_)
+                | Event::WebhookOutcome(_)
+                | Event::WebhookResult { .. }
+                | Event::LlmOutcome(_)
+        )
+    }
+}
+
 /// What the shell should expect next, as a hint for end-of-turn detection and ASR.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expect {
@@ -131,7 +145,9 @@ pub enum Command {
     Hangup,
 }
 
-/// What happened in the last step, for logs, `chat --json` and conversation tests.
+/// What happened in the last step, for logs, `chat --json` and conversation tests. The outcome
+/// of a command the step emitted (a schedule op, a webhook, an LLM request) adds to the same
+/// summary: entering a webhook node on an intent keeps that intent after the webhook answers.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Turn {
     /// The node the machine is at after the step.
@@ -258,8 +274,9 @@ impl FlowMachine {
         if self.t0.is_none() {
             self.t0 = Some(now);
         }
-        // A schedule result continues the step that emitted the op: its summary accumulates.
-        if !matches!(ev, Event::ScheduleResult(_)) {
+        // An effect's outcome (schedule, webhook, LLM) continues the step that emitted its
+        // command: the summary accumulates, keeping the intent that led there.
+        if !ev.is_outcome() {
             self.turn = Turn { node: self.node_id().to_owned(), ..Turn::default() };
         }
         match ev {
