@@ -54,7 +54,6 @@ fn talk(fx: &Effects, m: &mut FlowMachine, lines: &[&str]) -> Reply {
 }
 
 #[test]
-#[ignore = "known defect: the checker rejects {{llm_error}} in an llm node's fallback target (unset-slot); the fallback edge must set llm_error as on_failure sets webhook_error"]
 fn a_valid_route_goes_to_its_node() {
     let (fx, server) = llm(completion(r#"{"route": "balance"}"#), Duration::ZERO);
     let mut m = machine(true);
@@ -65,7 +64,6 @@ fn a_valid_route_goes_to_its_node() {
 }
 
 #[test]
-#[ignore = "known defect: the checker rejects {{llm_error}} in an llm node's fallback target (unset-slot); the fallback edge must set llm_error as on_failure sets webhook_error"]
 fn a_wrong_route_name_takes_the_fallback() {
     let (fx, _s) = llm(completion(r#"{"route": "refund"}"#), Duration::ZERO);
     let mut m = machine(true);
@@ -74,7 +72,6 @@ fn a_wrong_route_name_takes_the_fallback() {
 }
 
 #[test]
-#[ignore = "known defect: the checker rejects {{llm_error}} in an llm node's fallback target (unset-slot); the fallback edge must set llm_error as on_failure sets webhook_error"]
 fn an_undeclared_tool_takes_the_fallback_and_a_declared_one_runs_its_node() {
     let call = |name: &str| {
         serde_json::json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": null,
@@ -91,7 +88,6 @@ fn an_undeclared_tool_takes_the_fallback_and_a_declared_one_runs_its_node() {
 }
 
 #[test]
-#[ignore = "known defect: the checker rejects {{llm_error}} in an llm node's fallback target (unset-slot); the fallback edge must set llm_error as on_failure sets webhook_error"]
 fn a_timeout_takes_the_fallback() {
     let (fx, _s) = llm(completion(r#"{"route": "balance"}"#), Duration::from_millis(2500));
     let mut m = machine(true);
@@ -99,7 +95,6 @@ fn a_timeout_takes_the_fallback() {
 }
 
 #[test]
-#[ignore = "known defect: the checker rejects {{llm_error}} in an llm node's fallback target (unset-slot); the fallback edge must set llm_error as on_failure sets webhook_error"]
 fn slot_values_go_through_the_flows_own_parsers() {
     let (fx, _s) =
         llm(completion(r#"{"slots": {"visit_time": "next Tuesday at 3", "party": "two"}}"#), Duration::ZERO);
@@ -119,7 +114,6 @@ fn slot_values_go_through_the_flows_own_parsers() {
 }
 
 #[test]
-#[ignore = "known defect: the checker rejects {{llm_error}} in an llm node's fallback target (unset-slot); the fallback edge must set llm_error as on_failure sets webhook_error"]
 fn llm_fallback_picks_an_intent_when_keywords_fail() {
     let (fx, server) = llm(completion(r#"{"route": "billing"}"#), Duration::ZERO);
     let mut m = machine(true);
@@ -135,7 +129,6 @@ fn llm_fallback_picks_an_intent_when_keywords_fail() {
 }
 
 #[test]
-#[ignore = "known defect: the checker rejects {{llm_error}} in an llm node's fallback target (unset-slot); the fallback edge must set llm_error as on_failure sets webhook_error"]
 fn without_an_llm_every_path_still_works_and_nothing_is_asked() {
     let mut m = machine(false);
     let r = step(&mut m, Instant::ZERO, Some(Event::Start)).unwrap();
