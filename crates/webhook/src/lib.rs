@@ -1,7 +1,10 @@
 //! Webhook calls: the HTTP side of the flow's `webhook` node and of event notifications.
 //!
-//! [`WebhookClient::post_json`] POSTs a JSON body to an `http://` URL (hyper 1 client on tokio;
-//! `https://` is refused with [`WebhookError::Unsupported`]: no TLS stack is linked yet) with
+//! [`WebhookClient::post_json`] POSTs a JSON body to an `http://` URL, and
+//! [`WebhookClient::call`] makes a flow `webhook` node's request (GET or POST, extra headers,
+//! an optional JSON body, errors without the query string). Both go through one attempt loop
+//! (hyper 1 client on tokio; `https://` is refused with [`WebhookError::Unsupported`]: no TLS
+//! stack is linked yet) with
 //! - a timeout per attempt (connect, send and read the whole response),
 //! - retries with exponential backoff (`backoff`, `2 * backoff`, ...) on connect errors, I/O
 //!   errors, timeouts and 5xx answers, never on 4xx (the request itself is wrong),
@@ -88,6 +91,42 @@ pub struct WebhookResponse {
     pub attempts: u32,
 }
 
+/// HTTP method of a [`WebhookCall`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+impl Method {
+    fn hyper(self) -> hyper::Method {
+        match self {
+            Method::Get => hyper::Method::GET,
+            Method::Post => hyper::Method::POST,
+        }
+    }
+}
+
+/// One request for [`WebhookClient::call`]: method, URL, extra headers (name, value) and an
+/// optional JSON body. Its `Debug` shows the method and header names only (the URL, header
+/// values and body may hold secrets and caller data).
+#[derive(Clone)]
+pub struct WebhookCall {
+    pub method: Method,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<serde_json::Value>,
+}
+
+impl std::fmt::Debug for WebhookCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookCall")
+            .field("method", &self.method)
+            .field("headers", &self.headers.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
 /// A pooled HTTP/1.1 client.
 #[derive(Clone, Debug)]
 pub struct WebhookClient {
@@ -103,6 +142,17 @@ impl Default for WebhookClient {
 enum Attempt {
     Done(Result<WebhookResponse, WebhookError>),
     Retry(WebhookError),
+}
+
+/// A request ready to send, shared by every attempt.
+struct Outgoing<'a> {
+    method: Method,
+    /// The URL as errors show it.
+    url: &'a str,
+    uri: Uri,
+    /// Sent after the client's own headers (`Content-Type`, `User-Agent`, the signature).
+    headers: &'a [(String, String)],
+    body: Option<Bytes>,
 }
 
 impl WebhookClient {
@@ -124,12 +174,47 @@ impl WebhookClient {
         opts: &CallOptions,
     ) -> Result<WebhookResponse, WebhookError> {
         let uri = check_url(url)?;
-        let bytes = Bytes::from(body.to_string());
+        let out = Outgoing {
+            method: Method::Post,
+            url,
+            uri,
+            headers: &[],
+            body: Some(Bytes::from(body.to_string())),
+        };
+        self.send(&out, opts).await
+    }
+
+    /// Makes `call` (a flow's `webhook` node): GET or POST, with `Accept: application/json`,
+    /// its extra headers, and its body as JSON if it has one (signed when `opts.signature` is
+    /// set). Timeouts, retries and the response are as for [`WebhookClient::post_json`]. Errors
+    /// show the URL without its query string and never a header value (either may hold
+    /// secrets).
+    ///
+    /// # Errors
+    /// As [`WebhookClient::post_json`]; a bad header name or value is [`WebhookError::BadUrl`].
+    pub async fn call(
+        &self,
+        call: &WebhookCall,
+        opts: &CallOptions,
+    ) -> Result<WebhookResponse, WebhookError> {
+        let url = shown(&call.url);
+        let uri = parse_url(&call.url, &url)?;
+        let headers: Vec<(String, String)> =
+            std::iter::once(("accept".to_owned(), "application/json".to_owned()))
+                .chain(call.headers.iter().cloned())
+                .collect();
+        let body = call.body.as_ref().map(|b| Bytes::from(b.to_string()));
+        let out = Outgoing { method: call.method, url: &url, uri, headers: &headers, body };
+        self.send(&out, opts).await
+    }
+
+    /// Attempts `out` until it is done or the retries are used up, with backoff between.
+    async fn send(&self, out: &Outgoing<'_>, opts: &CallOptions) -> Result<WebhookResponse, WebhookError> {
         let mut wait = opts.backoff;
         let mut attempts = 0;
         loop {
             attempts += 1;
-            match self.attempt(url, &uri, &bytes, opts, attempts).await {
+            match self.attempt(out, opts, attempts).await {
                 Attempt::Done(r) => return r,
                 Attempt::Retry(e) if attempts > opts.retries => return Err(e),
                 Attempt::Retry(_) => {
@@ -140,24 +225,29 @@ impl WebhookClient {
         }
     }
 
-    async fn attempt(
-        &self,
-        url: &str,
-        uri: &Uri,
-        body: &Bytes,
-        opts: &CallOptions,
-        attempts: u32,
-    ) -> Attempt {
-        let mut req = Request::post(uri.clone())
-            .header(hyper::header::CONTENT_TYPE, "application/json")
+    async fn attempt(&self, out: &Outgoing<'_>, opts: &CallOptions, attempts: u32) -> Attempt {
+        let url = out.url;
+        let mut req = Request::builder()
+            .method(out.method.hyper())
+            .uri(out.uri.clone())
             .header(hyper::header::USER_AGENT, "frontdesk-webhook");
-        if let Some((secret, t)) = &opts.signature {
-            req = req.header(SIGNATURE_HEADER, sign::sign(secret, *t, body));
+        if let Some(body) = &out.body {
+            req = req.header(hyper::header::CONTENT_TYPE, "application/json");
+            if let Some((secret, t)) = &opts.signature {
+                req = req.header(SIGNATURE_HEADER, sign::sign(secret, *t, body));
+            }
         }
-        let req = match req.body(Full::new(body.clone())) {
+        for (k, v) in out.headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        let req = match req.body(Full::new(out.body.clone().unwrap_or_default())) {
             Ok(r) => r,
-            Err(e) => {
-                return Attempt::Done(Err(WebhookError::BadUrl { url: url.into(), why: e.to_string() }));
+            Err(_) => {
+                // The builder's error may quote a header value, which may be a secret.
+                return Attempt::Done(Err(WebhookError::BadUrl {
+                    url: url.into(),
+                    why: "a header name or value is not valid HTTP".into(),
+                }));
             }
         };
         let call = async {
@@ -273,12 +363,24 @@ impl WebhookClient {
 /// # Errors
 /// [`WebhookError::Unsupported`] for `https://`, [`WebhookError::BadUrl`] otherwise.
 pub fn check_url(url: &str) -> Result<Uri, WebhookError> {
-    let uri: Uri = url.parse().map_err(|e| WebhookError::BadUrl { url: url.into(), why: format!("{e}") })?;
+    parse_url(url, url)
+}
+
+/// As [`check_url`], with errors showing `shown` for the URL.
+fn parse_url(url: &str, shown: &str) -> Result<Uri, WebhookError> {
+    let uri: Uri =
+        url.parse().map_err(|e| WebhookError::BadUrl { url: shown.into(), why: format!("{e}") })?;
     match uri.scheme_str() {
         Some("http") if uri.host().is_some_and(|h| !h.is_empty()) => Ok(uri),
-        Some("https") => Err(WebhookError::Unsupported(url.into())),
-        _ => Err(WebhookError::BadUrl { url: url.into(), why: "needs http://host/path".into() }),
+        Some("https") => Err(WebhookError::Unsupported(shown.into())),
+        _ => Err(WebhookError::BadUrl { url: shown.into(), why: "needs http://host/path".into() }),
     }
+}
+
+/// The URL without its query string or fragment (for errors and logs: a query may hold a
+/// secret).
+fn shown(url: &str) -> String {
+    url.split(['?', '#']).next().unwrap_or_default().to_owned()
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
