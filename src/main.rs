@@ -18,7 +18,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use frontdesk_server::agent::{FlowSource, VoiceApp, VoiceEngines};
 use frontdesk_server::apps::App;
-use frontdesk_server::{Dial, ServeConfig, Server, SipConfig};
+use frontdesk_server::{Dial, ServeConfig, Server, SipConfig, Trunk};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser, Debug)]
@@ -78,6 +78,17 @@ struct ServeArgs {
     /// Digest password for --dial; set it in the environment (it stays out of `ps`).
     #[arg(long, env = "FRONTDESK_SIP_PASSWORD", hide_env_values = true)]
     dial_password: Option<String>,
+    /// SIP trunk for calls to numbers (`POST /v1/calls` with `"to": "+15551234567"`), as
+    /// `sip:HOST:PORT` with an IP-literal host: numbers are dialled as
+    /// `sip:NUMBER@HOST:PORT;user=phone`.
+    #[arg(long)]
+    trunk: Option<String>,
+    /// User name for the trunk (digest authentication, and the default From user).
+    #[arg(long)]
+    trunk_user: Option<String>,
+    /// Digest password for the trunk; set it in the environment (it stays out of `ps`).
+    #[arg(long, env = "FRONTDESK_TRUNK_PASSWORD", hide_env_values = true)]
+    trunk_password: Option<String>,
     /// A diagnostic app instead of the voice agent: `echo` (play the caller's audio back, log
     /// DTMF), `playback:FILE.wav` or `transfer:URI` (blind transfer by SIP REFER).
     #[arg(long, conflicts_with = "flow")]
@@ -147,6 +158,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     };
     let sip = if args.sip == "off" {
+        if args.trunk.is_some() {
+            anyhow::bail!("--trunk needs SIP, but --sip is off: give --sip ADDR:PORT");
+        }
         None
     } else {
         let listen: SocketAddr = args
@@ -158,7 +172,15 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         })?;
         let dial =
             args.dial.map(|target| Dial { target, user: args.dial_user, password: args.dial_password });
-        Some(SipConfig { listen, advertise: args.sip_advertise, rtp_ports, dial })
+        let trunk = match &args.trunk {
+            Some(t) => Some(Trunk {
+                addr: Trunk::parse(t).map_err(|e| anyhow::anyhow!(e))?,
+                user: args.trunk_user.clone(),
+                password: args.trunk_password.clone(),
+            }),
+            None => None,
+        };
+        Some(SipConfig { listen, advertise: args.sip_advertise, rtp_ports, dial, trunk })
     };
     let cfg = ServeConfig {
         http: args.http,

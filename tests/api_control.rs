@@ -166,3 +166,43 @@ fn originate_over_the_api_then_hang_up_and_the_callee_gets_bye() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn a_number_is_dialled_through_the_trunk_unless_it_opted_out() {
+    let dir = scratch("api-control-trunk");
+    let (data, key) = data_with_key("api-control-trunk-data");
+    // The person at +15550002222 asked not to be called (on an earlier call).
+    let store = frontdesk_store::SqliteStore::open_dir(&data).unwrap();
+    let now = frontdesk_schedule::jiff::Timestamp::now();
+    frontdesk_store::OptOutStore::add_opt_out(&store, "+1 555 000 2222", "voice", None, now).unwrap();
+    drop(store);
+    // SIPp plays the trunk: it answers whatever number is dialled through it.
+    let (uas, port) = sipp_uas(&dir, &sipp_scenario("uas_expects_bye.xml"));
+    let data_arg = data.display().to_string();
+    let trunk = format!("sip:127.0.0.1:{port}");
+    let gw = SipGateway::start(&["--app", "echo", "--data", &data_arg, "--trunk", &trunk]);
+    let http = gw.gw.http;
+    publish_clinic(http, &key);
+
+    let (status, body) = json(http, "POST", "/v1/calls", &key, r#"{"to":"+15550002222","flow":"clinic"}"#);
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "opted_out", "{body}");
+
+    let (status, body) = json(http, "POST", "/v1/calls", &key, r#"{"to":"+15551234567","flow":"clinic"}"#);
+    assert_eq!(status, 202, "{body}\n{}", gw.log());
+    let id = body["call_id"].as_str().unwrap().to_string();
+    assert!(
+        wait_until(Duration::from_secs(10), || gw.log().contains("outgoing call answered")),
+        "the trunk did not answer:\n{}",
+        gw.log()
+    );
+    let (status, body) = json(http, "POST", &format!("/v1/calls/{id}/hangup"), &key, "");
+    assert_eq!(status, 202, "{body}");
+    let (ok, trace) = finish(uas, &dir);
+    assert!(ok, "SIPp trunk failed (no BYE?):\n{trace}\ngateway:\n{}", gw.log());
+    assert!(
+        trace.contains(&format!("INVITE sip:+15551234567@127.0.0.1:{port};user=phone SIP/2.0")),
+        "the number was not dialled through the trunk:\n{trace}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -164,6 +164,8 @@ pub(crate) struct Bound {
     pub(crate) sip: Option<mpsc::UnboundedSender<SipCmd>>,
     /// Cancelled when the server stops accepting calls.
     pub(crate) stopping: CancellationToken,
+    /// The trunk numbers are dialled through (`--trunk`).
+    pub(crate) trunk: Option<std::net::SocketAddr>,
 }
 
 impl GatewayControl {
@@ -252,12 +254,34 @@ impl GatewayControl {
     }
 }
 
-/// `sip:`/`sips:` URI with an IP-literal host, or a number (which needs a trunk).
-fn sip_target(to: &str) -> Result<SipUri, ControlError> {
+/// `to` as a number: `+` and 3 to 15 digits (spaces, dashes, dots and brackets ignored).
+pub(crate) fn phone_number(to: &str) -> Option<String> {
+    let t: String = to.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')')).collect();
+    let digits = t.strip_prefix('+').unwrap_or(&t);
+    ((3..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())).then_some(t)
+}
+
+/// Where to send an INVITE for `to`: a `sip:`/`sips:` URI with an IP-literal host, or a number
+/// through the trunk (`sip:NUMBER@TRUNK;user=phone`). The bool: through the trunk.
+fn sip_target(to: &str, trunk: Option<std::net::SocketAddr>) -> Result<(SipUri, bool), ControlError> {
     if !to.starts_with("sip:") && !to.starts_with("sips:") {
-        return Err(ControlError::Unavailable(format!(
-            "{to:?} is a number: dialling numbers needs a SIP trunk, and serve has no trunk option yet; use a sip: URI (sip:user@192.0.2.7:5060)"
-        )));
+        let Some(number) = phone_number(to) else {
+            return Err(ControlError::Invalid(format!(
+                "{to:?} is neither a SIP URI nor a phone number: use sip:user@192.0.2.7:5060 or +15551234567"
+            )));
+        };
+        let Some(trunk) = trunk else {
+            return Err(ControlError::Unavailable(format!(
+                "{to:?} is a number: dialling numbers needs a SIP trunk; start serve with --trunk sip:HOST:PORT, or use a sip: URI (sip:user@192.0.2.7:5060)"
+            )));
+        };
+        let host = match trunk {
+            std::net::SocketAddr::V4(a) => a.to_string(),
+            std::net::SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
+        };
+        let uri = SipUri::parse(&format!("sip:{number}@{host};user=phone"))
+            .map_err(|e| ControlError::Invalid(format!("{to:?}: cannot make a trunk URI: {e}")))?;
+        return Ok((uri, true));
     }
     let uri =
         SipUri::parse(to).map_err(|e| ControlError::Invalid(format!("{to:?} is not a SIP URI: {e}")))?;
@@ -266,7 +290,7 @@ fn sip_target(to: &str) -> Result<SipUri, ControlError> {
             "{to:?}: the host must be an IP address (this gateway resolves no names), e.g. sip:user@192.0.2.7:5060"
         )));
     }
-    Ok(uri)
+    Ok((uri, false))
 }
 
 /// A fresh id for an outgoing call.
@@ -285,11 +309,13 @@ pub(crate) struct OutboundCall {
     pub(crate) from_user: Option<String>,
     /// Parameters for the app.
     pub(crate) params: BTreeMap<String, Pii<String>>,
+    /// Dialled through the trunk (its credentials answer challenges).
+    pub(crate) via_trunk: bool,
 }
 
 impl CallControl for GatewayControl {
     fn originate(&self, req: Originate) -> Result<CallId, ControlError> {
-        let Bound { calls, sip, stopping } = self.get()?;
+        let Bound { calls, sip, stopping, trunk } = self.get()?;
         let Some(sip) = sip else {
             return Err(ControlError::Unavailable(
                 "placing calls needs SIP, and this gateway runs without it (serve --sip off): start serve with --sip ADDR:PORT".into(),
@@ -298,7 +324,7 @@ impl CallControl for GatewayControl {
         if stopping.is_cancelled() {
             return Err(ControlError::Unavailable("the gateway is shutting down: no new calls".into()));
         }
-        let target = sip_target(&req.to)?;
+        let (target, via_trunk) = sip_target(&req.to, *trunk)?;
         let from_user = match req.from {
             Some(f) => {
                 let user = f.strip_prefix("sip:").map_or(f.as_str(), |r| r.split('@').next().unwrap_or(r));
@@ -320,7 +346,7 @@ impl CallControl for GatewayControl {
         params.insert("flow_version".into(), Pii::new(req.flow_version.to_string()));
         let id = outbound_id();
         let serial = calls.insert(id.clone(), Reach::Dialling);
-        let call = OutboundCall { id: id.clone(), target, from_user, params };
+        let call = OutboundCall { id: id.clone(), target, from_user, params, via_trunk };
         if sip.send(SipCmd::Originate(call)).is_err() {
             calls.remove(&id, serial);
             return Err(ControlError::Unavailable("the SIP transport has stopped".into()));
@@ -351,7 +377,7 @@ impl CallControl for GatewayControl {
                 )));
             }
         }
-        let uri = sip_target(target)?;
+        let (uri, _) = sip_target(target, self.get()?.trunk)?;
         let target = uri.to_string();
         self.send(call, ControlCmd::Transfer(target.clone()), Some(CallOutput::Transfer(target)))
     }
@@ -379,7 +405,12 @@ mod tests {
     }
 
     fn control(calls: &LiveCalls) -> GatewayControl {
-        GatewayControl::bound(Bound { calls: calls.clone(), sip: None, stopping: CancellationToken::new() })
+        GatewayControl::bound(Bound {
+            calls: calls.clone(),
+            sip: None,
+            stopping: CancellationToken::new(),
+            trunk: None,
+        })
     }
 
     #[tokio::test]
@@ -471,6 +502,7 @@ mod tests {
             calls: calls.clone(),
             sip: Some(tx),
             stopping: CancellationToken::new(),
+            trunk: None,
         });
         let req = Originate {
             to: "sip:bob@127.0.0.1:5099".into(),
@@ -493,5 +525,24 @@ mod tests {
         assert!(matches!(rx.try_recv(), Ok(SipCmd::CancelOriginate(x)) if x == id));
         calls.dial_failed(&id);
         assert!(calls.is_empty());
+    }
+
+    #[test]
+    fn numbers_go_through_the_trunk_and_are_refused_without_one() {
+        assert_eq!(phone_number("+1 (555) 123-4567").as_deref(), Some("+15551234567"));
+        assert_eq!(phone_number("911").as_deref(), Some("911"));
+        for bad in ["", "+", "12", "+1234567890123456", "555-CALL-NOW", "sip:x@1.2.3.4"] {
+            assert_eq!(phone_number(bad), None, "{bad}");
+        }
+        let trunk: std::net::SocketAddr = "192.0.2.7:5080".parse().unwrap();
+        let (uri, via) = sip_target("+1 555 123 4567", Some(trunk)).unwrap();
+        assert!(via);
+        assert_eq!(uri.to_string(), "sip:+15551234567@192.0.2.7:5080;user=phone");
+        let (uri, via) = sip_target("sip:bob@192.0.2.9", Some(trunk)).unwrap();
+        assert!(!via && uri.to_string().starts_with("sip:bob@192.0.2.9"), "{uri}");
+        let e = sip_target("+15551234567", None).unwrap_err().to_string();
+        assert!(e.contains("--trunk"), "{e}");
+        let e = sip_target("call me maybe", Some(trunk)).unwrap_err().to_string();
+        assert!(e.contains("neither a SIP URI nor a phone number"), "{e}");
     }
 }

@@ -30,4 +30,4 @@ pub mod wav;
 
 pub use control::{ControlCmd, GatewayControl, LiveCalls};
 pub use serve::{ServeConfig, ServeError, Server};
-pub use sip::{Dial, SipConfig};
+pub use sip::{Dial, SipConfig, Trunk};

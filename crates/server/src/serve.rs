@@ -137,6 +137,7 @@ impl Server {
             calls: self.live.clone(),
             sip: self.sip_cmds.as_ref().map(|(tx, _)| tx.clone()),
             stopping: self.shutdown.stop_accepting.clone(),
+            trunk: self.sip.as_ref().and_then(|s| s.cfg.trunk.as_ref().map(|t| t.addr)),
         }
     }
 

@@ -234,6 +234,20 @@ pub(super) async fn originate(ctx: &Ctx) -> Result<Resp, ApiError> {
             format!("to={:?}: use a SIP URI (sip:user@host) or a number (+15551234567)", req.to),
         ));
     }
+    if !req.to.starts_with("sip") {
+        // A number: never one that asked not to be called.
+        let to = req.to.clone();
+        if let Some(o) = ctx.state.db(move |s| s.opt_out(&to)).await? {
+            return Err(ApiError::Conflict {
+                code: "opted_out",
+                message: format!(
+                    "this number asked not to be called ({} by {}): it stays on the do-not-call list",
+                    o.at.strftime("%Y-%m-%d"),
+                    o.source
+                ),
+            });
+        }
+    }
     let flow = req.flow.clone();
     let published =
         ctx.state.db(move |s| s.published_flow(&flow)).await?.ok_or_else(|| ApiError::Conflict {

@@ -15,7 +15,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
-use super::{Dial, SipCmd, SipTask};
+use super::{Dial, SipCmd, SipTask, Trunk};
 use crate::call::{CallInfo, TransportKind, call_pair};
 use crate::control::OutboundCall;
 use crate::media::{self, MediaCtl, MediaParams};
@@ -215,7 +215,7 @@ impl SipTask {
 
     /// Places a call for the HTTP API; on any failure here it leaves the registry at once.
     async fn originate(&mut self, out: OutboundCall) {
-        let OutboundCall { id, target, from_user, params } = out;
+        let OutboundCall { id, target, from_user, params, via_trunk } = out;
         if self.stopping {
             warn!(id = %id, "not originating: shutting down");
             return self.live.dial_failed(&id);
@@ -226,12 +226,16 @@ impl SipTask {
         };
         let port = rtp.local_addr().map_or(0, |a| a.port());
         let mut p = InviteParams::new(target, LocalMedia::new(self.advertise, port));
-        if let Some(user) = from_user {
+        let trunk = self.trunk.as_ref().filter(|_| via_trunk);
+        if let Some(user) = from_user.or_else(|| trunk.and_then(|t| t.user.clone())) {
             p.from_user = user;
+        }
+        if let Some(Trunk { user: Some(username), password: Some(password), .. }) = trunk {
+            p.auth = Some(DigestCredentials { username: username.clone(), password: password.clone() });
         }
         match self.ep.invite(self.clock.now(), p) {
             Ok(call) => {
-                info!(id = %id, ?call, rtp_port = port, "dialling (api)");
+                info!(id = %id, ?call, rtp_port = port, via_trunk, "dialling (api)");
                 let info = CallInfo { id, transport: TransportKind::Sip, from: None, params };
                 self.calls.insert(call, CallEntry::Outgoing { rtp, rtcp, info });
             }

@@ -61,6 +61,50 @@ pub struct SipConfig {
     pub rtp_ports: (u16, u16),
     /// A call to place at start-up (the app runs on it once answered).
     pub dial: Option<Dial>,
+    /// The SIP trunk numbers are dialled through (`POST /v1/calls` with `to: "+1..."`).
+    pub trunk: Option<Trunk>,
+}
+
+/// A SIP trunk: numbers are dialled as `sip:NUMBER@HOST:PORT;user=phone`.
+#[derive(Clone)]
+pub struct Trunk {
+    /// `HOST:PORT` (an IP literal: the shell resolves no names).
+    pub addr: SocketAddr,
+    /// Digest user name for 401/407 challenges (also the default From user).
+    pub user: Option<String>,
+    /// Digest password.
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for Trunk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trunk").field("addr", &self.addr).field("user", &self.user).finish_non_exhaustive()
+    }
+}
+
+impl Trunk {
+    /// Parses `--trunk`: `sip:HOST:PORT` or `HOST:PORT` with an IP-literal host (port 5060 when
+    /// left out).
+    ///
+    /// # Errors
+    /// A message naming what is wrong and the form to use.
+    pub fn parse(s: &str) -> Result<SocketAddr, String> {
+        let rest = s.strip_prefix("sip:").unwrap_or(s);
+        if rest.contains('@') || rest.contains(';') {
+            return Err(format!(
+                "--trunk {s:?}: give the trunk's address only, as sip:HOST:PORT (e.g. sip:192.0.2.7:5060)"
+            ));
+        }
+        if let Ok(a) = rest.parse::<SocketAddr>() {
+            return Ok(a);
+        }
+        match rest.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+            Ok(ip) => Ok(SocketAddr::new(ip, 5060)),
+            Err(_) => Err(format!(
+                "--trunk {s:?}: the host must be an IP address (this gateway resolves no names), as sip:HOST:PORT (e.g. sip:192.0.2.7:5060)"
+            )),
+        }
+    }
 }
 
 /// An outgoing call.
@@ -83,7 +127,7 @@ impl std::fmt::Debug for Dial {
 impl SipConfig {
     /// Defaults: ports 20000-20999, advertised address from `listen`.
     pub fn new(listen: SocketAddr) -> SipConfig {
-        SipConfig { listen, advertise: None, rtp_ports: (20000, 20999), dial: None }
+        SipConfig { listen, advertise: None, rtp_ports: (20000, 20999), dial: None, trunk: None }
     }
 }
 
@@ -141,6 +185,8 @@ struct SipTask {
     stopping: bool,
     /// The live-call registry (originated calls leave it here when they fail).
     live: LiveCalls,
+    /// Credentials for calls through the trunk.
+    trunk: Option<Trunk>,
 }
 
 /// Runs the SIP transport until shutdown; see the module doc.
@@ -176,6 +222,7 @@ pub(crate) async fn serve(sockets: SipSockets, app: App, shutdown: Shutdown, liv
         cmd_tx,
         stopping: false,
         live,
+        trunk: cfg.trunk.clone(),
     };
     info!(addr = %bound, advertise = %advertise, rtp_ports = ?cfg.rtp_ports, "sip listening (udp and tcp)");
     if let Some(d) = cfg.dial {
