@@ -34,7 +34,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the gateway until SIGTERM or Ctrl-C, then drain calls in progress.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Fetch, verify and list the speech models.
     Models(cli::models::ModelsArgs),
     /// Transcribe WAV files with the local speech recogniser.
@@ -89,6 +89,9 @@ struct ServeArgs {
     /// Digest password for the trunk; set it in the environment (it stays out of `ps`).
     #[arg(long, env = "FRONTDESK_TRUNK_PASSWORD", hide_env_values = true)]
     trunk_password: Option<String>,
+    /// Webhook secrets and the optional LLM for the flow's `webhook` and `llm` nodes.
+    #[command(flatten)]
+    fx: cli::chat::EffectArgs,
     /// A diagnostic app instead of the voice agent: `echo` (play the caller's audio back, log
     /// DTMF), `playback:FILE.wav` or `transfer:URI` (blind transfer by SIP REFER).
     #[arg(long, conflicts_with = "flow")]
@@ -125,7 +128,7 @@ fn main() -> ExitCode {
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
     let result = match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::Models(args) => cli::models::run(args),
         Command::Asr(args) => cli::asr::run(args),
         Command::Tts(args) => cli::tts::run(args),
@@ -154,6 +157,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             // Calls are recorded in the API's store (GET /v1/calls) and counted in its /metrics.
             voice.store = Some(api.store());
             voice.metrics = Some(api.metrics());
+            voice.effects = std::sync::Arc::new(args.fx.build()?);
             (App::Voice(voice.clone()), Some(voice))
         }
     };

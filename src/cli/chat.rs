@@ -57,6 +57,14 @@ pub(crate) struct ChatArgs {
     /// A flow input set before the call starts, `NAME=VALUE` (repeatable).
     #[arg(long = "var", value_name = "NAME=VALUE")]
     pub(crate) vars: Vec<String>,
+    /// Webhook secrets and the optional LLM.
+    #[command(flatten)]
+    pub(crate) fx: EffectArgs,
+}
+
+/// What flow effects need from the command line (`chat` and `serve`).
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct EffectArgs {
     /// A webhook secret `NAME=VALUE` for `{{secret.NAME}}` (repeatable; default: the
     /// environment variable FRONTDESK_SECRET_NAME).
     #[arg(long = "secret", value_name = "NAME=VALUE")]
@@ -74,6 +82,23 @@ pub(crate) struct ChatArgs {
     /// The directory of prompt templates (`*.md`) for `llm` nodes.
     #[arg(long, value_name = "DIR", default_value = "prompts")]
     pub(crate) prompts: PathBuf,
+}
+
+impl EffectArgs {
+    /// The executor: secrets, and the LLM when `--llm-url` is given.
+    pub(crate) fn build(&self) -> anyhow::Result<Effects> {
+        let mut fx = effects(&self.secrets)?;
+        if let Some(url) = &self.llm_url {
+            let config = LlmConfig {
+                url: url.clone(),
+                model: self.llm_model.clone(),
+                api_key: self.llm_api_key.clone(),
+            };
+            let prompts = Prompts::load(&self.prompts).context("--prompts")?;
+            fx = fx.with_llm(LlmClient::new(config).context("--llm-url")?, prompts);
+        }
+        Ok(fx)
+    }
 }
 
 /// The effects executor with `--secret NAME=VALUE` secrets.
@@ -124,13 +149,7 @@ pub(crate) fn run(args: ChatArgs) -> anyhow::Result<()> {
         let (k, val) = v.split_once('=').with_context(|| format!("--var {v:?}: use NAME=VALUE"))?;
         vars.push((k.trim().to_owned(), val.trim().to_owned()));
     }
-    let mut fx = effects(&args.secrets)?.with_store(desk.shared());
-    if let Some(url) = &args.llm_url {
-        let config =
-            LlmConfig { url: url.clone(), model: args.llm_model.clone(), api_key: args.llm_api_key.clone() };
-        let prompts = Prompts::load(&args.prompts).context("--prompts")?;
-        fx = fx.with_llm(LlmClient::new(config).context("--llm-url")?, prompts);
-    }
+    let fx = args.fx.build()?.with_store(desk.shared());
     let mut run = |c: &frontdesk_flow::Command, ctx: &frontdesk_flow::convo::EffectCtx<'_>| fx.run(c, ctx);
     let mut m = FlowMachine::new(Arc::new(bundle), wall).with_vars(vars).with_llm(fx.llm_configured());
     if let Some(c) = args.caller {

@@ -58,7 +58,9 @@ pub const SECRET_ENV_PREFIX: &str = "FRONTDESK_SECRET_";
 pub struct Effects {
     store: Option<Arc<dyn Store>>,
     http: HttpClient,
-    rt: tokio::runtime::Runtime,
+    /// For the blocking entry points only, built on first use: an executor used from async code
+    /// (the voice loop) never owns a runtime, so dropping it there cannot panic.
+    rt: std::sync::OnceLock<tokio::runtime::Runtime>,
     secrets: BTreeMap<String, String>,
     env_secrets: bool,
     backoff: Duration,
@@ -77,27 +79,32 @@ impl std::fmt::Debug for Effects {
     }
 }
 
-impl Effects {
-    /// An executor with no store (scheduling ops fail with "no store"), secrets from the
-    /// environment, 200 ms backoff between webhook retries.
-    ///
-    /// # Errors
-    /// [`EffectsError::Runtime`] when the runtime cannot start.
-    pub fn new() -> Result<Effects, EffectsError> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(EffectsError::Runtime)?;
-        Ok(Effects {
+impl Default for Effects {
+    /// As [`Effects::new`].
+    fn default() -> Self {
+        Effects {
             store: None,
             http: HttpClient::default(),
-            rt,
+            rt: std::sync::OnceLock::new(),
             secrets: BTreeMap::new(),
             env_secrets: true,
             backoff: Duration::from_millis(200),
             max_body: 64 * 1024,
             llm: None,
-        })
+        }
+    }
+}
+
+impl Effects {
+    /// An executor with no store (scheduling ops fail with "no store"), secrets from the
+    /// environment, 200 ms backoff between webhook retries. The blocking entry points
+    /// ([`Effects::run`], [`Effects::webhook_blocking`]) start a runtime of their own on first
+    /// use; the async ones run on the caller's.
+    ///
+    /// # Errors
+    /// None today (kept so a constructor that can fail does not change the signature).
+    pub fn new() -> Result<Effects, EffectsError> {
+        Ok(Effects::default())
     }
 
     /// Runs scheduling ops and opt-outs against `store`.
@@ -181,10 +188,28 @@ impl Effects {
                 tracing::warn!(node = %req.node, "LLM run from an async thread: use spawn_blocking or Effects::llm");
                 LlmOutcome::Failed(LlmFailure::NotConfigured)
             } else {
-                self.rt.block_on(self.llm(req))
+                match self.runtime() {
+                    Ok(rt) => rt.block_on(self.llm(req)),
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot run the LLM call");
+                        LlmOutcome::Failed(LlmFailure::NotConfigured)
+                    }
+                }
             })),
             _ => None,
         }
+    }
+
+    /// The runtime of the blocking entry points, started on first use.
+    fn runtime(&self) -> Result<&tokio::runtime::Runtime, EffectsError> {
+        if let Some(rt) = self.rt.get() {
+            return Ok(rt);
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(EffectsError::Runtime)?;
+        Ok(self.rt.get_or_init(|| rt))
     }
 
     /// [`Effects::webhook`] on the executor's runtime.
@@ -193,7 +218,13 @@ impl Effects {
             tracing::warn!(node = %req.node, "webhook run from an async thread: use spawn_blocking or Effects::webhook");
             return WebhookOutcome::Failed { kind: WebhookFailure::NotConfigured, attempts: 0 };
         }
-        self.rt.block_on(self.webhook(req))
+        match self.runtime() {
+            Ok(rt) => rt.block_on(self.webhook(req)),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot run the webhook call");
+                WebhookOutcome::Failed { kind: WebhookFailure::NotConfigured, attempts: 0 }
+            }
+        }
     }
 
     /// Makes a webhook node's call and maps its result (see the crate doc).

@@ -298,7 +298,13 @@ async fn pump(agent: &mut Agent, shell: &mut Shell, call: &Call) -> bool {
                 continue;
             }
             Action::Effect(e) => {
-                effects::run(shell.app.store.clone(), shell.clock, e, shell.tx.clone());
+                effects::run(
+                    shell.app.store.clone(),
+                    shell.app.effects.clone(),
+                    shell.clock,
+                    e,
+                    shell.tx.clone(),
+                );
                 continue;
             }
         };
@@ -392,7 +398,7 @@ pub(super) async fn run(app: VoiceApp, mut call: Call, mut control_rx: Option<mp
             return;
         }
     };
-    let mut flow = FlowMachine::new(bundle, wall);
+    let mut flow = FlowMachine::new(bundle, wall).with_llm(app.effects.llm_configured());
     if let Some(from) = &call.info.from {
         flow = flow.with_caller(from.clone());
     }

@@ -285,6 +285,9 @@ pub struct VoiceApp {
     /// The metrics registry the calls feed (calls, turns, per-stage latencies, barge-ins,
     /// errors).
     pub metrics: Option<Arc<Metrics>>,
+    /// Runs webhook nodes and LLM calls (secrets from the environment; no LLM unless
+    /// configured: `llm` nodes then take their fallback).
+    pub effects: Arc<frontdesk_effects::Effects>,
 }
 
 impl std::fmt::Debug for VoiceApp {
@@ -294,6 +297,7 @@ impl std::fmt::Debug for VoiceApp {
             .field("flow", &self.flow.path())
             .field("store", &self.store.is_some())
             .field("metrics", &self.metrics.is_some())
+            .field("llm", &self.effects.llm_configured())
             .finish_non_exhaustive()
     }
 }
@@ -301,7 +305,8 @@ impl std::fmt::Debug for VoiceApp {
 impl VoiceApp {
     /// A voice app with no store and no metrics.
     pub fn new(engines: Arc<VoiceEngines>, flow: Arc<FlowSource>, config: AgentConfig) -> VoiceApp {
-        VoiceApp { engines, flow, config, store: None, metrics: None }
+        let effects = Arc::new(frontdesk_effects::Effects::default());
+        VoiceApp { engines, flow, config, store: None, metrics: None, effects }
     }
 
     /// Runs the flow on `call` until it ends, taking live-call commands from `control` (say,
