@@ -452,7 +452,8 @@ impl Agent {
         if self.cfg.embed {
             let id = self.id();
             self.awaiting_embed = Some((id, text.clone(), confidence));
-            self.jobs.push_back(Job::Embed { id, text: Pii::new(text) });
+            let spoken = frontdesk_flow::spoken::embedding_text(&text);
+            self.jobs.push_back(Job::Embed { id, text: Pii::new(spoken) });
         } else {
             self.deliver(now, text, confidence, None);
         }

@@ -1,8 +1,8 @@
 //! FAQ retrieval evaluation with the real embedding model (all-MiniLM-L6-v2).
 //!
 //! Reads `eval/faq/questions.tsv` (split, expected entry id or `idk`, question) and the
-//! knowledge base `flows/clinic-kb.yaml`, embeds everything once (the raw question text, as the
-//! voice loop does), then:
+//! knowledge base `flows/clinic-kb.yaml`, embeds everything once (the question text through
+//! `frontdesk_flow::spoken::embedding_text`, as the voice loop does), then:
 //! - sweeps the threshold on the **dev** split and prints top-1 accuracy, wrong answers and
 //!   "I don't know" precision/recall at each value;
 //! - picks the threshold with the best dev top-1 among those that answer no out-of-scope
@@ -11,7 +11,8 @@
 //! - reports every split at that threshold: dev, **test**, and with `--heldout` the held-out
 //!   file `eval/faq/heldout.tsv` (measured only, never tuned on);
 //! - with `--noisy`, also the same questions as a phone caller says them: each question gets a
-//!   filler opening ("um", "uh i was wondering", "hi yeah can you tell me", ...), embedded as is.
+//!   filler opening ("um", "uh i was wondering", "hi yeah can you tell me", ...), embedded as the
+//!   voice loop embeds it.
 //!
 //! ```text
 //! cargo run --release -p frontdesk-flow --example faq_eval [-- --kb FILE --questions FILE
@@ -255,7 +256,8 @@ fn main() -> anyhow::Result<()> {
             .collect();
         qs.extend(extra);
     }
-    let texts: Vec<String> = qs.iter().map(|q| q.text.clone()).collect();
+    // Embedded as the voice loop embeds them (opening fillers dropped).
+    let texts: Vec<String> = qs.iter().map(|q| frontdesk_flow::spoken::embedding_text(&q.text)).collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     for (q, e) in qs.iter_mut().zip(model.embed(&refs)?) {
         q.emb = e;

@@ -539,7 +539,7 @@ fn run_test(
                     )?;
                 }
                 let embedding = match c.model {
-                    Some(md) => md.embed(&[text.as_str()])?.into_iter().next(),
+                    Some(md) => md.embed(&[crate::spoken::embedding_text(text).as_str()])?.into_iter().next(),
                     None => None,
                 };
                 res.transcript.push(format!("{p}caller: {text}"));

@@ -30,6 +30,7 @@ pub mod kb;
 pub mod machine;
 pub mod parse;
 pub mod slots;
+pub mod spoken;
 pub mod template;
 
 use std::path::{Path, PathBuf};

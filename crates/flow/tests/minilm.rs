@@ -34,7 +34,7 @@ fn ask(m: &MiniLm, b: &Arc<Bundle>, text: &str) -> (Option<String>, Option<Strin
     let wall = parse_now("2026-11-18T10:15", "America/New_York").unwrap();
     let mut fm = FlowMachine::new(b.clone(), wall);
     step(&mut fm, Instant::ZERO, Some(Event::Start)).unwrap();
-    let emb = m.embed(&[text]).unwrap().into_iter().next();
+    let emb = m.embed(&[frontdesk_flow::spoken::embedding_text(text).as_str()]).unwrap().into_iter().next();
     let ev = Event::Utterance { text: text.into(), confidence: 0.9, embedding: emb };
     let r = step(&mut fm, Instant::from_millis(2000), Some(ev)).unwrap();
     (fm.turn().faq_id.clone(), fm.turn().intent.as_ref().map(|i| i.name.clone()), r.say)

@@ -48,8 +48,8 @@ fn dev_split_top1_and_no_answer_out_of_scope() {
             (f.next() == Some("dev")).then(|| (f.next().unwrap(), f.next().unwrap()))
         })
         .collect();
-    let texts: Vec<&str> = dev.iter().map(|(_, q)| *q).collect();
-    let embs = m.embed(&texts).unwrap();
+    let texts: Vec<String> = dev.iter().map(|(_, q)| crate::spoken::embedding_text(q)).collect();
+    let embs = m.embed(&texts.iter().map(String::as_str).collect::<Vec<_>>()).unwrap();
     let (mut inscope, mut right, mut wrong) = (0, 0, Vec::new());
     for ((want, q), e) in dev.iter().zip(&embs) {
         let got = kb.answer(&idx, q, Some(e), t).map(|h| h.entry.id.as_str());
