@@ -16,7 +16,7 @@ use frontdesk_server::agent::{FlowSource, VoiceApp, VoiceEngines};
 use frontdesk_server::apps::App;
 use frontdesk_server::audiosocket::frame::{self, Frame, FrameDecoder};
 use frontdesk_server::{ServeConfig, Server};
-use frontdesk_store::{CallQuery, CallStore, QueryStore, SqliteStore, Store};
+use frontdesk_store::{CallQuery, CallStore, FlowStore, QueryStore, SqliteStore, Store};
 use frontdesk_tts_piper::{StreamOptions, synthesize_text};
 use frontdesk_types::SampleRate;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -162,6 +162,11 @@ async fn a_voice_call_is_recorded_with_its_turns_and_its_scheduling_turn_complet
     let call = call.expect("no ended call in the store");
     assert_eq!(call.transport, "audiosocket");
     assert_eq!(call.flow_name.as_deref(), Some("clinic_front_desk"));
+    // The flow file was not published: the call published it and runs (and records) version 1.
+    assert_eq!(call.flow_version, Some(1));
+    let published = store.published_flow("clinic_front_desk").unwrap().expect("no published version");
+    assert_eq!(published.version, 1);
+    assert_eq!(published.yaml, std::fs::read_to_string(root().join("flows/clinic.yaml")).unwrap());
     // No appointment for the caller: the flow transfers to the front-desk queue, which has no
     // routing here, so the agent hangs up.
     assert_eq!(call.disposition.as_deref(), Some("agent_hangup"));

@@ -2,8 +2,9 @@
 //!
 //! [`CallLog`] turns what the agent reports (its [`Record`]s and [`Timing`]s) and what the shell
 //! does (effects, transfers, the end) into the store's call record: `start_call` when the call is
-//! answered (caller number, transport, flow name, the published version whose text matches the
-//! running file, if any, and an `event` row with the file's SHA-256), one `append_turn` per
+//! answered (caller number, transport, flow name, the published version whose text is the
+//! running file's, which the first call publishes when no version has it, and an `event` row
+//! with the file's SHA-256), one `append_turn` per
 //! timeline row (`caller` with its ASR confidence and `asr_final_ms`/`end_of_turn_ms`, `agent`
 //! with `flow_command_ms`/`tts_first_audio_ms`/`first_audio_sent_ms` for the answer to a turn and
 //! `heard_ms`/`total_ms` when it was cut, `dtmf`, `transfer`, `event`), and `end_call` with the
@@ -292,18 +293,43 @@ fn seed(store: &dyn Store, flow: &LoadedFlow) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The published version the call runs: the one whose text is the flow file's; when none is,
+/// the file is saved and published as the flow's next version first (so every call runs, and
+/// records, a published version, and `GET /v1/flows/{name}/versions` shows what `serve` runs).
+fn running_version(store: &dyn Store, flow: &LoadedFlow) -> Option<i64> {
+    let name = &flow.bundle.flow.name;
+    let find = || {
+        store
+            .flow_versions(name)
+            .ok()?
+            .into_iter()
+            .find(|v| v.sha256 == flow.sha256 && v.is_published())
+            .map(|v| v.version)
+    };
+    if let Some(v) = find() {
+        return Some(v);
+    }
+    let now = wall_now();
+    match store.save_flow(name, &flow.yaml, now).and_then(|v| store.publish_flow(name, v.version, now)) {
+        Ok(v) => {
+            info!(flow = %name, version = v.version, "the running flow file was not published: published it");
+            Some(v.version)
+        }
+        // Another call may have published it a moment ago.
+        Err(e) => find().or_else(|| {
+            warn!(flow = %name, error = %e, "cannot publish the running flow file; the call records no version");
+            None
+        }),
+    }
+}
+
 fn apply(store: &dyn Store, id: &CallId, w: Write) -> Result<(), StoreError> {
     match w {
         Write::Start(mut call, flow) => {
             if let Err(e) = seed(store, &flow) {
                 warn!(error = %e, "cannot write the flow's resources to the store; scheduling may find nothing");
             }
-            // The published version whose text is the file's, if there is one.
-            call.flow_version = store
-                .flow_versions(&flow.bundle.flow.name)
-                .ok()
-                .and_then(|vs| vs.into_iter().find(|v| v.sha256 == flow.sha256 && v.is_published()))
-                .map(|v| v.version);
+            call.flow_version = running_version(store, &flow);
             store.start_call(&call)
         }
         Write::Turn(t) => store.append_turn(id, &t),

@@ -145,6 +145,8 @@ pub struct LoadedFlow {
     pub resources: Option<Resources>,
     /// Lowercase hex SHA-256 of the flow file (matches a published version's `sha256`).
     pub sha256: String,
+    /// The flow file's text (published to the store when no published version has it).
+    pub yaml: String,
     /// Whether the resources were written to the store (once per loaded version).
     pub(crate) seeded: AtomicBool,
 }
@@ -181,7 +183,8 @@ fn load_bundle(path: &Path, engines: &VoiceEngines) -> Result<LoadedFlow, VoiceE
         }
     }
     info!(flow = %path.display(), prompts = cached, "flow loaded; fixed prompts synthesised");
-    Ok(LoadedFlow { bundle: Arc::new(bundle), resources, sha256, seeded: AtomicBool::new(false) })
+    let yaml = String::from_utf8_lossy(&text).into_owned();
+    Ok(LoadedFlow { bundle: Arc::new(bundle), resources, sha256, yaml, seeded: AtomicBool::new(false) })
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
