@@ -254,11 +254,10 @@ impl GatewayControl {
     }
 }
 
-/// `to` as a number: `+` and 3 to 15 digits (spaces, dashes, dots and brackets ignored).
+/// `to` as a number: the store's normal form (`+` and digits; spaces, dashes, dots and brackets
+/// dropped), 3 to 15 digits.
 pub(crate) fn phone_number(to: &str) -> Option<String> {
-    let t: String = to.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')')).collect();
-    let digits = t.strip_prefix('+').unwrap_or(&t);
-    ((3..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())).then_some(t)
+    frontdesk_store::normalize_phone(to).ok().filter(|n| n.trim_start_matches('+').len() <= 15)
 }
 
 /// Where to send an INVITE for `to`: a `sip:`/`sips:` URI with an IP-literal host, or a number
@@ -275,11 +274,8 @@ fn sip_target(to: &str, trunk: Option<std::net::SocketAddr>) -> Result<(SipUri, 
                 "{to:?} is a number: dialling numbers needs a SIP trunk; start serve with --trunk sip:HOST:PORT, or use a sip: URI (sip:user@192.0.2.7:5060)"
             )));
         };
-        let host = match trunk {
-            std::net::SocketAddr::V4(a) => a.to_string(),
-            std::net::SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
-        };
-        let uri = SipUri::parse(&format!("sip:{number}@{host};user=phone"))
+        // SocketAddr prints an IPv6 host in brackets, as a SIP URI wants it.
+        let uri = SipUri::parse(&format!("sip:{number}@{trunk};user=phone"))
             .map_err(|e| ControlError::Invalid(format!("{to:?}: cannot make a trunk URI: {e}")))?;
         return Ok((uri, true));
     }

@@ -55,14 +55,9 @@ fn clock_at(text: &str, i: usize) -> Option<(usize, String)> {
         return None;
     }
     let h = &text[i..colon];
-    let meridiem = meridiem_after(text, end);
-    let spoken = match (minute, meridiem) {
-        (0, Some(Meridiem::Pm)) if hour == 12 => {
-            return Some((end + meridiem_len(text, end), "12 noon".into()));
-        }
-        (0, Some(Meridiem::Am)) if hour == 12 => {
-            return Some((end + meridiem_len(text, end), "12 midnight".into()));
-        }
+    let spoken = match (minute, meridiem_after(text, end)) {
+        (0, Some((Meridiem::Pm, len))) if hour == 12 => return Some((end + len, "12 noon".into())),
+        (0, Some((Meridiem::Am, len))) if hour == 12 => return Some((end + len, "12 midnight".into())),
         (0, Some(_)) => h.to_owned(),
         (0, None) => format!("{h} o'clock"),
         (m @ 1..=9, _) => format!("{h} oh {m}"),
@@ -77,42 +72,23 @@ enum Meridiem {
     Pm,
 }
 
-/// "AM"/"PM" (any case, with or without dots) after optional spaces at byte `at`.
-fn meridiem_after(text: &str, at: usize) -> Option<Meridiem> {
+/// "AM"/"PM" (any case, "A.M." too) after optional spaces at byte `at`, and the bytes from `at`
+/// through it. A dot after a bare "PM" ends the sentence and is left out.
+fn meridiem_after(text: &str, at: usize) -> Option<(Meridiem, usize)> {
     let rest = &text[at..];
     let t = rest.trim_start_matches(' ');
+    let spaces = rest.len() - t.len();
     let word: String = t.chars().take_while(|c| c.is_ascii_alphabetic() || *c == '.').collect();
-    let bare: String = word.chars().filter(|c| *c != '.').collect::<String>().to_ascii_lowercase();
-    match bare.as_str() {
-        "am" => Some(Meridiem::Am),
-        "pm" => Some(Meridiem::Pm),
-        _ => None,
-    }
-}
-
-/// Bytes from `at` through the meridiem word (spaces, letters, and the dots inside it; a dot that
-/// ends the sentence after "PM" is kept for the sentence).
-fn meridiem_len(text: &str, at: usize) -> usize {
-    let rest = &text[at..];
-    let spaces = rest.len() - rest.trim_start_matches(' ').len();
-    let t = &rest[spaces..];
-    let mut n = 0;
-    let mut letters = 0;
-    for c in t.chars() {
-        if c.is_ascii_alphabetic() {
-            letters += 1;
-            n += 1;
-        } else if c == '.' && letters == 1 {
-            // "A.M." / "P.M.": the dot after the first letter is part of the word.
-            n += 1;
-        } else if c == '.' && letters == 2 && t[..n].contains('.') {
-            n += 1;
-            break;
-        } else {
-            break;
-        }
-    }
-    spaces + n
+    let bare = word.replace('.', "").to_ascii_lowercase();
+    let m = match bare.as_str() {
+        "am" => Meridiem::Am,
+        "pm" => Meridiem::Pm,
+        _ => return None,
+    };
+    // "A.M." keeps its last dot; "PM." leaves it to the sentence.
+    let inner_dot = word.trim_end_matches('.').contains('.');
+    let len = if word.ends_with('.') && !inner_dot { word.len() - 1 } else { word.len() };
+    Some((m, spaces + len))
 }
 
 #[cfg(test)]

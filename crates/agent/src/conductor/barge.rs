@@ -57,14 +57,13 @@ impl Agent {
 
     /// Whether the frame due at `now` is held (a silent frame goes out instead).
     pub(super) fn hold_frame(&mut self, now: Instant) -> bool {
-        let speech_mode = self.mode() == BargeInMode::Speech;
-        match &mut self.paused {
-            Some(p) if speech_mode => {
-                p.silent_from.get_or_insert(now);
-                true
-            }
-            _ => false,
+        if self.paused.is_none() || self.mode() != BargeInMode::Speech {
+            return false;
         }
+        if let Some(p) = &mut self.paused {
+            p.silent_from.get_or_insert(now);
+        }
+        true
     }
 
     /// How many times held audio played on (speech over the agent that was not a barge-in).

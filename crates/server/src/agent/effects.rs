@@ -84,37 +84,26 @@ pub(super) fn run(
                 let _ = tx.send(Done::Effect(EffectDone { id, event, note, took, failed }));
             });
         }
-        Command::Webhook(req) => {
-            let started = clock.now();
-            tokio::spawn(async move {
-                let outcome = fx.webhook(&req).await;
-                let took = clock.now().saturating_duration_since(started);
-                let (failed, note) = match &outcome {
-                    WebhookOutcome::Ok { status, .. } => (false, format!("webhook {}: {status}", req.node)),
-                    WebhookOutcome::Failed { kind, attempts } => (
-                        true,
-                        format!("webhook {}: failed ({}, {attempts} attempt(s))", req.node, kind.code()),
-                    ),
-                };
-                let event = awaits_result.then_some(Event::WebhookOutcome(outcome));
-                let _ = tx.send(Done::Effect(EffectDone { id, event, note, took, failed }));
-            });
-        }
-        Command::Llm(req) => {
-            let started = clock.now();
-            tokio::spawn(async move {
-                let outcome = fx.llm(&req).await;
-                let took = clock.now().saturating_duration_since(started);
-                let (failed, note) = match &outcome {
-                    LlmOutcome::Failed(f) => (true, format!("llm {}: failed ({})", req.node, f.code())),
-                    LlmOutcome::Route(r) => (false, format!("llm {}: route {r}", req.node)),
-                    LlmOutcome::Slots(v) => (false, format!("llm {}: {} slot(s)", req.node, v.len())),
-                    LlmOutcome::Tool { name, .. } => (false, format!("llm {}: tool {name}", req.node)),
-                };
-                let event = awaits_result.then_some(Event::LlmOutcome(outcome));
-                let _ = tx.send(Done::Effect(EffectDone { id, event, note, took, failed }));
-            });
-        }
+        Command::Webhook(req) => spawn_timed(clock, id, tx, async move {
+            let outcome = fx.webhook(&req).await;
+            let (failed, note) = match &outcome {
+                WebhookOutcome::Ok { status, .. } => (false, format!("webhook {}: {status}", req.node)),
+                WebhookOutcome::Failed { kind, attempts } => {
+                    (true, format!("webhook {}: failed ({}, {attempts} attempt(s))", req.node, kind.code()))
+                }
+            };
+            (awaits_result.then_some(Event::WebhookOutcome(outcome)), note, failed)
+        }),
+        Command::Llm(req) => spawn_timed(clock, id, tx, async move {
+            let outcome = fx.llm(&req).await;
+            let (failed, note) = match &outcome {
+                LlmOutcome::Failed(f) => (true, format!("llm {}: failed ({})", req.node, f.code())),
+                LlmOutcome::Route(r) => (false, format!("llm {}: route {r}", req.node)),
+                LlmOutcome::Slots(v) => (false, format!("llm {}: {} slot(s)", req.node, v.len())),
+                LlmOutcome::Tool { name, .. } => (false, format!("llm {}: tool {name}", req.node)),
+            };
+            (awaits_result.then_some(Event::LlmOutcome(outcome)), note, failed)
+        }),
         _ => {
             warn!("a flow command the voice loop cannot run: ignored");
             let note = "effect: not run by the voice loop".to_string();
@@ -122,6 +111,21 @@ pub(super) fn run(
             let _ = tx.send(Done::Effect(EffectDone { id, event, note, took: Duration::ZERO, failed: true }));
         }
     }
+}
+
+/// Runs an HTTP effect (its event, note and failure) as a task; its result, timed, goes to `tx`.
+fn spawn_timed(
+    clock: Clock,
+    id: u64,
+    tx: mpsc::UnboundedSender<Done>,
+    effect: impl Future<Output = (Option<Event>, String, bool)> + Send + 'static,
+) {
+    let started = clock.now();
+    tokio::spawn(async move {
+        let (event, note, failed) = effect.await;
+        let took = clock.now().saturating_duration_since(started);
+        let _ = tx.send(Done::Effect(EffectDone { id, event, note, took, failed }));
+    });
 }
 
 /// Records the caller's do-not-call request on a blocking thread.

@@ -296,7 +296,16 @@ fn seed(store: &dyn Store, flow: &LoadedFlow) -> Result<(), StoreError> {
 /// The published version the call runs: the one whose text is the flow file's; when none is,
 /// the file is saved and published as the flow's next version first (so every call runs, and
 /// records, a published version, and `GET /v1/flows/{name}/versions` shows what `serve` runs).
+/// Published versions are immutable: the answer is kept for the loaded flow.
 fn running_version(store: &dyn Store, flow: &LoadedFlow) -> Option<i64> {
+    if let Some(v) = flow.published.get() {
+        return Some(*v);
+    }
+    let v = find_or_publish(store, flow)?;
+    Some(*flow.published.get_or_init(|| v))
+}
+
+fn find_or_publish(store: &dyn Store, flow: &LoadedFlow) -> Option<i64> {
     let name = &flow.bundle.flow.name;
     let find = || {
         store

@@ -149,6 +149,8 @@ pub struct LoadedFlow {
     pub yaml: String,
     /// Whether the resources were written to the store (once per loaded version).
     pub(crate) seeded: AtomicBool,
+    /// The published version with this text, once a call has found (or published) it.
+    pub(crate) published: std::sync::OnceLock<i64>,
 }
 
 /// The flow file and its current checked version.
@@ -184,7 +186,14 @@ fn load_bundle(path: &Path, engines: &VoiceEngines) -> Result<LoadedFlow, VoiceE
     }
     info!(flow = %path.display(), prompts = cached, "flow loaded; fixed prompts synthesised");
     let yaml = String::from_utf8_lossy(&text).into_owned();
-    Ok(LoadedFlow { bundle: Arc::new(bundle), resources, sha256, yaml, seeded: AtomicBool::new(false) })
+    Ok(LoadedFlow {
+        bundle: Arc::new(bundle),
+        resources,
+        sha256,
+        yaml,
+        seeded: AtomicBool::new(false),
+        published: std::sync::OnceLock::new(),
+    })
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
