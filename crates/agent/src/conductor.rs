@@ -102,6 +102,8 @@ pub struct Agent {
     vad_buf: Vec<f32>,
     next_id: u64,
     audio_pos: u64,
+    /// Caller samples the VAD has judged (its answers lag the audio when the pool is busy).
+    vad_pos: u64,
     last_audio_at: Instant,
     window: VecDeque<f32>,
     in_speech: bool,
@@ -144,6 +146,7 @@ impl Agent {
             vad_buf: Vec::new(),
             next_id: 0,
             audio_pos: 0,
+            vad_pos: 0,
             last_audio_at: Instant::ZERO,
             window: VecDeque::new(),
             in_speech: false,
@@ -224,6 +227,16 @@ impl Agent {
         self.last_audio_at - Duration::from_micros(behind_us)
     }
 
+    /// How far the caller's audio is known to be speech or silence: `now` while the VAD keeps up
+    /// (at most one frame outstanding), else the instant of the last judged sample. A pause is
+    /// only as long as the silence the VAD has seen: when its answers lag behind a busy pool, the
+    /// wall clock would count audio nobody has judged (the caller may have gone on speaking) and
+    /// end the turn in the middle of a sentence.
+    fn judged_until(&self, now: Instant) -> Instant {
+        let behind = self.audio_pos.saturating_sub(self.vad_pos);
+        if behind < 2 * VAD_FRAME as u64 { now } else { self.instant_of(self.vad_pos).min(now) }
+    }
+
     /// The VAD's answer for job `id` (in order). An error counts as silence.
     pub fn handle_vad(&mut self, now: Instant, id: u64, prob: Result<f32, EngineError>) {
         let prob = prob.unwrap_or_else(|e| {
@@ -231,6 +244,7 @@ impl Agent {
             0.0
         });
         self.hyst.handle_frame(prob, VAD_FRAME);
+        self.vad_pos += VAD_FRAME as u64;
         while let Some(ev) = self.hyst.poll_event() {
             match ev {
                 VadEvent::SpeechStart { at } => self.speech_start(now, at),
@@ -238,6 +252,10 @@ impl Agent {
             }
         }
         self.drain_asr(now);
+        // A pause is measured on judged audio: each judged frame of it may end the turn.
+        if self.turn.as_ref().is_some_and(|t| t.pause_since.is_some() && t.deadline.is_none()) {
+            self.evaluate_turn(now);
+        }
         self.check_barge_in(now);
     }
 
@@ -276,6 +294,7 @@ impl Agent {
     fn speech_end(&mut self, now: Instant, at: u64) {
         self.in_speech = false;
         self.asr.speech_end(at * 2);
+        debug!(at_ms = at / 8, "speech end");
         // Count the final decode this asks for before the turn is judged.
         self.drain_asr(now);
         let end = self.instant_of(at);
@@ -319,6 +338,12 @@ impl Agent {
                 StreamEvent::Final { transcript, .. } => {
                     t.finals_pending = t.finals_pending.saturating_sub(1);
                     let text = transcript.text.trim().to_owned();
+                    debug!(
+                        text = ?Pii::new(&text),
+                        words = transcript.words.len(),
+                        confidence = transcript.confidence,
+                        "final"
+                    );
                     if !text.is_empty() {
                         t.finals.push(text);
                         t.confidence.push(transcript.confidence);
@@ -379,7 +404,7 @@ impl Agent {
         }
         let Some(t) = &self.turn else { return };
         let Some(pause) = t.pause_since else { return };
-        let silence_ms = ms(now.saturating_duration_since(pause));
+        let silence_ms = ms(self.judged_until(now).saturating_duration_since(pause));
         let text = t.text();
         let state = TurnState {
             silence_ms,
@@ -391,11 +416,14 @@ impl Agent {
         };
         match self.cfg.end_of_turn.decide(&state) {
             TurnDecision::WaitUntil(ms) => {
+                // A due time already past means the VAD lags: its next answers re-judge.
+                let due = pause + Duration::from_millis(ms);
                 if let Some(t) = &mut self.turn {
-                    t.deadline = Some(pause + Duration::from_millis(ms));
+                    t.deadline = (due > now).then_some(due);
                 }
             }
             TurnDecision::Discard => {
+                debug!(silence_ms, "no words after the pause: not a turn");
                 let barged = t.barged;
                 self.turn = None;
                 if barged {

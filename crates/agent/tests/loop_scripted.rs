@@ -28,6 +28,9 @@ struct Loop {
     /// Embedding jobs wait in `held_embeds` until the test answers them.
     slow_embeds: bool,
     held_embeds: Vec<u64>,
+    /// The VAD answers this late (a pool busy with other work), in order.
+    vad_lag: Duration,
+    vad_due: std::collections::VecDeque<(Instant, u64, f32)>,
     said: Vec<String>,
     actions: Vec<Action>,
     timings: Vec<Timing>,
@@ -55,6 +58,8 @@ impl Loop {
             late_partials: false,
             slow_embeds: false,
             held_embeds: vec![],
+            vad_lag: Duration::ZERO,
+            vad_due: std::collections::VecDeque::new(),
             said: vec![],
             actions: vec![],
             timings: vec![],
@@ -66,10 +71,19 @@ impl Loop {
     }
 
     fn drain(&mut self) {
+        while self.vad_due.front().is_some_and(|(due, ..)| *due <= self.now) {
+            let Some((_, id, p)) = self.vad_due.pop_front() else { break };
+            self.agent.handle_vad(self.now, id, Ok(p));
+        }
         while let Some(j) = self.agent.poll_job() {
             match j {
                 Job::Vad { id, .. } => {
-                    self.agent.handle_vad(self.now, id, Ok(if self.speech { 0.95 } else { 0.02 }))
+                    let p = if self.speech { 0.95 } else { 0.02 };
+                    if self.vad_lag.is_zero() && self.vad_due.is_empty() {
+                        self.agent.handle_vad(self.now, id, Ok(p));
+                    } else {
+                        self.vad_due.push_back((self.now + self.vad_lag, id, p));
+                    }
                 }
                 Job::Transcribe(req) => {
                     // A recogniser behind the caller: partials come back empty.
@@ -177,6 +191,35 @@ fn an_unfinished_sentence_waits_for_the_ceiling_and_silence_gets_the_flows_no_in
     l.text.clear();
     l.ms(20_000);
     assert!(l.said.len() > said, "no reprompt on silence");
+}
+
+#[test]
+fn a_pause_is_measured_on_audio_the_vad_has_judged_not_on_the_wall_clock() {
+    // The VAD answers 1.2 s late (a pool busy with decodes): by the time it reports the end of
+    // "tomorrow", more than the 700 ms pause has passed on the wall clock, but the caller went on
+    // ("at 10 AM") after 300 ms. One turn, not two.
+    let mut l = Loop::new();
+    l.ms(8000); // greeting and prompt played out
+    let said = l.said.len();
+    l.vad_lag = Duration::from_millis(1200);
+    l.text = "tomorrow at 10 AM".into();
+    l.speech = true;
+    l.ms(600);
+    l.speech = false;
+    l.ms(300);
+    l.speech = true;
+    l.ms(700);
+    l.speech = false;
+    l.ms(1400); // the VAD's answer for the end of "tomorrow" arrives in here
+    let turns = |l: &Loop| l.timings.iter().filter(|t| matches!(t, Timing::Turn(_))).count();
+    assert_eq!(turns(&l), 0, "a turn ended inside the sentence: {:?}", l.said);
+    assert_eq!(l.said.len(), said, "answered half a sentence: {:?}", l.said);
+    l.ms(1500); // the real pause, judged late
+    assert_eq!(turns(&l), 1, "{:?}", l.said);
+    let turn = l.timings.iter().find_map(|t| if let Timing::Turn(t) = t { Some(t.clone()) } else { None });
+    let e = turn.unwrap().end_of_turn.unwrap();
+    // From the end of speech: the lag plus the pause policy's wait, not less than the pause.
+    assert!(e >= Duration::from_millis(700) && e < Duration::from_millis(2200), "{e:?}");
 }
 
 impl Loop {
