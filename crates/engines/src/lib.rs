@@ -12,6 +12,7 @@
 //! Whisper re-decodes the growing speech segment for partial results; Piper synthesises clause by
 //! clause. Each provider crate documents its streaming strategy.
 
+pub mod embed_cache;
 pub mod pool;
 pub mod turn;
 

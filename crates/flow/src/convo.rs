@@ -274,16 +274,24 @@ impl Drop for Desk {
 
 /// Loads a flow (see [`Bundle::load`]) and its `resources:` file, checked against each other.
 pub fn load(path: &Path) -> Result<(Bundle, Option<Resources>), FlowError> {
-    let bundle = Bundle::load(path)?;
+    let src =
+        std::fs::read_to_string(path).map_err(|source| FlowError::Io { path: path.to_owned(), source })?;
+    load_source(&src, &path.display().to_string(), path.parent().unwrap_or(Path::new(".")))
+}
+
+/// [`load`] for flow text (a stored version's YAML) named `file` in diagnostics, its
+/// `knowledge:` and `resources:` files read relative to `base`.
+pub fn load_source(src: &str, file: &str, base: &Path) -> Result<(Bundle, Option<Resources>), FlowError> {
+    let bundle = Bundle::from_source(src, file, base)?;
     let Some(rel) = bundle.flow.resources.clone() else { return Ok((bundle, None)) };
-    let rpath = path.parent().unwrap_or(Path::new(".")).join(&rel.value);
+    let rpath = base.join(&rel.value);
     let src =
         std::fs::read_to_string(&rpath).map_err(|source| FlowError::Io { path: rpath.clone(), source })?;
     let res = parse_resources(&src)
         .map_err(|diags| FlowError::Invalid { file: rpath.display().to_string(), diags })?;
     let diags = crate::check::check_resources(&bundle.flow, &res);
     if !diags.is_empty() {
-        return Err(FlowError::Invalid { file: path.display().to_string(), diags });
+        return Err(FlowError::Invalid { file: file.to_owned(), diags });
     }
     Ok((bundle, Some(res)))
 }

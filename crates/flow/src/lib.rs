@@ -76,11 +76,17 @@ pub struct Bundle {
 impl Bundle {
     /// Reads, parses and checks a flow file and its `knowledge:` file (relative to it).
     pub fn load(path: &Path) -> Result<Bundle, FlowError> {
-        let file = path.display().to_string();
         let src = std::fs::read_to_string(path)
             .map_err(|source| FlowError::Io { path: path.to_owned(), source })?;
+        Bundle::from_source(&src, &path.display().to_string(), path.parent().unwrap_or(Path::new(".")))
+    }
+
+    /// Parses and checks flow text (a stored version's YAML), named `file` in diagnostics, with
+    /// its `knowledge:` file read relative to `base`.
+    pub fn from_source(src: &str, file: &str, base: &Path) -> Result<Bundle, FlowError> {
+        let file = file.to_owned();
         let flow =
-            parse::parse_flow(&src).map_err(|diags| FlowError::Invalid { file: file.clone(), diags })?;
+            parse::parse_flow(src).map_err(|diags| FlowError::Invalid { file: file.clone(), diags })?;
         let diags = check::check(&flow);
         if !diags.is_empty() {
             return Err(FlowError::Invalid { file, diags });
@@ -88,7 +94,7 @@ impl Bundle {
         let kb = match &flow.knowledge {
             None => Kb::default(),
             Some(k) => {
-                let kpath = path.parent().unwrap_or(Path::new(".")).join(&k.value);
+                let kpath = base.join(&k.value);
                 let ksrc = std::fs::read_to_string(&kpath)
                     .map_err(|source| FlowError::Io { path: kpath.clone(), source })?;
                 Kb::parse(&ksrc)

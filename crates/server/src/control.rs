@@ -20,10 +20,11 @@
 //!   - `originate`: an outbound SIP INVITE to a `sip:` URI with an IP-literal host (the shell
 //!     resolves no names), running the server's app (the voice agent under `serve`) once
 //!     answered. The request's variables, and `to`, `direction=outbound`, `flow`, `flow_version`,
-//!     reach the app as the call's parameters ([`crate::call::CallInfo::params`]). The returned id
+//!     reach the app as the call's parameters ([`crate::call::CallInfo::params`]); the voice
+//!     agent runs that published flow version. The returned id
 //!     is the call's [`CallId`] on this gateway (`out-` and 32 hex digits), the id its call record
-//!     and logs use. Numbers (E.164) need a SIP trunk, which `serve` does not have yet: they are
-//!     refused as unavailable, naming the missing option.
+//!     and logs use. Numbers (E.164) are dialled through the SIP trunk (`serve --trunk`);
+//!     without one they are refused as unavailable, naming the missing option.
 //!
 //! A call that is not in the registry is [`ControlError::NotLive`] (404 from the API).
 

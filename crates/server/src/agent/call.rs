@@ -35,7 +35,7 @@ use tracing::{info, warn};
 
 use super::effects::{self, EffectDone};
 use super::log::{CallLog, Disposition, wall_now};
-use super::{ControlCmd, VoiceApp};
+use super::{ControlCmd, LoadedFlow, VoiceApp, VoiceError};
 use crate::call::{Call, CallInput, CallOutput};
 use crate::clock::Clock;
 
@@ -382,13 +382,40 @@ fn done(agent: &mut Agent, shell: &mut Shell, now: Instant, done: Done) {
     }
 }
 
+/// The flow a call runs: the published version its parameters name (`flow`, `flow_version`:
+/// an originated call), else the flow file's current version.
+async fn flow_for(app: &VoiceApp, info: &crate::call::CallInfo) -> Result<Arc<LoadedFlow>, VoiceError> {
+    let asked = info.params.get("flow").zip(info.params.get("flow_version"));
+    let Some((name, version)) = asked else { return Ok(app.flow.loaded()) };
+    let name = name.expose().clone();
+    let Ok(version) = version.expose().parse::<i64>() else {
+        return Err(VoiceError::Version { name, version: 0, why: "flow_version is not a number".into() });
+    };
+    let Some(store) = app.store.clone() else {
+        return Err(VoiceError::Version { name, version, why: "the gateway runs without a store".into() });
+    };
+    let flows = app.flow.clone();
+    tokio::task::spawn_blocking(move || flows.version(store.as_ref(), &name, version)).await.unwrap_or_else(
+        |e| Err(VoiceError::Version { name: String::new(), version, why: format!("loading it failed: {e}") }),
+    )
+}
+
 pub(super) async fn run(app: VoiceApp, mut call: Call, mut control_rx: Option<mpsc::Receiver<ControlCmd>>) {
     let clock = Clock::new();
     let id = call.info.id.to_string();
-    let loaded = app.flow.loaded();
+    let (loaded, refused) = match flow_for(&app, &call.info).await {
+        Ok(f) => (f, None),
+        Err(e) => (app.flow.loaded(), Some(e)),
+    };
     let bundle = loaded.bundle.clone();
     let mut log =
         CallLog::start(app.store.clone(), app.metrics.clone(), &call.info, loaded, clock.now(), wall_now());
+    if let Some(e) = refused {
+        warn!(call = %id, error = %e, "the call's flow version cannot run: hanging up");
+        log.error("flow_version");
+        log.end(clock.now(), &Disposition::Error);
+        return;
+    }
     let tz = bundle.flow.timezone.clone().unwrap_or_else(|| "UTC".into());
     let wall = match frontdesk_flow::convo::wall_from_unix(unix_now(), &tz) {
         Ok(w) => w,

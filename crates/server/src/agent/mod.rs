@@ -18,12 +18,14 @@ mod call;
 mod effects;
 mod log;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use frontdesk_agent::AgentConfig;
 use frontdesk_api::Metrics;
+use frontdesk_engines::embed_cache::EmbeddingCache;
 use frontdesk_engines::pool::InferencePool;
 use frontdesk_engines::turn::EndOfTurnFactory;
 use frontdesk_engines::{Embedder, Synthesizer, Transcriber, VadFactory};
@@ -133,6 +135,16 @@ pub enum VoiceError {
     /// Reading or embedding failed.
     #[error("{0}")]
     Load(FlowError),
+    /// A call asked for a flow version that cannot run.
+    #[error("flow {name} version {version} cannot run: {why}")]
+    Version {
+        /// The flow's name.
+        name: String,
+        /// The version asked for.
+        version: i64,
+        /// What is wrong.
+        why: String,
+    },
 }
 
 /// One loaded version of the flow: the checked bundle, its resources (providers, hours,
@@ -153,14 +165,30 @@ pub struct LoadedFlow {
     pub(crate) published: std::sync::OnceLock<i64>,
 }
 
-/// The flow file and its current checked version.
+/// The flow file and its current checked version, and the published versions of the store that
+/// calls asked for by number (an originated call names its flow version).
 #[derive(Debug)]
 pub struct FlowSource {
     path: PathBuf,
     current: Mutex<Arc<LoadedFlow>>,
+    versions: Mutex<HashMap<(String, i64), Arc<LoadedFlow>>>,
+    /// The embedder behind a cache of the flows' texts (intent examples, the knowledge base):
+    /// a reload or another version embeds only the texts that changed.
+    embed: Option<Arc<EmbeddingCache>>,
 }
 
-fn load_bundle(path: &Path, engines: &VoiceEngines) -> Result<LoadedFlow, VoiceError> {
+/// Flow texts whose vectors are kept (about 1.5 KiB each with MiniLM).
+const EMBEDDINGS_KEPT: usize = 20_000;
+
+/// Published versions kept loaded besides the flow file's (they are immutable, so a cached one
+/// never goes stale).
+const VERSIONS_KEPT: usize = 8;
+
+fn load_bundle(
+    path: &Path,
+    engines: &VoiceEngines,
+    embed: Option<&EmbeddingCache>,
+) -> Result<LoadedFlow, VoiceError> {
     let text = std::fs::read(path)
         .map_err(|source| VoiceError::Load(FlowError::Io { path: path.to_owned(), source }))?;
     let sha256 = sha256_hex(&text);
@@ -172,8 +200,8 @@ fn load_bundle(path: &Path, engines: &VoiceEngines) -> Result<LoadedFlow, VoiceE
         }
         Err(e) => return Err(VoiceError::Load(e)),
     };
-    if let Some(e) = &engines.embedder {
-        bundle.embed(e.as_ref()).map_err(VoiceError::Load)?;
+    if let Some(e) = embed {
+        bundle.embed(e).map_err(VoiceError::Load)?;
     }
     let texts = fixed_prompts(&bundle);
     let synth = engines.tts.as_ref();
@@ -255,13 +283,77 @@ impl FlowSource {
     /// Loads and checks `path` (and its knowledge base and resources), embeds it if a model is
     /// loaded and synthesises its fixed prompts.
     pub fn load(path: &Path, engines: &VoiceEngines) -> Result<FlowSource, VoiceError> {
-        let b = load_bundle(path, engines)?;
-        Ok(FlowSource { path: path.to_owned(), current: Mutex::new(Arc::new(b)) })
+        let embed = engines.embedder.clone().map(|e| Arc::new(EmbeddingCache::new(e, EMBEDDINGS_KEPT)));
+        let b = load_bundle(path, engines, embed.as_deref())?;
+        Ok(FlowSource {
+            path: path.to_owned(),
+            current: Mutex::new(Arc::new(b)),
+            versions: Mutex::default(),
+            embed,
+        })
+    }
+
+    /// Published version `version` of flow `name` from `store`: the flow file's own when it has
+    /// the same text, else the stored YAML, checked and embedded (its `knowledge:` and
+    /// `resources:` files are read from the flow file's directory; only texts the flows loaded
+    /// before do not share are embedded), then kept for later calls. Its fixed prompts are
+    /// synthesised on first use, not ahead. Blocking (store, embeddings).
+    pub fn version(
+        &self,
+        store: &dyn Store,
+        name: &str,
+        version: i64,
+    ) -> Result<Arc<LoadedFlow>, VoiceError> {
+        let key = (name.to_owned(), version);
+        if let Some(f) = self.versions.lock().unwrap_or_else(PoisonError::into_inner).get(&key) {
+            return Ok(f.clone());
+        }
+        let missing = |why: String| VoiceError::Version { name: name.to_owned(), version, why };
+        let stored = store
+            .flow_version(name, version)
+            .map_err(|e| missing(format!("the store could not be read: {e}")))?
+            .ok_or_else(|| missing("no such version in the store".into()))?;
+        if !stored.is_published() {
+            return Err(missing("it is a draft: publish it first".into()));
+        }
+        let current = self.loaded();
+        if current.bundle.flow.name == name && current.sha256 == stored.sha256 {
+            return Ok(current);
+        }
+        let base = self.path.parent().unwrap_or(Path::new("."));
+        let label = format!("flow {name} version {version}");
+        let (mut bundle, resources) = match frontdesk_flow::convo::load_source(&stored.yaml, &label, base) {
+            Ok(b) => b,
+            Err(FlowError::Invalid { file, diags }) => {
+                let all: Vec<String> = diags.iter().map(|d| d.render(&file)).collect();
+                return Err(VoiceError::Invalid(all.join("\n")));
+            }
+            Err(e) => return Err(VoiceError::Load(e)),
+        };
+        if let Some(e) = &self.embed {
+            bundle.embed(e.as_ref()).map_err(VoiceError::Load)?;
+        }
+        info!(flow = %name, version, "published flow version loaded for a call");
+        let published = std::sync::OnceLock::new();
+        let _ = published.set(version);
+        let loaded = Arc::new(LoadedFlow {
+            bundle: Arc::new(bundle),
+            resources,
+            sha256: stored.sha256,
+            yaml: stored.yaml,
+            seeded: AtomicBool::new(false),
+            published,
+        });
+        let mut cache = self.versions.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache.len() >= VERSIONS_KEPT {
+            cache.clear();
+        }
+        Ok(cache.entry(key).or_insert(loaded).clone())
     }
 
     /// Loads the file again; on errors keeps the current version and returns them.
     pub fn reload(&self, engines: &VoiceEngines) -> Result<(), VoiceError> {
-        let b = load_bundle(&self.path, engines)?;
+        let b = load_bundle(&self.path, engines, self.embed.as_deref())?;
         *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(b);
         Ok(())
     }
