@@ -6,33 +6,10 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use support::{SipGateway, free_rtp_pair, free_udp_tcp_port, require, scratch, sipp_scenario, wait_until};
-
-/// (status, body) of one request with the API key.
-fn request(port: u16, method: &str, path: &str, key: &str, ctype: &str, body: &str) -> (u16, String) {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nAuthorization: Bearer {key}\r\n\
-         Content-Type: {ctype}\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let status = out.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    (status, body)
-}
-
-fn json(port: u16, method: &str, path: &str, key: &str, body: &str) -> (u16, serde_json::Value) {
-    let (status, text) = request(port, method, path, key, "application/json", body);
-    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
-}
+use support::{SipGateway, finish, json, request, scratch, sipp_scenario, sipp_uas, wait_until};
 
 /// A fresh data directory with one API key.
 fn data_with_key(name: &str) -> (std::path::PathBuf, String) {
@@ -55,65 +32,11 @@ fn publish_clinic(port: u16, key: &str) {
     assert_eq!(status, 200, "{body}");
 }
 
-/// SIPp as the callee on its own port; returns (process, port).
-fn sipp_uas(dir: &std::path::Path, scenario: &str) -> (Child, u16) {
-    let sf = dir.join("uas.xml");
-    std::fs::write(&sf, scenario).unwrap();
-    let port = free_udp_tcp_port();
-    let child = Command::new(require("sipp", "sip-tester"))
-        .current_dir(dir)
-        .arg("-sf")
-        .arg(&sf)
-        .args(["-i", "127.0.0.1", "-mi", "127.0.0.1", "-p", &port.to_string()])
-        .args([
-            "-mp",
-            &free_rtp_pair().to_string(),
-            "-m",
-            "1",
-            "-nostdin",
-            "-timeout",
-            "30",
-            "-timeout_error",
-        ])
-        .args(["-trace_err", "-trace_msg"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    assert!(
-        wait_until(Duration::from_secs(5), || std::net::UdpSocket::bind(("127.0.0.1", port)).is_err()),
-        "sipp did not start"
-    );
-    (child, port)
-}
-
-/// Waits for SIPp to exit; returns success and its message trace.
-fn finish(mut child: Child, dir: &std::path::Path) -> (bool, String) {
-    let mut status = None;
-    wait_until(Duration::from_secs(30), || {
-        status = child.try_wait().ok().flatten();
-        status.is_some()
-    });
-    if status.is_none() {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    let mut trace = String::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if name.ends_with("_messages.log") || name.ends_with("_errors.log") {
-            trace.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
-        }
-    }
-    (status.is_some_and(|s| s.success()), trace)
-}
-
 #[test]
 fn originate_over_the_api_then_hang_up_and_the_callee_gets_bye() {
     let dir = scratch("api-control-sip");
     let (data, key) = data_with_key("api-control-sip-data");
-    let (uas, port) = sipp_uas(&dir, &sipp_scenario("uas_expects_bye.xml"));
+    let (uas, port) = sipp_uas(&dir, &sipp_scenario("uas_expects_bye.xml"), 30);
     let data_arg = data.display().to_string();
     let gw = SipGateway::start(&["--app", "echo", "--data", &data_arg]);
     let http = gw.gw.http;
@@ -177,7 +100,7 @@ fn a_number_is_dialled_through_the_trunk_unless_it_opted_out() {
     frontdesk_store::OptOutStore::add_opt_out(&store, "+1 555 000 2222", "voice", None, now).unwrap();
     drop(store);
     // SIPp plays the trunk: it answers whatever number is dialled through it.
-    let (uas, port) = sipp_uas(&dir, &sipp_scenario("uas_expects_bye.xml"));
+    let (uas, port) = sipp_uas(&dir, &sipp_scenario("uas_expects_bye.xml"), 30);
     let data_arg = data.display().to_string();
     let trunk = format!("sip:127.0.0.1:{port}");
     let gw = SipGateway::start(&["--app", "echo", "--data", &data_arg, "--trunk", &trunk]);

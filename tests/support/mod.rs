@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 #![allow(unreachable_pub)] // `pub` so every test binary can use them
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read as _, Write as _};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -75,9 +75,14 @@ impl Gateway {
 
     /// A raw HTTP/1.1 GET; the whole response text.
     pub fn get(&self, path: &str) -> Option<String> {
+        self.get_with(path, "")
+    }
+
+    /// A raw HTTP/1.1 GET with extra header lines (each ending in CRLF); the whole response text.
+    pub fn get_with(&self, path: &str, headers: &str) -> Option<String> {
         use std::io::{Read, Write};
         let mut s = std::net::TcpStream::connect(("127.0.0.1", self.http)).ok()?;
-        write!(s, "GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").ok()?;
+        write!(s, "GET {path} HTTP/1.1\r\nHost: t\r\n{headers}Connection: close\r\n\r\n").ok()?;
         let mut out = String::new();
         s.read_to_string(&mut out).ok()?;
         Some(out)
@@ -420,4 +425,81 @@ pub fn baresip_call(dir: &Path, uri: &str, caller: &Path, talk_s: u32) -> PathBu
         .map(|e| e.path())
         .find(|p| p.to_string_lossy().ends_with("-dec.wav"));
     found.unwrap_or_else(|| panic!("baresip recorded nothing; its log:\n{blog}"))
+}
+
+/// (status, body) of one request with the API key.
+pub fn request(port: u16, method: &str, path: &str, key: &str, ctype: &str, body: &str) -> (u16, String) {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: {ctype}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
+}
+
+/// (status, JSON body) of one request with the API key; a body that is not JSON comes back as a string.
+pub fn json(port: u16, method: &str, path: &str, key: &str, body: &str) -> (u16, serde_json::Value) {
+    let (status, text) = request(port, method, path, key, "application/json", body);
+    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+}
+
+/// SIPp as the callee on its own port, giving up after `timeout_s`; returns (process, port).
+pub fn sipp_uas(dir: &std::path::Path, scenario: &str, timeout_s: u32) -> (Child, u16) {
+    let sf = dir.join("uas.xml");
+    std::fs::write(&sf, scenario).unwrap();
+    let port = free_udp_tcp_port();
+    let child = Command::new(require("sipp", "sip-tester"))
+        .current_dir(dir)
+        .arg("-sf")
+        .arg(&sf)
+        .args(["-i", "127.0.0.1", "-mi", "127.0.0.1", "-p", &port.to_string()])
+        .args([
+            "-mp",
+            &free_rtp_pair().to_string(),
+            "-m",
+            "1",
+            "-nostdin",
+            "-timeout",
+            &timeout_s.to_string(),
+            "-timeout_error",
+        ])
+        .args(["-trace_err", "-trace_msg"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(5), || std::net::UdpSocket::bind(("127.0.0.1", port)).is_err()),
+        "sipp did not start"
+    );
+    (child, port)
+}
+
+/// Waits for SIPp to exit; returns success and its message trace.
+pub fn finish(mut child: Child, dir: &std::path::Path) -> (bool, String) {
+    let mut status = None;
+    wait_until(Duration::from_secs(90), || {
+        status = child.try_wait().ok().flatten();
+        status.is_some()
+    });
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let mut trace = String::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.ends_with("_messages.log") || name.ends_with("_errors.log") {
+            trace.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
+        }
+    }
+    (status.is_some_and(|s| s.success()), trace)
 }

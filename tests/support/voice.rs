@@ -65,6 +65,37 @@ pub fn start_agent(data: &Path, sip: bool, args: &[&str]) -> (Gateway, u16) {
     (gw, sip_port)
 }
 
+/// What the agent heard (with the ASR's confidence) and said on every call in the store under
+/// `data`, from the API's call timelines (the gateway's log redacts caller words): for failure messages.
+pub fn heard(gw: &Gateway, data: &Path) -> String {
+    let auth = format!("Authorization: Bearer {}\r\n", create_api_key(data));
+    let body = |path: &str| -> serde_json::Value {
+        let resp = gw.get_with(path, &auth).unwrap_or_default();
+        let json = resp.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        serde_json::from_str(json).unwrap_or_else(|_| serde_json::Value::String(resp.clone()))
+    };
+    let calls = body("/v1/calls");
+    let ids: Vec<String> = calls["calls"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["id"].as_str().map(str::to_owned))
+        .collect();
+    if ids.is_empty() {
+        return format!("no calls listed: {calls}");
+    }
+    let mut out = String::new();
+    for id in ids {
+        let call = body(&format!("/v1/calls/{id}"));
+        out.push_str(&format!("call {id} ({}):\n", call["disposition"]));
+        for t in call["timeline"].as_array().into_iter().flatten() {
+            let conf = t["confidence"].as_f64().map(|c| format!(" ({c:.2})")).unwrap_or_default();
+            out.push_str(&format!("  {}{conf}: {}\n", t["kind"].as_str().unwrap_or("?"), t["text"]));
+        }
+    }
+    out
+}
+
 /// A new API key in the store under `data` (`frontdesk apikey create`), as printed once.
 pub fn create_api_key(data: &Path) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
