@@ -1,15 +1,19 @@
 //! Webhook calls: the HTTP side of the flow's `webhook` node and of event notifications.
 //!
-//! [`WebhookClient::post_json`] POSTs a JSON body to an `http://` URL, and
+//! [`WebhookClient::post_json`] POSTs a JSON body to an `http://` or `https://` URL, and
 //! [`WebhookClient::call`] makes a flow `webhook` node's request (GET or POST, extra headers,
 //! an optional JSON body, errors without the query string). Both go through one attempt loop
-//! (hyper 1 client on tokio; `https://` is refused with [`WebhookError::Unsupported`]: no TLS
-//! stack is linked yet) with
+//! (the shared hyper 1 client of `frontdesk-http-client` on tokio) with
 //! - a timeout per attempt (connect, send and read the whole response),
 //! - retries with exponential backoff (`backoff`, `2 * backoff`, ...) on connect errors, I/O
 //!   errors, timeouts and 5xx answers, never on 4xx (the request itself is wrong),
 //! - an optional HMAC-SHA256 signature header (see [`sign`]),
 //! - a cap on the response body size.
+//!
+//! `https://` is checked against the built-in Mozilla roots plus the CA certificates of the PEM
+//! file named by `FRONTDESK_CA_FILE` ([`CA_FILE_ENV`]); [`WebhookClient::with_extra_ca`] takes the
+//! extra CAs explicitly. A server whose certificate is not trusted is a
+//! [`WebhookError::Connect`] that says so, and is not retried (it will not fix itself).
 //!
 //! The response body is parsed as JSON; [`lookup`] reads values out of it by JSON pointer
 //! (`/patient/balance`) or dotted path (`patient.balance`, `items.0.id`), which is how the
@@ -27,12 +31,11 @@ pub mod sign;
 use std::time::Duration;
 
 use bytes::Bytes;
+use frontdesk_http_client::Client;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::{Request, StatusCode, Uri};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 
+pub use frontdesk_http_client::{CA_FILE_ENV, ExtraCa};
 pub use sign::{SIGNATURE_HEADER, sign as sign_body, verify};
 
 /// Errors of a webhook call.
@@ -41,8 +44,12 @@ pub use sign::{SIGNATURE_HEADER, sign as sign_body, verify};
 pub enum WebhookError {
     #[error("bad webhook URL {url:?}: {why}")]
     BadUrl { url: String, why: String },
-    #[error("webhook URL {0:?}: only http:// is supported (put a TLS-terminating proxy in front)")]
-    Unsupported(String),
+    /// The TLS configuration cannot be built: a bad extra CA file (the message names the file
+    /// and `FRONTDESK_CA_FILE`). From [`WebhookClient::try_new`] and
+    /// [`WebhookClient::with_extra_ca`]; a client made by [`WebhookClient::new`] despite it
+    /// answers every `https://` call with it.
+    #[error("webhook TLS set-up: {0}")]
+    Tls(String),
     #[error("webhook {url}: no answer within {timeout_ms} ms (after {attempts} attempt(s))")]
     Timeout { url: String, timeout_ms: u64, attempts: u32 },
     #[error("webhook {url}: cannot connect or send: {why} (after {attempts} attempt(s))")]
@@ -127,10 +134,12 @@ impl std::fmt::Debug for WebhookCall {
     }
 }
 
-/// A pooled HTTP/1.1 client.
+/// A pooled HTTP/1.1 client for `http://` and `https://`.
 #[derive(Clone, Debug)]
 pub struct WebhookClient {
-    http: Client<HttpConnector, Full<Bytes>>,
+    http: Client,
+    /// Why `https://` cannot be used (a bad extra CA file given to [`WebhookClient::new`]).
+    tls_error: Option<std::sync::Arc<str>>,
 }
 
 impl Default for WebhookClient {
@@ -156,10 +165,46 @@ struct Outgoing<'a> {
 }
 
 impl WebhookClient {
+    /// A client trusting the built-in roots and `FRONTDESK_CA_FILE`. It cannot fail: when that
+    /// file cannot be used, the error is logged here and every `https://` call returns
+    /// [`WebhookError::Tls`] naming it (`http://` calls still work). Prefer
+    /// [`WebhookClient::try_new`] where a start-up error can be reported.
     pub fn new() -> Self {
-        let mut conn = HttpConnector::new();
-        conn.enforce_http(true);
-        WebhookClient { http: Client::builder(TokioExecutor::new()).build(conn) }
+        Self::try_new().unwrap_or_else(|e| {
+            let why = match e {
+                WebhookError::Tls(why) => why,
+                other => other.to_string(),
+            };
+            tracing::error!("webhooks: https:// calls will fail: {why}");
+            let http = frontdesk_http_client::client(&frontdesk_http_client::builtin_tls_config());
+            WebhookClient { http, tls_error: Some(why.into()) }
+        })
+    }
+
+    /// A client trusting the built-in roots and `FRONTDESK_CA_FILE`.
+    ///
+    /// # Errors
+    /// [`WebhookError::Tls`] when `FRONTDESK_CA_FILE` names a file that is not a usable PEM file
+    /// of CA certificates.
+    pub fn try_new() -> Result<Self, WebhookError> {
+        Self::with_extra_ca(&ExtraCa::FromEnv)
+    }
+
+    /// A client trusting the built-in roots and the certificates of `extra`.
+    ///
+    /// # Errors
+    /// [`WebhookError::Tls`] when the extra CA file is not a usable PEM file of CA certificates.
+    pub fn with_extra_ca(extra: &ExtraCa) -> Result<Self, WebhookError> {
+        let tls = frontdesk_http_client::tls_config(extra).map_err(|e| WebhookError::Tls(e.to_string()))?;
+        Ok(WebhookClient { http: frontdesk_http_client::client(&tls), tls_error: None })
+    }
+
+    /// [`WebhookError::Tls`] for an `https://` URI when this client's TLS set-up failed.
+    fn check_tls(&self, uri: &Uri) -> Result<(), WebhookError> {
+        match &self.tls_error {
+            Some(why) if uri.scheme_str() == Some("https") => Err(WebhookError::Tls(why.to_string())),
+            _ => Ok(()),
+        }
     }
 
     /// POSTs `body` as JSON to `url`; see the crate doc for timeouts and retries.
@@ -210,6 +255,7 @@ impl WebhookClient {
 
     /// Attempts `out` until it is done or the retries are used up, with backoff between.
     async fn send(&self, out: &Outgoing<'_>, opts: &CallOptions) -> Result<WebhookResponse, WebhookError> {
+        self.check_tls(&out.uri)?;
         let mut wait = opts.backoff;
         let mut attempts = 0;
         loop {
@@ -252,7 +298,17 @@ impl WebhookClient {
         };
         let call = async {
             let resp = self.http.request(req).await.map_err(|e| {
-                Attempt::Retry(WebhookError::Connect { url: url.into(), why: error_chain(&e), attempts })
+                let err = WebhookError::Connect {
+                    url: url.into(),
+                    why: frontdesk_http_client::describe(&e),
+                    attempts,
+                };
+                // A certificate that is not trusted will not be trusted on the next attempt.
+                if frontdesk_http_client::is_untrusted_certificate(&e) {
+                    Attempt::Done(Err(err))
+                } else {
+                    Attempt::Retry(err)
+                }
             })?;
             let status = resp.status();
             let collected = Limited::new(resp.into_body(), opts.max_body).collect().await;
@@ -312,8 +368,9 @@ impl WebhookClient {
     /// up to `max_body` and dropped.
     ///
     /// # Errors
-    /// [`WebhookError::BadUrl`], [`WebhookError::Unsupported`] (https), [`WebhookError::Timeout`]
-    /// when the whole exchange takes longer than `timeout`, [`WebhookError::Connect`].
+    /// [`WebhookError::BadUrl`], [`WebhookError::Tls`] (`https://` on a client whose TLS set-up
+    /// failed), [`WebhookError::Timeout`] when the whole exchange takes longer than `timeout`,
+    /// [`WebhookError::Connect`] (which says so when the server's certificate is not trusted).
     pub async fn post_once(
         &self,
         url: &str,
@@ -324,6 +381,7 @@ impl WebhookClient {
         max_body: usize,
     ) -> Result<u16, WebhookError> {
         let uri = check_url(url)?;
+        self.check_tls(&uri)?;
         let mut req = Request::post(uri)
             .header(hyper::header::CONTENT_TYPE, "application/json")
             .header(hyper::header::USER_AGENT, "frontdesk-webhook");
@@ -339,7 +397,7 @@ impl WebhookClient {
         let call = async {
             let resp = self.http.request(req).await.map_err(|e| WebhookError::Connect {
                 url: url.into(),
-                why: error_chain(&e),
+                why: frontdesk_http_client::describe(&e),
                 attempts: 1,
             })?;
             let status = resp.status().as_u16();
@@ -358,10 +416,10 @@ impl WebhookClient {
     }
 }
 
-/// Parses a webhook URL: `http://host...` only.
+/// Parses a webhook URL: `http://host...` or `https://host...`.
 ///
 /// # Errors
-/// [`WebhookError::Unsupported`] for `https://`, [`WebhookError::BadUrl`] otherwise.
+/// [`WebhookError::BadUrl`] for anything else.
 pub fn check_url(url: &str) -> Result<Uri, WebhookError> {
     parse_url(url, url)
 }
@@ -371,9 +429,11 @@ fn parse_url(url: &str, shown: &str) -> Result<Uri, WebhookError> {
     let uri: Uri =
         url.parse().map_err(|e| WebhookError::BadUrl { url: shown.into(), why: format!("{e}") })?;
     match uri.scheme_str() {
-        Some("http") if uri.host().is_some_and(|h| !h.is_empty()) => Ok(uri),
-        Some("https") => Err(WebhookError::Unsupported(shown.into())),
-        _ => Err(WebhookError::BadUrl { url: shown.into(), why: "needs http://host/path".into() }),
+        Some("http" | "https") if uri.host().is_some_and(|h| !h.is_empty()) => Ok(uri),
+        _ => Err(WebhookError::BadUrl {
+            url: shown.into(),
+            why: "needs http://host/path or https://host/path".into(),
+        }),
     }
 }
 
@@ -381,17 +441,6 @@ fn parse_url(url: &str, shown: &str) -> Result<Uri, WebhookError> {
 /// secret).
 fn shown(url: &str) -> String {
     url.split(['?', '#']).next().unwrap_or_default().to_owned()
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        src = c.source();
-    }
-    s
 }
 
 /// A value inside `v` by JSON pointer (`/a/0/b`, RFC 6901) or dotted path (`a.0.b`; empty: `v`).
