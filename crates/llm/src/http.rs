@@ -1,15 +1,15 @@
 //! The chat-completions call: one JSON POST over HTTP/1.1 (hyper 1 on tokio), a bearer key if
 //! configured, the whole exchange bounded by the node's timeout, no retry (a caller is waiting;
-//! the flow's fallback is the retry). `http://` only.
+//! the flow's fallback is the retry). `http://` or `https://` through the shared client of
+//! `frontdesk-http-client`; a certificate the client does not trust is a [`LlmError::Connect`]
+//! that says so.
 
 use std::time::Duration;
 
 use bytes::Bytes;
+use frontdesk_http_client::{Client, ExtraCa};
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::{Request, Uri};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 
 use crate::{LlmConfig, LlmError};
 
@@ -21,23 +21,34 @@ const MAX_BODY: usize = 1 << 20;
 pub struct LlmClient {
     config: LlmConfig,
     uri: Uri,
-    http: Client<HttpConnector, Full<Bytes>>,
+    http: Client,
 }
 
 impl LlmClient {
+    /// A client for `config`, trusting the built-in roots and the CA certificates in
+    /// `FRONTDESK_CA_FILE` for `https://`.
+    ///
     /// # Errors
-    /// [`LlmError::BadUrl`], or [`LlmError::Unsupported`] for `https://`.
+    /// [`LlmError::BadUrl`] for a URL that is not `http://` or `https://` with a host;
+    /// [`LlmError::Tls`] when `FRONTDESK_CA_FILE` names a file that is not a usable PEM file of CA
+    /// certificates.
     pub fn new(config: LlmConfig) -> Result<LlmClient, LlmError> {
+        Self::with_extra_ca(config, &ExtraCa::FromEnv)
+    }
+
+    /// As [`LlmClient::new`], trusting the certificates of `extra` beside the built-in roots.
+    ///
+    /// # Errors
+    /// As [`LlmClient::new`].
+    pub fn with_extra_ca(config: LlmConfig, extra: &ExtraCa) -> Result<LlmClient, LlmError> {
         let endpoint = config.endpoint();
         let uri: Uri = endpoint.parse().map_err(|_| LlmError::BadUrl(config.url.clone()))?;
         match uri.scheme_str() {
-            Some("http") if uri.host().is_some() => {}
-            Some("https") => return Err(LlmError::Unsupported(config.url.clone())),
+            Some("http" | "https") if uri.host().is_some() => {}
             _ => return Err(LlmError::BadUrl(config.url.clone())),
         }
-        let mut conn = HttpConnector::new();
-        conn.enforce_http(true);
-        Ok(LlmClient { config, uri, http: Client::builder(TokioExecutor::new()).build(conn) })
+        let tls = frontdesk_http_client::tls_config(extra).map_err(|e| LlmError::Tls(e.to_string()))?;
+        Ok(LlmClient { config, uri, http: frontdesk_http_client::client(&tls) })
     }
 
     /// The configuration.
@@ -65,7 +76,11 @@ impl LlmClient {
             .body(Full::new(Bytes::from(body.to_string())))
             .map_err(|_| LlmError::BadUrl("the API key is not a valid header value".into()))?;
         let call = async {
-            let resp = self.http.request(req).await.map_err(|e| LlmError::Connect(e.to_string()))?;
+            let resp = self
+                .http
+                .request(req)
+                .await
+                .map_err(|e| LlmError::Connect(frontdesk_http_client::describe(&e)))?;
             let status = resp.status();
             let bytes = Limited::new(resp.into_body(), MAX_BODY)
                 .collect()

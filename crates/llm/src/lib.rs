@@ -1,8 +1,9 @@
 //! frontdesk-llm: the optional LLM behind a flow's `llm` node and `llm_fallback`.
 //!
 //! - [`LlmConfig`]: the endpoint of an OpenAI-compatible chat-completions service (`--llm-url`
-//!   or `FRONTDESK_LLM_URL`, `FRONTDESK_LLM_MODEL`, `FRONTDESK_LLM_API_KEY`). `http://` only: no
-//!   TLS stack is linked (put a TLS-terminating proxy in front of a hosted service).
+//!   or `FRONTDESK_LLM_URL`, `FRONTDESK_LLM_MODEL`, `FRONTDESK_LLM_API_KEY`), `http://` or
+//!   `https://`. TLS is the shared client of `frontdesk-http-client`: the built-in Mozilla roots
+//!   plus the CA certificates in `FRONTDESK_CA_FILE` (or [`LlmClient::with_extra_ca`]).
 //! - [`Prompts`]: the prompt templates, `*.md` files in a directory (`prompts/`), with
 //!   `{{business}}`, `{{utterance}}`, `{{choices}}`, `{{slots}}` and the flow's variables.
 //! - [`LlmClient::decide`]: one exchange for a [`LlmRequest`]: the rendered prompt as the system
@@ -21,6 +22,7 @@ use std::time::Duration;
 
 use frontdesk_flow::{LlmAsk, LlmFailure, LlmOutcome, LlmRequest};
 
+pub use frontdesk_http_client::{CA_FILE_ENV, ExtraCa};
 pub use http::LlmClient;
 pub use prompts::Prompts;
 
@@ -28,10 +30,13 @@ pub use prompts::Prompts;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LlmError {
-    #[error("bad LLM URL {0:?}: use http://host:port (the /v1/chat/completions path is added)")]
+    #[error(
+        "bad LLM URL {0:?}: use http://host:port or https://host (the /v1/chat/completions path is added)"
+    )]
     BadUrl(String),
-    #[error("LLM URL {0:?}: only http:// is supported (put a TLS-terminating proxy in front)")]
-    Unsupported(String),
+    /// The extra CA file cannot be used (the message names it and `FRONTDESK_CA_FILE`).
+    #[error("LLM TLS set-up: {0}")]
+    Tls(String),
     #[error("LLM: no answer within {0} ms")]
     Timeout(u64),
     #[error("LLM: cannot connect or send: {0}")]
@@ -47,7 +52,7 @@ pub enum LlmError {
 /// Where the LLM is.
 #[derive(Clone, PartialEq)]
 pub struct LlmConfig {
-    /// `http://host:port` or `http://host:port/v1`.
+    /// `http(s)://host:port` or `http(s)://host:port/v1`.
     pub url: String,
     pub model: String,
     pub api_key: Option<String>,
@@ -150,7 +155,7 @@ impl LlmClient {
                 return LlmOutcome::Failed(match e {
                     LlmError::Timeout(_) => LlmFailure::Timeout,
                     LlmError::Malformed(_) => LlmFailure::Malformed,
-                    LlmError::BadUrl(_) | LlmError::Unsupported(_) | LlmError::Prompt { .. } => {
+                    LlmError::BadUrl(_) | LlmError::Tls(_) | LlmError::Prompt { .. } => {
                         LlmFailure::NotConfigured
                     }
                     _ => LlmFailure::Unavailable,

@@ -1,7 +1,8 @@
 //! The LLM client against a real local HTTP server that speaks the OpenAI chat-completions JSON
 //! and returns scripted completions: a valid route, a wrong route name, malformed content, an
-//! undeclared and a declared tool call, slot values, a 500, a timeout. (There is no real LLM
-//! on the build machine; these are the only LLM tests.)
+//! undeclared and a declared tool call, slot values, a 500, a timeout; and the same server over
+//! TLS with a certificate from a CA made at test time (trusted through an extra CA file, and not
+//! trusted without it). (There is no real LLM on the build machine; these are the only LLM tests.)
 
 #![allow(clippy::unwrap_used, reason = "tests")]
 
@@ -13,7 +14,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use frontdesk_flow::{LlmAsk, LlmFailure, LlmOutcome, LlmRequest};
-use frontdesk_llm::{LlmClient, LlmConfig, Prompts};
+use frontdesk_http_client::test_util::TestCa;
+use frontdesk_llm::{CA_FILE_ENV, ExtraCa, LlmClient, LlmConfig, LlmError, Prompts};
 use frontdesk_types::Pii;
 use http_body_util::{BodyExt as _, Full};
 use hyper::service::service_fn;
@@ -25,34 +27,59 @@ type Seen = Arc<Mutex<Vec<(Option<String>, serde_json::Value)>>>;
 
 /// A server answering every request with `status`, `body` after `delay`.
 async fn fake_llm(status: u16, body: serde_json::Value, delay: Duration) -> (String, Seen) {
+    fake_llm_on(None, status, body, delay).await
+}
+
+/// As [`fake_llm`]; over TLS with `ca`'s server certificate (an `https://` URL) when given.
+async fn fake_llm_on(
+    ca: Option<&TestCa>,
+    status: u16,
+    body: serde_json::Value,
+    delay: Duration,
+) -> (String, Seen) {
     let seen: Seen = Arc::default();
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
     let log = seen.clone();
+    let acceptor = ca.map(TestCa::acceptor);
+    let scheme = if acceptor.is_some() { "https" } else { "http" };
     tokio::spawn(async move {
         loop {
             let Ok((sock, _)) = l.accept().await else { continue };
             let (log, body) = (log.clone(), body.clone());
+            let acceptor = acceptor.clone();
             tokio::spawn(async move {
-                let svc = service_fn(move |req: Request<hyper::body::Incoming>| {
-                    let (log, body) = (log.clone(), body.clone());
-                    async move {
-                        let auth = req.headers().get("authorization").map(|v| v.to_str().unwrap().to_owned());
-                        let b = req.into_body().collect().await.unwrap().to_bytes();
-                        log.lock().unwrap().push((auth, serde_json::from_slice(&b).unwrap()));
-                        tokio::time::sleep(delay).await;
-                        let r =
-                            Response::builder().status(status).body(Full::new(Bytes::from(body.to_string())));
-                        Ok::<_, Infallible>(r.unwrap())
+                match acceptor {
+                    None => serve(TokioIo::new(sock), log, status, body, delay).await,
+                    Some(a) => {
+                        // A client that does not trust the certificate ends the handshake here.
+                        let Ok(tls) = a.accept(sock).await else { return };
+                        serve(TokioIo::new(tls), log, status, body, delay).await;
                     }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(sock), svc)
-                    .await;
+                }
             });
         }
     });
-    (format!("http://{addr}"), seen)
+    (format!("{scheme}://{addr}"), seen)
+}
+
+/// Serves one connection: records each request, answers `status`, `body` after `delay`.
+async fn serve<IO>(io: IO, log: Seen, status: u16, body: serde_json::Value, delay: Duration)
+where
+    IO: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let svc = service_fn(move |req: Request<hyper::body::Incoming>| {
+        let (log, body) = (log.clone(), body.clone());
+        async move {
+            let auth = req.headers().get("authorization").map(|v| v.to_str().unwrap().to_owned());
+            let b = req.into_body().collect().await.unwrap().to_bytes();
+            log.lock().unwrap().push((auth, serde_json::from_slice(&b).unwrap()));
+            tokio::time::sleep(delay).await;
+            let r = Response::builder().status(status).body(Full::new(Bytes::from(body.to_string())));
+            Ok::<_, Infallible>(r.unwrap())
+        }
+    });
+    let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, svc).await;
 }
 
 fn completion(content: &str) -> serde_json::Value {
@@ -184,10 +211,62 @@ fn configuration() {
     let c = |url: &str| LlmConfig { url: url.into(), model: "m".into(), api_key: Some("secret".into()) };
     assert_eq!(c("http://h:1").endpoint(), "http://h:1/v1/chat/completions");
     assert_eq!(c("http://h:1/v1/").endpoint(), "http://h:1/v1/chat/completions");
+    assert!(LlmClient::with_extra_ca(c("https://api.example.com"), &ExtraCa::None).is_ok());
     assert!(matches!(
-        LlmClient::new(c("https://api.example.com")),
-        Err(frontdesk_llm::LlmError::Unsupported(_))
+        LlmClient::with_extra_ca(c("ftp://x"), &ExtraCa::None),
+        Err(frontdesk_llm::LlmError::BadUrl(_))
     ));
-    assert!(LlmClient::new(c("ftp://x")).is_err());
     assert!(!format!("{:?}", c("http://h")).contains("secret"), "the key is not printed");
+}
+
+#[tokio::test]
+async fn https_with_an_extra_ca() {
+    let ca = TestCa::new();
+    let (url, seen) =
+        fake_llm_on(Some(&ca), 200, completion(r#"{"route": "billing"}"#), Duration::ZERO).await;
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    ca.write_ca(&ca_file);
+    let config = LlmConfig { url: url.clone(), model: "test-model".into(), api_key: Some("k-123".into()) };
+    let c = LlmClient::with_extra_ca(config.clone(), &ExtraCa::File(ca_file)).unwrap();
+    assert_eq!(c.decide(&prompts(), &route_req()).await, LlmOutcome::Route("billing".into()));
+    {
+        let seen = seen.lock().unwrap();
+        let (auth, body) = &seen[0];
+        assert_eq!(auth.as_deref(), Some("Bearer k-123"));
+        assert_eq!(body["model"], "test-model");
+        assert_eq!(body["messages"][1]["content"], "I got a letter about money I owe");
+    }
+
+    // Without the CA the server is not trusted: a failure that says so, not a hang.
+    let untrusting = LlmClient::with_extra_ca(config, &ExtraCa::None).unwrap();
+    let e = tokio::time::timeout(
+        Duration::from_secs(2),
+        untrusting.chat(&serde_json::json!({}), Duration::from_secs(5)),
+    )
+    .await
+    .expect("no hang")
+    .unwrap_err();
+    assert!(matches!(&e, LlmError::Connect(why) if why.contains("certificate is not trusted")), "{e}");
+    assert_eq!(
+        untrusting.decide(&prompts(), &route_req()).await,
+        LlmOutcome::Failed(LlmFailure::Unavailable)
+    );
+    assert_eq!(seen.lock().unwrap().len(), 1, "nothing reached the untrusted server");
+}
+
+#[test]
+fn a_bad_extra_ca_file_is_refused_when_the_client_is_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad-ca.pem");
+    std::fs::write(&bad, "").unwrap();
+    let config = LlmConfig { url: "https://llm.example.com".into(), model: "m".into(), api_key: None };
+    let e = LlmClient::with_extra_ca(config, &ExtraCa::File(bad)).unwrap_err();
+    assert!(matches!(e, LlmError::Tls(_)), "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("bad-ca.pem") && msg.contains(CA_FILE_ENV) && msg.contains("no CERTIFICATE"),
+        "{msg}"
+    );
 }
