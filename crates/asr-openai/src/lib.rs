@@ -2,7 +2,7 @@
 //!
 //! [`OpenAiTranscriber`] implements [`frontdesk_engines::Transcriber`] by sending the segment as a
 //! 16 kHz mono 16-bit WAV to `POST {base}/audio/transcriptions` (`base` like
-//! `http://127.0.0.1:8000/v1`; a URL already ending in `/audio/transcriptions` is used as it is)
+//! `http://127.0.0.1:8000/v1` or `https://api.openai.com/v1`; a URL already ending in `/audio/transcriptions` is used as it is)
 //! as `multipart/form-data` ([`request`]) with the fields `file`, `model`, `response_format`
 //! (`verbose_json` when word timings are wanted, else `json`), `timestamp_granularities[]=word`
 //! with `verbose_json`, and `language` and `prompt` (the decode hints) when set;
@@ -10,10 +10,12 @@
 //!
 //! # Transport
 //!
-//! HTTP/1.1 over plain TCP with hyper 1; **`http://` only**. TLS would pull a TLS stack and a root
-//! store into the build for a provider that normally runs next to the gateway; for a remote
-//! `https://` service put a TLS-terminating proxy on the gateway's host. An `https://` URL is
-//! refused when the transcriber is built ([`OpenAiError::Https`]), not at the first call.
+//! HTTP/1.1 with hyper 1 over TCP for `http://`, and over TLS for `https://` with the shared TLS
+//! configuration of `frontdesk-http-client` (rustls with ring; the built-in Mozilla roots plus the
+//! CA certificates in the PEM file named by `FRONTDESK_CA_FILE`, or [`OpenAiConfig::extra_ca`]).
+//! That configuration is built with the transcriber: a bad CA file is an [`OpenAiError::Tls`]
+//! from [`OpenAiTranscriber::new`], not at the first call. A server whose certificate is not
+//! trusted is an [`OpenAiError::Tls`] that says so.
 //!
 //! One connection per request, so a request is self-contained: [`OpenAiTranscriber::transcribe_async`]
 //! runs on the caller's tokio runtime (the shell can await it without holding an inference-pool
@@ -24,7 +26,8 @@
 //! # Errors
 //!
 //! Every failure is an [`OpenAiError`] naming the URL, turned into
-//! [`EngineError::Remote`] at the trait: the server unreachable (with the OS error), the
+//! [`EngineError::Remote`] at the trait: the server unreachable (with the OS error), the TLS
+//! handshake failed (an untrusted certificate says so), the
 //! whole request past its timeout, a non-2xx status with the server's own message (OpenAI's
 //! `error.message`, FastAPI's `detail`, or the start of the body), or a 2xx body that is not a
 //! transcription.
@@ -34,18 +37,23 @@
 //! No OpenAI-compatible transcription server was cheap to install here, so the integration tests
 //! (`tests/http.rs`) run an in-test HTTP server on real TCP that parses the multipart request the
 //! way the OpenAI API reference defines it, checks every field, and answers the documented JSON
-//! (and errors, stalls and refused connections).
+//! (and errors, stalls and refused connections), over plain TCP and behind TLS with a certificate
+//! from a CA made at test time.
 
 pub mod request;
 pub mod response;
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use frontdesk_engines::{DecodeOptions, EngineError, Transcriber, Transcript};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
+
+pub use frontdesk_http_client::{CA_FILE_ENV, ExtraCa};
 
 /// The rate of the audio sent (the trait's input rate).
 pub const SAMPLE_RATE: u32 = 16_000;
@@ -64,14 +72,15 @@ pub enum OpenAiError {
         /// What is wrong.
         why: String,
     },
-    /// An `https://` URL: not supported by this provider.
-    #[error(
-        "{url}: https is not supported by the OpenAI-compatible ASR provider; use http:// to a server \
-         on this host or a TLS-terminating proxy in front of the remote service"
-    )]
-    Https {
+    /// TLS cannot be set up (a bad extra CA file, when the transcriber is built) or the
+    /// handshake failed (the server's certificate is not trusted, ...).
+    #[error("{url}: TLS: {why}")]
+    Tls {
         /// The URL.
         url: String,
+        /// What failed; names the CA file and `FRONTDESK_CA_FILE`, or says the certificate was
+        /// not trusted.
+        why: String,
     },
     /// No TCP connection.
     #[error("{url}: cannot connect ({why}); is the transcription server running?")]
@@ -124,7 +133,7 @@ impl From<OpenAiError> for EngineError {
     fn from(e: OpenAiError) -> Self {
         let url = match &e {
             OpenAiError::BadUrl { url, .. }
-            | OpenAiError::Https { url }
+            | OpenAiError::Tls { url, .. }
             | OpenAiError::Unreachable { url, .. }
             | OpenAiError::Timeout { url, .. }
             | OpenAiError::Status { url, .. }
@@ -139,7 +148,8 @@ impl From<OpenAiError> for EngineError {
 /// Settings of the provider.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OpenAiConfig {
-    /// `http://host:port/v1` (the path `/audio/transcriptions` is appended) or the full endpoint.
+    /// `http://host:port/v1` or `https://host/v1` (the path `/audio/transcriptions` is appended)
+    /// or the full endpoint.
     pub url: String,
     /// The `model` field (e.g. `whisper-1`, or the server's model name).
     pub model: String,
@@ -151,10 +161,14 @@ pub struct OpenAiConfig {
     pub words: bool,
     /// Limit for the whole request: connect, send, answer.
     pub timeout: Duration,
+    /// CA certificates trusted for `https://` beside the built-in roots (default: the file named
+    /// by `FRONTDESK_CA_FILE`, if set).
+    pub extra_ca: ExtraCa,
 }
 
 impl OpenAiConfig {
-    /// `url` and `model`, no key, no language, word timings asked for, 10 s timeout.
+    /// `url` and `model`, no key, no language, word timings asked for, 10 s timeout, extra CAs
+    /// from `FRONTDESK_CA_FILE`.
     pub fn new(url: impl Into<String>, model: impl Into<String>) -> Self {
         OpenAiConfig {
             url: url.into(),
@@ -163,6 +177,7 @@ impl OpenAiConfig {
             language: None,
             words: true,
             timeout: Duration::from_secs(10),
+            extra_ca: ExtraCa::FromEnv,
         }
     }
 }
@@ -171,6 +186,8 @@ impl OpenAiConfig {
 #[derive(Clone, Debug)]
 struct Endpoint {
     url: String,
+    /// `https://`: TLS over the TCP connection.
+    tls: bool,
     host: String,
     port: u16,
     authority: String,
@@ -180,11 +197,11 @@ struct Endpoint {
 fn endpoint(url: &str) -> Result<Endpoint, OpenAiError> {
     let bad = |why: &str| OpenAiError::BadUrl { url: url.to_owned(), why: why.to_owned() };
     let uri: hyper::Uri = url.parse().map_err(|e: hyper::http::uri::InvalidUri| bad(&e.to_string()))?;
-    match uri.scheme_str() {
-        Some("http") => {}
-        Some("https") => return Err(OpenAiError::Https { url: url.to_owned() }),
-        _ => return Err(bad("expected http://host:port/v1")),
-    }
+    let (scheme, tls, default_port) = match uri.scheme_str() {
+        Some("http") => ("http", false, 80),
+        Some("https") => ("https", true, 443),
+        _ => return Err(bad("expected http://host:port/v1 or https://host/v1")),
+    };
     let authority = uri.authority().ok_or_else(|| bad("no host"))?.clone();
     if authority.as_str().contains('@') {
         return Err(bad("credentials in the URL: configure the API key instead"));
@@ -194,11 +211,12 @@ fn endpoint(url: &str) -> Result<Endpoint, OpenAiError> {
     if !path.ends_with("/audio/transcriptions") {
         path.push_str("/audio/transcriptions");
     }
-    let full = format!("http://{authority}{path}");
+    let full = format!("{scheme}://{authority}{path}");
     Ok(Endpoint {
         url: full,
+        tls,
         host,
-        port: authority.port_u16().unwrap_or(80),
+        port: authority.port_u16().unwrap_or(default_port),
         authority: authority.to_string(),
         path,
     })
@@ -210,14 +228,23 @@ pub struct OpenAiTranscriber {
     cfg: OpenAiConfig,
     endpoint: Endpoint,
     name: String,
+    /// For `https://` endpoints.
+    tls: Arc<frontdesk_http_client::TlsConfig>,
 }
 
 impl OpenAiTranscriber {
-    /// Checks the URL (http only) and keeps the settings; connects nothing yet.
+    /// Checks the URL (`http://` or `https://`), builds the TLS configuration and keeps the
+    /// settings; connects nothing yet.
+    ///
+    /// # Errors
+    /// [`OpenAiError::BadUrl`]; [`OpenAiError::Tls`] when the extra CA file is not a usable PEM
+    /// file of CA certificates.
     pub fn new(cfg: OpenAiConfig) -> Result<Self, OpenAiError> {
         let endpoint = endpoint(&cfg.url)?;
+        let tls = frontdesk_http_client::tls_config(&cfg.extra_ca)
+            .map_err(|e| OpenAiError::Tls { url: endpoint.url.clone(), why: e.to_string() })?;
         let name = format!("openai:{}", cfg.model);
-        Ok(OpenAiTranscriber { cfg, endpoint, name })
+        Ok(OpenAiTranscriber { cfg, endpoint, name, tls })
     }
 
     /// The endpoint requests go to.
@@ -260,15 +287,33 @@ impl OpenAiTranscriber {
 
     async fn exchange(&self, content_type: String, body: Vec<u8>) -> Result<Transcript, OpenAiError> {
         let ep = &self.endpoint;
-        let http = |e: &dyn std::fmt::Display| OpenAiError::Http { url: ep.url.clone(), why: e.to_string() };
         let stream = tokio::net::TcpStream::connect((ep.host.as_str(), ep.port))
             .await
             .map_err(|e| OpenAiError::Unreachable { url: ep.url.clone(), why: e.to_string() })?;
         let _ = stream.set_nodelay(true);
+        if !ep.tls {
+            return self.exchange_on(TokioIo::new(stream), content_type, body).await;
+        }
+        let tls = frontdesk_http_client::connect_tls(&self.tls, &ep.host, stream).await.map_err(|e| {
+            OpenAiError::Tls { url: ep.url.clone(), why: frontdesk_http_client::describe(&e) }
+        })?;
+        self.exchange_on(TokioIo::new(tls), content_type, body).await
+    }
+
+    /// The HTTP/1.1 request on a connected `io` (plain or TLS).
+    async fn exchange_on<IO>(
+        &self,
+        io: IO,
+        content_type: String,
+        body: Vec<u8>,
+    ) -> Result<Transcript, OpenAiError>
+    where
+        IO: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    {
+        let ep = &self.endpoint;
+        let http = |e: &dyn std::fmt::Display| OpenAiError::Http { url: ep.url.clone(), why: e.to_string() };
         let (mut sender, conn) =
-            hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(stream))
-                .await
-                .map_err(|e| http(&e))?;
+            hyper::client::conn::http1::handshake::<_, Full<Bytes>>(io).await.map_err(|e| http(&e))?;
         // The connection runs as its own task (it drives the socket while the response is read)
         // and is aborted when this future ends or is dropped (a timeout), so nothing lingers.
         let _conn = AbortOnDrop(tokio::spawn(async move {
@@ -346,7 +391,10 @@ mod tests {
         assert_eq!((e.host.as_str(), e.port, e.path.as_str()), ("asr.local", 80, "/v1/audio/transcriptions"));
         let e = endpoint("http://[::1]:9000").unwrap();
         assert_eq!((e.host.as_str(), e.authority.as_str()), ("::1", "[::1]:9000"));
-        assert!(matches!(endpoint("https://api.example.com/v1"), Err(OpenAiError::Https { .. })));
+        let e = endpoint("https://api.example.com/v1").unwrap();
+        assert_eq!((e.tls, e.host.as_str(), e.port), (true, "api.example.com", 443));
+        assert_eq!(e.url, "https://api.example.com/v1/audio/transcriptions");
+        assert!(!endpoint("http://x/v1").unwrap().tls);
         assert!(matches!(endpoint("ftp://x/v1"), Err(OpenAiError::BadUrl { .. })));
         assert!(matches!(endpoint("http://user:pw@x/v1"), Err(OpenAiError::BadUrl { .. })));
         assert!(matches!(endpoint("not a url"), Err(OpenAiError::BadUrl { .. })));

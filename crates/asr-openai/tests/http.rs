@@ -2,6 +2,8 @@
 //! OpenAI API reference, not from our client: it reads the raw HTTP/1.1 request, parses the
 //! `multipart/form-data` body by RFC 7578 (boundary from the `Content-Type` header), decodes the
 //! WAV, and answers the documented `json` / `verbose_json` shapes or the documented error object.
+//! The same server also runs behind TLS (tokio-rustls) with a certificate from a CA made at test
+//! time: trusted through an explicit extra CA file, and not trusted without it.
 
 #![allow(clippy::unwrap_used)]
 
@@ -9,9 +11,10 @@ use std::collections::HashMap;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use frontdesk_asr_openai::{OpenAiConfig, OpenAiError, OpenAiTranscriber};
+use frontdesk_asr_openai::{CA_FILE_ENV, ExtraCa, OpenAiConfig, OpenAiError, OpenAiTranscriber};
 use frontdesk_engines::{DecodeOptions, EngineError, Transcriber};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use frontdesk_http_client::test_util::TestCa;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 /// What the server saw.
@@ -148,37 +151,60 @@ const VERBOSE: &str = r#"{"task":"transcribe","language":"english","duration":1.
 
 /// A server on a loopback port answering `n` connections; what it saw goes to the channel.
 async fn serve(mode: Mode, n: usize) -> (String, mpsc::Receiver<Seen>) {
+    serve_on(mode, n, None).await
+}
+
+/// As [`serve`]; behind TLS with `ca`'s server certificate (an `https://` URL) when given.
+async fn serve_on(mode: Mode, n: usize, ca: Option<&TestCa>) -> (String, mpsc::Receiver<Seen>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = mpsc::channel();
+    let acceptor = ca.map(TestCa::acceptor);
+    let scheme = if acceptor.is_some() { "https" } else { "http" };
     tokio::spawn(async move {
         for _ in 0..n {
-            let (mut sock, _) = listener.accept().await.unwrap();
-            let mut raw = Vec::new();
-            let mut buf = [0u8; 8192];
-            // Read the head, then exactly Content-Length bytes of body.
-            loop {
-                let k = sock.read(&mut buf).await.unwrap();
-                assert!(k > 0, "client closed early");
-                raw.extend_from_slice(&buf[..k]);
-                if let Some(h) = find(&raw, b"\r\n\r\n") {
-                    let head = String::from_utf8_lossy(&raw[..h]).to_ascii_lowercase();
-                    let len: usize = head
-                        .lines()
-                        .find_map(|l| l.strip_prefix("content-length:"))
-                        .map(|v| v.trim().parse().unwrap())
-                        .unwrap();
-                    if raw.len() >= h + 4 + len {
-                        break;
+            let (sock, _) = listener.accept().await.unwrap();
+            match &acceptor {
+                None => answer(sock, mode, &tx).await,
+                // A client that does not trust the certificate ends the handshake: nothing to read.
+                Some(a) => {
+                    if let Ok(tls) = a.accept(sock).await {
+                        answer(tls, mode, &tx).await;
                     }
                 }
             }
-            let seen = parse_request(&raw);
-            let (status, body) = match mode {
+        }
+    });
+    (format!("{scheme}://{addr}/v1"), rx)
+}
+
+/// Reads one request from `sock` and answers it as `mode` says.
+async fn answer<S: AsyncRead + AsyncWrite + Unpin>(mut sock: S, mode: Mode, tx: &mpsc::Sender<Seen>) {
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 8192];
+    // Read the head, then exactly Content-Length bytes of body.
+    loop {
+        let k = sock.read(&mut buf).await.unwrap();
+        assert!(k > 0, "client closed early");
+        raw.extend_from_slice(&buf[..k]);
+        if let Some(h) = find(&raw, b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&raw[..h]).to_ascii_lowercase();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map(|v| v.trim().parse().unwrap())
+                .unwrap();
+            if raw.len() >= h + 4 + len {
+                break;
+            }
+        }
+    }
+    let seen = parse_request(&raw);
+    let (status, body) = match mode {
                 Mode::Stall => {
                     let _ = tx.send(seen);
                     tokio::time::sleep(Duration::from_secs(30)).await;
-                    continue;
+                    return;
                 }
                 Mode::Html => ("200 OK", "<html>upstream</html>".to_owned()),
                 Mode::Documented if seen.headers.get("authorization").map(String::as_str) != Some("Bearer sk-test") => (
@@ -188,16 +214,13 @@ async fn serve(mode: Mode, n: usize) -> (String, mpsc::Receiver<Seen>) {
                 Mode::Documented if seen.fields["response_format"] == "verbose_json" => ("200 OK", VERBOSE.to_owned()),
                 Mode::Documented => ("200 OK", r#"{"text":"I'd like to book Tuesday."}"#.to_owned()),
             };
-            let _ = tx.send(seen);
-            let resp = format!(
-                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            sock.write_all(resp.as_bytes()).await.unwrap();
-            let _ = sock.shutdown().await;
-        }
-    });
-    (format!("http://{addr}/v1"), rx)
+    let _ = tx.send(seen);
+    let resp = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    sock.write_all(resp.as_bytes()).await.unwrap();
+    let _ = sock.shutdown().await;
 }
 
 fn tone(secs: f32) -> Vec<f32> {
@@ -244,7 +267,7 @@ fn blocking_transcribe_sends_the_documented_form_and_reads_verbose_json() {
 }
 
 fn url_authority(url: &str) -> String {
-    url.trim_start_matches("http://").split('/').next().unwrap().to_owned()
+    url.split_once("://").unwrap().1.split('/').next().unwrap().to_owned()
 }
 
 #[tokio::test]
@@ -306,4 +329,65 @@ async fn async_json_format_and_the_errors_a_caller_can_act_on() {
     assert!(matches!(err, OpenAiError::Unreachable { .. }), "{err:?}");
     let e = EngineError::from(err);
     assert!(e.to_string().contains("refused") && e.to_string().contains(&url), "{e}");
+}
+
+#[tokio::test]
+async fn https_with_an_extra_ca_and_an_untrusted_certificate() {
+    let ca = TestCa::new();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    ca.write_ca(&ca_file);
+
+    // Trusted through the extra CA file: the documented form arrives and the answer is read.
+    let (url, seen) = serve_on(Mode::Documented, 1, Some(&ca)).await;
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let mut cfg = OpenAiConfig::new(url.clone(), "whisper-1");
+    cfg.api_key = Some("sk-test".into());
+    cfg.extra_ca = ExtraCa::File(ca_file);
+    let asr = OpenAiTranscriber::new(cfg.clone()).unwrap();
+    assert!(asr.url().starts_with("https://"), "{}", asr.url());
+    let pcm = tone(0.5);
+    let t = asr.transcribe_async(&pcm, &DecodeOptions::default()).await.unwrap();
+    assert_eq!((t.text.as_str(), t.words.len()), ("I'd like to book Tuesday.", 5));
+    let s = seen.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!((s.method.as_str(), s.path.as_str()), ("POST", "/v1/audio/transcriptions"));
+    assert_eq!(s.headers["host"], url_authority(asr.url()));
+    assert_eq!(s.headers["authorization"], "Bearer sk-test");
+    assert_eq!(s.samples.len(), pcm.len());
+    assert_eq!(s.fields["model"], "whisper-1");
+
+    // The built-in roots only: the certificate is not trusted, at once and said so.
+    let (url, seen) = serve_on(Mode::Documented, 1, Some(&ca)).await;
+    cfg.url = url;
+    cfg.extra_ca = ExtraCa::None;
+    let err = tokio::time::timeout(
+        Duration::from_secs(2),
+        OpenAiTranscriber::new(cfg).unwrap().transcribe_async(&tone(0.1), &DecodeOptions::default()),
+    )
+    .await
+    .expect("no hang")
+    .unwrap_err();
+    assert!(
+        matches!(&err, OpenAiError::Tls { why, .. } if why.contains("certificate is not trusted")),
+        "{err:?}"
+    );
+    let e = EngineError::from(err);
+    assert!(e.to_string().contains("not trusted") && e.to_string().contains(CA_FILE_ENV), "{e}");
+    assert!(seen.recv_timeout(Duration::from_millis(200)).is_err(), "no request reached the server");
+}
+
+#[test]
+fn a_bad_extra_ca_file_is_refused_when_the_transcriber_is_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("broken-ca.pem");
+    std::fs::write(&bad, "-----BEGIN CERTIFICATE-----\n%%%\n-----END CERTIFICATE-----\n").unwrap();
+    let mut cfg = OpenAiConfig::new("https://asr.example.com/v1", "m");
+    cfg.extra_ca = ExtraCa::File(bad);
+    let err = OpenAiTranscriber::new(cfg).unwrap_err();
+    assert!(matches!(err, OpenAiError::Tls { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("broken-ca.pem") && msg.contains(CA_FILE_ENV) && msg.contains("not valid PEM"),
+        "{msg}"
+    );
 }
