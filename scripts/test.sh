@@ -20,3 +20,5 @@ echo "== cargo clippy --all-targets -D warnings" >&2
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test" >&2
 cargo test --workspace --locked
+echo "== OpenAPI conformance (schemathesis against /openapi.json)" >&2
+eval/api/schemathesis.sh "${FRONTDESK_SCHEMATHESIS_EXAMPLES:-25}"

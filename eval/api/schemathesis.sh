@@ -25,12 +25,12 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT
 for _ in $(seq 100); do
-  [ -s "$DATA/key" ] && curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break
+  [ -s "$DATA/key" ] && python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$PORT/readyz', timeout=1)" 2>/dev/null && break
   sleep 0.1
 done
 KEY=$(head -1 "$DATA/key")
 
-"$VENV/bin/st" run "http://127.0.0.1:$PORT/openapi.json" \
+"$VENV/bin/st" --config-file eval/api/schemathesis.toml run "http://127.0.0.1:$PORT/openapi.json" \
   --header "Authorization: Bearer $KEY" \
   --checks all \
   --max-examples "$MAX_EXAMPLES" \

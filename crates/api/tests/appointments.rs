@@ -210,7 +210,9 @@ async fn resources_and_types_create_read_replace() {
     assert!(env.send("POST", "/v1/resources", &bad).await.message().contains("overlap"));
     bad["weekly_hours"] = json!({});
     bad["time_zone"] = json!("Mars/Olympus");
-    assert!(env.send("POST", "/v1/resources", &bad).await.message().contains("IANA"));
+    let r = env.send("POST", "/v1/resources", &bad).await;
+    assert_eq!((r.status, r.code().as_str()), (422, "unknown_time_zone"));
+    assert!(r.message().contains("IANA"), "{}", r.message());
     let r =
         env.send("PUT", "/v1/resources/kim", &json!({"id": "lee", "name": "x", "time_zone": "UTC"})).await;
     assert!(r.message().contains("differs"), "{}", r.body);
@@ -300,8 +302,13 @@ async fn availability_follows_hours_exceptions_holidays_and_bookings() {
     let r = env.get("/v1/availability?type=checkup&from=2026-03-03T09:00:00").await;
     assert_eq!(r.status, 400);
     assert!(r.message().contains("no UTC offset") && r.message().contains("RFC 3339"), "{}", r.message());
+    // Well-formed times that make no window: 422 (schema-valid, like an unknown type).
     let r = env.get("/v1/availability?type=checkup&from=2026-03-03T09:00:00Z&to=2026-06-03T09:00:00Z").await;
+    assert_eq!((r.status, r.code().as_str()), (422, "bad_window"));
     assert!(r.message().contains("31 days"), "{}", r.message());
+    let r = env.get("/v1/availability?type=checkup&from=2026-03-03T09:00:00Z&to=2026-03-03T08:00:00Z").await;
+    assert_eq!((r.status, r.code().as_str()), (422, "bad_window"));
+    assert!(r.message().contains("to must be after from"), "{}", r.message());
     assert_eq!(env.get("/v1/availability?type=checkup&limit=0").await.status, 400);
     assert!(env.get("/v1/availability?type=checkup&limit=51").await.message().contains("1 to 50"));
 }

@@ -245,14 +245,14 @@ pub(super) async fn availability(ctx: &Ctx) -> Result<Resp, ApiError> {
         Some(t) => t,
         None => from.checked_add(SignedDuration::from_hours(24 * 7)).unwrap_or(Timestamp::MAX),
     };
+    // Each time well-formed, the window they make not searchable: 422.
     if to <= from {
-        return Err(ApiError::bad("bad_query", "to must be after from"));
+        let message = format!("to must be after from ({from}; from defaults to now)");
+        return Err(ApiError::Unprocessable { code: "bad_window", message });
     }
     if to.duration_since(from) > SignedDuration::from_hours(24 * MAX_RANGE_DAYS) {
-        return Err(ApiError::bad(
-            "bad_query",
-            format!("from..to spans more than {MAX_RANGE_DAYS} days; narrow it"),
-        ));
+        let message = format!("from..to spans more than {MAX_RANGE_DAYS} days; narrow it");
+        return Err(ApiError::Unprocessable { code: "bad_window", message });
     }
     let limit = limit_q(ctx, 20, MAX_SLOTS)?;
     load(ctx, &kind, resource.as_deref()).await?;

@@ -160,14 +160,13 @@ impl ResourceBody {
         if name.is_empty() || name.chars().count() > 200 {
             return Err(ApiError::bad("invalid_request", "name must have 1 to 200 characters"));
         }
-        let tz = TimeZone::get(&self.time_zone).map_err(|_| {
-            ApiError::bad(
-                "invalid_request",
-                format!(
-                    "time_zone={:?} is not an IANA time zone name; use one such as America/New_York or Europe/Paris",
-                    self.time_zone
-                ),
-            )
+        // Well-formed but unknown: 422, like an unknown appointment type.
+        let tz = TimeZone::get(&self.time_zone).map_err(|_| ApiError::Unprocessable {
+            code: "unknown_time_zone",
+            message: format!(
+                "time_zone={:?} is not an IANA time zone name; use one such as America/New_York or Europe/Paris",
+                self.time_zone
+            ),
         })?;
         let mut hours = WeeklyHours::closed();
         for (day, items) in &self.weekly_hours {
