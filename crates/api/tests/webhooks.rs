@@ -158,10 +158,22 @@ async fn create_list_get_delete_and_validation() {
     let https = env
         .req("POST", "/v1/webhooks", Some(&json!({"url": "https://example.test/h", "events": ["*"]})))
         .await;
-    assert_eq!((https.status, https.json()["error"]["code"].as_str()), (400, Some("https_unsupported")));
-    for url in ["ftp://x/", "not a url", "http:///path"] {
+    assert_eq!(https.status, 201, "https receivers are accepted: {}", https.body);
+    let https_id = https.json()["id"].as_i64().unwrap();
+    assert_eq!(env.req("DELETE", &format!("/v1/webhooks/{https_id}"), None).await.status, 204);
+    // Against the schema (scheme, characters): 400; schema-valid but no host: 422.
+    for url in ["ftp://x/", "not a url", "http://m\u{f2}/"] {
         let r = env.req("POST", "/v1/webhooks", Some(&json!({"url": url, "events": ["*"]}))).await;
         assert_eq!(r.status, 400, "{url}: {}", r.body);
+    }
+    for url in ["http:///path", "https://:80/"] {
+        let r = env.req("POST", "/v1/webhooks", Some(&json!({"url": url, "events": ["*"]}))).await;
+        assert_eq!(
+            (r.status, r.json()["error"]["code"].as_str()),
+            (422, Some("bad_url")),
+            "{url}: {}",
+            r.body
+        );
     }
     let empty = env.req("POST", "/v1/webhooks", Some(&json!({"url": "http://x/", "events": []}))).await;
     assert_eq!(empty.status, 400);

@@ -40,28 +40,28 @@ fn delivery_json(d: &Delivery) -> Value {
     })
 }
 
-/// Checks a receiver URL: `http://host[:port]/path`, at most 2048 characters.
+/// Checks a receiver URL: `http://` or `https://`, host, optional port and path, at most 2048
+/// printable ASCII characters. What the schema rules out (length, scheme, characters) is 400; a
+/// URL that fits the schema but has no usable host is 422.
 fn check_url(url: &str) -> Result<(), ApiError> {
     let bad = |why: &str| ApiError::bad("invalid_request", format!("url {url:?}: {why}"));
+    let unusable =
+        |why: &str| ApiError::Unprocessable { code: "bad_url", message: format!("url {url:?}: {why}") };
     if url.len() > MAX_URL {
         return Err(bad("longer than 2048 characters"));
     }
-    let uri: hyper::Uri = url.parse().map_err(|_| bad("not a valid URL; use http://host[:port]/path"))?;
-    match uri.scheme_str() {
-        Some("http") => {}
-        Some("https") => {
-            return Err(ApiError::bad(
-                "https_unsupported",
-                format!(
-                    "url {url:?}: https:// receivers are not supported yet (the webhook client has no TLS); \
-                     use http://, for example through a TLS-terminating proxy next to the gateway"
-                ),
-            ));
-        }
-        _ => return Err(bad("must start with http://")),
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(bad("must start with http:// or https://"));
     }
+    if !url.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(bad(
+            "only printable ASCII, no spaces: percent-encode the rest (an international host in its xn-- form)",
+        ));
+    }
+    let uri: hyper::Uri =
+        url.parse().map_err(|_| unusable("not a valid URL; use http(s)://host[:port]/path"))?;
     if uri.host().is_none_or(str::is_empty) {
-        return Err(bad("has no host; use http://host[:port]/path"));
+        return Err(unusable("has no host; use http(s)://host[:port]/path"));
     }
     Ok(())
 }
