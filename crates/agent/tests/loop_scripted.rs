@@ -31,6 +31,11 @@ struct Loop {
     /// The VAD answers this late (a pool busy with other work), in order.
     vad_lag: Duration,
     vad_due: std::collections::VecDeque<(Instant, u64, f32)>,
+    /// Final transcripts come back this late (a slow decode), in order.
+    final_lag: Duration,
+    finals_due: std::collections::VecDeque<(Instant, u64, String)>,
+    /// Times the loop found a timeout already due right after handling one (a busy loop).
+    spins: usize,
     said: Vec<String>,
     actions: Vec<Action>,
     timings: Vec<Timing>,
@@ -60,6 +65,9 @@ impl Loop {
             held_embeds: vec![],
             vad_lag: Duration::ZERO,
             vad_due: std::collections::VecDeque::new(),
+            final_lag: Duration::ZERO,
+            finals_due: std::collections::VecDeque::new(),
+            spins: 0,
             said: vec![],
             actions: vec![],
             timings: vec![],
@@ -75,6 +83,11 @@ impl Loop {
             let Some((_, id, p)) = self.vad_due.pop_front() else { break };
             self.agent.handle_vad(self.now, id, Ok(p));
         }
+        while self.finals_due.front().is_some_and(|(due, ..)| *due <= self.now) {
+            let Some((_, id, text)) = self.finals_due.pop_front() else { break };
+            let t = Transcript { text, words: vec![], confidence: 0.9 };
+            self.agent.handle_transcript(self.now, id, Ok(t));
+        }
         while let Some(j) = self.agent.poll_job() {
             match j {
                 Job::Vad { id, .. } => {
@@ -89,6 +102,10 @@ impl Loop {
                     // A recogniser behind the caller: partials come back empty.
                     let text =
                         if req.partial && self.late_partials { String::new() } else { self.text.clone() };
+                    if !req.partial && !self.final_lag.is_zero() {
+                        self.finals_due.push_back((self.now + self.final_lag, req.id, text));
+                        continue;
+                    }
                     let t = Transcript { text, words: vec![], confidence: 0.9 };
                     self.agent.handle_transcript(self.now, req.id, Ok(t));
                 }
@@ -126,6 +143,10 @@ impl Loop {
             if self.agent.poll_timeout().is_some_and(|t| t <= self.now) {
                 self.agent.handle_timeout(self.now);
                 self.drain();
+                // A shell would wake again at once: the agent asked for a busy loop.
+                if self.agent.poll_timeout().is_some_and(|t| t <= self.now) {
+                    self.spins += 1;
+                }
             }
             let f = self.agent.poll_frame(self.now);
             self.sent.push((self.now, f.iter().any(|&x| x != 0)));
@@ -220,6 +241,25 @@ fn a_pause_is_measured_on_audio_the_vad_has_judged_not_on_the_wall_clock() {
     let e = turn.unwrap().end_of_turn.unwrap();
     // From the end of speech: the lag plus the pause policy's wait, not less than the pause.
     assert!(e >= Duration::from_millis(700) && e < Duration::from_millis(2200), "{e:?}");
+}
+
+#[test]
+fn a_slow_final_transcript_is_waited_for_without_a_busy_timer() {
+    // The final decode takes 1.5 s (a loaded pool): the turn waits for its words, and the agent's
+    // next timeout is never already due while it waits (a shell would spin on it).
+    let mut l = Loop::new();
+    l.ms(8000);
+    let said = l.said.len();
+    l.final_lag = Duration::from_millis(1500);
+    l.text = "What are your hours?".into();
+    l.speech = true;
+    l.ms(800);
+    l.speech = false;
+    l.ms(1400);
+    assert_eq!(l.said.len(), said, "answered before the final transcript: {:?}", l.said);
+    l.ms(800);
+    assert!(l.said.len() > said, "no answer after the final transcript came: {:?}", l.said);
+    assert_eq!(l.spins, 0, "the agent's timeout was due again right after it was handled");
 }
 
 impl Loop {
