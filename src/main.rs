@@ -147,6 +147,8 @@ fn main() -> ExitCode {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    // A bad FRONTDESK_CA_FILE stops the start, not the first https webhook or LLM call.
+    frontdesk_webhook::WebhookClient::try_new().map_err(|e| anyhow::anyhow!("{e}"))?;
     // Live-call control for the API (POST /v1/calls, /v1/calls/{id}/...); attached to the server below.
     let control = frontdesk_server::GatewayControl::new();
     let api = cli::apikey::serve_api(&args.data, Some(std::sync::Arc::new(control.clone())))?;

@@ -58,3 +58,23 @@ fn apikey_create_prints_a_key_that_serve_accepts_until_revoked() {
     assert!(revoked.starts_with("HTTP/1.1 401"), "{revoked}");
     gw.terminate(std::time::Duration::from_secs(10));
 }
+
+#[test]
+fn serve_refuses_to_start_with_a_bad_extra_ca_file() {
+    let dir = support::scratch("serve-bad-ca");
+    let pem = dir.join("ca.pem");
+    std::fs::write(&pem, "-----BEGIN CERTIFICATE-----garbage").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args(["serve", "--sip", "off", "--http", "127.0.0.1:0", "--app", "echo", "--data"])
+        .arg(dir.join("data"))
+        .env("FRONTDESK_CA_FILE", &pem)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "serve started with a broken CA file: {err}");
+    assert!(
+        err.contains("FRONTDESK_CA_FILE") && err.contains("ca.pem") && err.contains("not valid PEM"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -1,7 +1,7 @@
 //! The HTTP side of a flow's `webhook` node: [`frontdesk_webhook::WebhookClient::call`] (GET or
 //! POST, extra headers, an optional JSON body; per-attempt timeout, retries with exponential
 //! backoff on connect errors, timeouts and 5xx, never on 4xx; a response size cap; an optional
-//! `X-Frontdesk-Signature`; `http://` only). Header values may hold secrets: they are never put
+//! `X-Frontdesk-Signature`; `http://` or `https://`). Header values may hold secrets: they are never put
 //! into an error, and the URL in errors has no query string.
 
 use frontdesk_webhook::{CallOptions, WebhookClient, WebhookError, WebhookResponse};

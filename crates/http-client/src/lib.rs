@@ -142,9 +142,12 @@ fn with_roots(roots: RootCertStore) -> Arc<ClientConfig> {
 /// Adds every certificate of the PEM file at `path` to `roots`; the error says what is wrong.
 fn add_pem(roots: &mut RootCertStore, path: &Path) -> Result<(), String> {
     let pem = std::fs::read(path).map_err(|e| format!("cannot be read ({e})"))?;
-    let certs = CertificateDer::pem_slice_iter(&pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("is not valid PEM ({e})"))?;
+    let certs = CertificateDer::pem_slice_iter(&pem).collect::<Result<Vec<_>, _>>().map_err(|e| {
+        // The parser's message can hold the offending bytes as a list of numbers: keep it short.
+        let why = e.to_string();
+        let why = why.split(": [").next().unwrap_or(&why).to_owned();
+        format!("is not valid PEM ({why})")
+    })?;
     if certs.is_empty() {
         return Err("holds no CERTIFICATE block".into());
     }
@@ -261,6 +264,11 @@ mod tests {
             .unwrap();
         let e = err(&ExtraCa::File(junk));
         assert!(e.contains("junk.pem") && e.contains("not valid PEM"), "{e}");
+
+        let torn = dir.path().join("torn.pem");
+        std::fs::write(&torn, "-----BEGIN CERTIFICATE-----garbage").unwrap();
+        let e = err(&ExtraCa::File(torn));
+        assert!(e.contains("torn.pem") && e.contains("not valid PEM") && !e.contains(", 45"), "{e}");
 
         let not_a_cert = dir.path().join("not-a-cert.pem");
         std::fs::write(&not_a_cert, "-----BEGIN CERTIFICATE-----\naGVsbG8=\n-----END CERTIFICATE-----\n")

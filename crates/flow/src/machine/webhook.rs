@@ -86,7 +86,7 @@ pub struct WebhookRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum WebhookFailure {
-    /// The shell cannot make the call (no HTTP client, a secret not set, `https` without TLS).
+    /// The shell cannot make the call (no HTTP client, a secret not set, an untrusted TLS certificate).
     NotConfigured,
     /// No answer within the timeout on the last attempt.
     Timeout,
