@@ -394,9 +394,9 @@ async fn flow_for(app: &VoiceApp, info: &crate::call::CallInfo) -> Result<Arc<Lo
     let Some(store) = app.store.clone() else {
         return Err(VoiceError::Version { name, version, why: "the gateway runs without a store".into() });
     };
-    let flows = app.flow.clone();
-    tokio::task::spawn_blocking(move || flows.version(store.as_ref(), &name, version)).await.unwrap_or_else(
-        |e| Err(VoiceError::Version { name: String::new(), version, why: format!("loading it failed: {e}") }),
+    let (flows, asked) = (app.flow.clone(), name.clone());
+    tokio::task::spawn_blocking(move || flows.version(store.as_ref(), &asked, version)).await.unwrap_or_else(
+        |e| Err(VoiceError::Version { name, version, why: format!("loading it failed: {e}") }),
     )
 }
 
