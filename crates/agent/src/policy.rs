@@ -253,6 +253,32 @@ pub fn clear_yes_no(text: &str) -> bool {
     words(text).len() <= 4 && frontdesk_flow::slots::yes_no(text).is_some()
 }
 
+/// Words and phrases after which an English sentence does not end, whatever the punctuation
+/// (conjunctions, articles, prepositions that need an object, hesitations, "my number is").
+const NEVER_LAST: [&str; 21] = [
+    "and",
+    "or",
+    "but",
+    "um",
+    "uh",
+    "er",
+    "erm",
+    "the",
+    "a",
+    "an",
+    "my",
+    "to",
+    "of",
+    "for",
+    "with",
+    "because",
+    "at",
+    "is",
+    "number is",
+    "name is",
+    "i'm",
+];
+
 impl EndOfTurnPolicy {
     /// Whether `text` plainly continues ("... and", "my number is", "um").
     pub fn is_unfinished(&self, text: &str) -> bool {
@@ -261,15 +287,26 @@ impl EndOfTurnPolicy {
             return false;
         }
         let trimmed = text.trim_end();
-        // A sentence that ends with a full stop or question mark is done, whatever its last word.
-        if trimmed.ends_with(['.', '?', '!']) && !trimmed.ends_with("...") {
-            let last = w.last().map_or("", String::as_str);
-            if !["um", "uh", "er", "erm"].contains(&last) {
-                return false;
-            }
-        }
         let joined = w.join(" ");
-        self.unfinished.iter().any(|u| joined == *u || joined.ends_with(&format!(" {u}")))
+        let ends_in = |u: &str| joined == u || joined.ends_with(&format!(" {u}"));
+        // A question or exclamation is done, whatever its last word. A full stop is weaker:
+        // Whisper ends nearly every segment with one ("Tomorrow at.", "My number is."), so it
+        // decides only when the last word can end an English sentence.
+        if trimmed.ends_with(['?', '!']) {
+            return false;
+        }
+        if trimmed.ends_with('.') && !trimmed.ends_with("...") && !NEVER_LAST.iter().any(|u| ends_in(u)) {
+            return false;
+        }
+        self.unfinished.iter().any(|u| ends_in(u))
+    }
+
+    /// Whether `text` is a number being read out: at least three digits and less than a phone
+    /// number's ten, and nothing but digits ("six one seven", "617 555"). People pause between
+    /// the groups, so the turn waits for the ceiling.
+    pub fn reading_digits(text: &str) -> bool {
+        let n = count_digits(text);
+        (3..10).contains(&n) && n >= words(text).len()
     }
 
     /// Whether the expected slot is complete in `text` (ten digits of a phone number, a clear
@@ -307,7 +344,7 @@ impl EndOfTurnPolicy {
             Some(false) if matches!(s.expect, Expect::Phone | Expect::Digits(_)) => return wait_ceiling,
             _ => {}
         }
-        if self.is_unfinished(s.text) {
+        if self.is_unfinished(s.text) || Self::reading_digits(s.text) {
             return wait_ceiling;
         }
         match s.model {
@@ -394,6 +431,23 @@ mod tests {
         assert_eq!(p.decide(&state(800, "my number is", None, &open)), TurnDecision::WaitUntil(1500));
         assert_eq!(p.decide(&state(800, "um", None, &open)), TurnDecision::WaitUntil(1500));
         assert_eq!(p.decide(&state(1500, "um", None, &open)), TurnDecision::End);
+        // Whisper's full stop does not finish a sentence that cannot end there; a question mark
+        // does, and so does a full stop after a word a sentence can end with.
+        assert_eq!(p.decide(&state(800, "Tomorrow at.", None, &open)), TurnDecision::WaitUntil(1500));
+        assert_eq!(p.decide(&state(800, "My number is.", None, &open)), TurnDecision::WaitUntil(1500));
+        assert_eq!(p.decide(&state(800, "Can I book the.", None, &open)), TurnDecision::WaitUntil(1500));
+        assert_eq!(p.decide(&state(800, "Can I come in.", None, &open)), TurnDecision::End);
+        assert_eq!(p.decide(&state(800, "Where do I park my car.", None, &open)), TurnDecision::End);
+        assert_eq!(p.decide(&state(800, "What are you open for?", None, &open)), TurnDecision::End);
+        // A number read out in groups waits for the ceiling, even at an open question.
+        assert_eq!(p.decide(&state(800, "617.", None, &open)), TurnDecision::WaitUntil(1500));
+        assert_eq!(
+            p.decide(&state(800, "six one seven, five five five", None, &open)),
+            TurnDecision::WaitUntil(1500)
+        );
+        assert_eq!(p.decide(&state(800, "617-555-0142.", None, &open)), TurnDecision::End);
+        assert_eq!(p.decide(&state(800, "One.", None, &open)), TurnDecision::End);
+        assert_eq!(p.decide(&state(800, "I need 3 refills.", None, &open)), TurnDecision::End);
         // No model: a plain pause.
         assert_eq!(p.decide(&state(300, "what are your hours", None, &open)), TurnDecision::WaitUntil(700));
         assert_eq!(p.decide(&state(700, "what are your hours", None, &open)), TurnDecision::End);
