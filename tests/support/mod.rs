@@ -75,14 +75,9 @@ impl Gateway {
 
     /// A raw HTTP/1.1 GET; the whole response text.
     pub fn get(&self, path: &str) -> Option<String> {
-        self.get_with(path, "")
-    }
-
-    /// A raw HTTP/1.1 GET with extra header lines (each ending in CRLF); the whole response text.
-    pub fn get_with(&self, path: &str, headers: &str) -> Option<String> {
         use std::io::{Read, Write};
         let mut s = std::net::TcpStream::connect(("127.0.0.1", self.http)).ok()?;
-        write!(s, "GET {path} HTTP/1.1\r\nHost: t\r\n{headers}Connection: close\r\n\r\n").ok()?;
+        write!(s, "GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").ok()?;
         let mut out = String::new();
         s.read_to_string(&mut out).ok()?;
         Some(out)

@@ -68,12 +68,8 @@ pub fn start_agent(data: &Path, sip: bool, args: &[&str]) -> (Gateway, u16) {
 /// What the agent heard (with the ASR's confidence) and said on every call in the store under
 /// `data`, from the API's call timelines (the gateway's log redacts caller words): for failure messages.
 pub fn heard(gw: &Gateway, data: &Path) -> String {
-    let auth = format!("Authorization: Bearer {}\r\n", create_api_key(data));
-    let body = |path: &str| -> serde_json::Value {
-        let resp = gw.get_with(path, &auth).unwrap_or_default();
-        let json = resp.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-        serde_json::from_str(json).unwrap_or_else(|_| serde_json::Value::String(resp.clone()))
-    };
+    let key = create_api_key(data);
+    let body = |path: &str| super::json(gw.http, "GET", path, &key, "").1;
     let calls = body("/v1/calls");
     let ids: Vec<String> = calls["calls"]
         .as_array()

@@ -177,38 +177,7 @@ impl Default for EndOfTurnPolicy {
             fast_pause_ms: 250,
             ceiling_ms: 1500,
             eot_threshold: 0.5,
-            unfinished: [
-                "and",
-                "or",
-                "but",
-                "so",
-                "um",
-                "uh",
-                "er",
-                "erm",
-                "the",
-                "a",
-                "an",
-                "my",
-                "is",
-                "to",
-                "of",
-                "for",
-                "with",
-                "because",
-                "like",
-                "number is",
-                "name is",
-                "it's",
-                "i'm",
-                "at",
-                "on",
-                "in",
-                "then",
-            ]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect(),
+            unfinished: NEVER_LAST.iter().chain(&MAY_END).map(|s| (*s).to_owned()).collect(),
         }
     }
 }
@@ -278,6 +247,10 @@ const NEVER_LAST: [&str; 21] = [
     "name is",
     "i'm",
 ];
+
+/// Words that usually continue a caller's sentence but can end one ("I think so.", "Come in."):
+/// with [`NEVER_LAST`], the default [`EndOfTurnPolicy::unfinished`] list.
+const MAY_END: [&str; 6] = ["so", "like", "it's", "on", "in", "then"];
 
 impl EndOfTurnPolicy {
     /// Whether `text` plainly continues ("... and", "my number is", "um").

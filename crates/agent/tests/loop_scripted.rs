@@ -204,8 +204,7 @@ fn an_unfinished_sentence_waits_for_the_ceiling_and_silence_gets_the_flows_no_in
     assert_eq!(l.said.len(), said, "answered an unfinished sentence: {:?}", l.said);
     l.ms(700); // past the 1.5 s ceiling
     assert!(l.said.len() > said, "the ceiling did not end the turn");
-    let turn = l.timings.iter().find_map(|t| if let Timing::Turn(t) = t { Some(t.clone()) } else { None });
-    let e = turn.unwrap().end_of_turn.unwrap();
+    let e = l.first_turn().end_of_turn.unwrap();
     assert!(e >= Duration::from_millis(1500) && e < Duration::from_millis(1600), "{e:?}");
     // Then silence: the flow's no-input reprompt after its 6 s, counted from the end of playback.
     let said = l.said.len();
@@ -237,8 +236,7 @@ fn a_pause_is_measured_on_audio_the_vad_has_judged_not_on_the_wall_clock() {
     assert_eq!(l.said.len(), said, "answered half a sentence: {:?}", l.said);
     l.ms(1500); // the real pause, judged late
     assert_eq!(turns(&l), 1, "{:?}", l.said);
-    let turn = l.timings.iter().find_map(|t| if let Timing::Turn(t) = t { Some(t.clone()) } else { None });
-    let e = turn.unwrap().end_of_turn.unwrap();
+    let e = l.first_turn().end_of_turn.unwrap();
     // From the end of speech: the lag plus the pause policy's wait, not less than the pause.
     assert!(e >= Duration::from_millis(700) && e < Duration::from_millis(2200), "{e:?}");
 }
@@ -263,6 +261,13 @@ fn a_slow_final_transcript_is_waited_for_without_a_busy_timer() {
 }
 
 impl Loop {
+    /// The first caller turn's timing record.
+    fn first_turn(&self) -> frontdesk_agent::TurnTiming {
+        let turn =
+            self.timings.iter().find_map(|t| if let Timing::Turn(t) = t { Some(t.clone()) } else { None });
+        turn.expect("no caller turn was timed")
+    }
+
     /// Frames of agent audio sent so far.
     fn audio_frames(&self) -> usize {
         self.sent.iter().filter(|(_, a)| *a).count()

@@ -139,15 +139,27 @@ fn with_roots(roots: RootCertStore) -> Arc<ClientConfig> {
     Arc::new(cfg)
 }
 
+/// A PEM parse error in words: the parser's own message prints the offending line as a list of
+/// byte values.
+fn pem_error(e: &rustls::pki_types::pem::Error) -> String {
+    use rustls::pki_types::pem::Error;
+    match e {
+        Error::IllegalSectionStart { line } => {
+            format!("illegal section start {:?}", String::from_utf8_lossy(line))
+        }
+        Error::MissingSectionEnd { end_marker } => {
+            format!("missing {:?}", String::from_utf8_lossy(end_marker))
+        }
+        other => other.to_string(),
+    }
+}
+
 /// Adds every certificate of the PEM file at `path` to `roots`; the error says what is wrong.
 fn add_pem(roots: &mut RootCertStore, path: &Path) -> Result<(), String> {
     let pem = std::fs::read(path).map_err(|e| format!("cannot be read ({e})"))?;
-    let certs = CertificateDer::pem_slice_iter(&pem).collect::<Result<Vec<_>, _>>().map_err(|e| {
-        // The parser's message can hold the offending bytes as a list of numbers: keep it short.
-        let why = e.to_string();
-        let why = why.split(": [").next().unwrap_or(&why).to_owned();
-        format!("is not valid PEM ({why})")
-    })?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("is not valid PEM ({})", pem_error(&e)))?;
     if certs.is_empty() {
         return Err("holds no CERTIFICATE block".into());
     }
