@@ -8,9 +8,11 @@ use crate::intents::{Classified, Repair, classify, repair, repair_dtmf, words};
 use crate::slots::{Value, from_dtmf, from_speech, validate, yes_no};
 use crate::template::Template;
 
-const ARE_YOU_HUMAN: &str = "No, I'm an automated assistant for {{business}}. I can help with most things, or connect you with a person at any time.";
-const OPT_OUT: &str = "Understood. We will not call you again. Goodbye.";
-const HELP: &str =
+pub(super) const ARE_YOU_HUMAN: &str = "No, I'm an automated assistant for {{business}}. I can help with most things, or connect you with a person at any time.";
+pub(super) const OPT_OUT: &str = "Understood. We will not call you again. Goodbye.";
+pub(super) const NO_ONE: &str = "I'm sorry, there is no one I can connect you with right now.";
+pub(super) const GOODBYE: &str = "Goodbye.";
+pub(super) const HELP: &str =
     "You can ask me a question in your own words, or say \"a person\" to reach someone at the front desk.";
 
 impl FlowMachine {
@@ -241,7 +243,7 @@ impl FlowMachine {
             Repair::Human => match &g.human {
                 Some(h) => self.goto(now, &h.value),
                 None => {
-                    self.say("I'm sorry, there is no one I can connect you with right now.".into());
+                    self.say(NO_ONE.into());
                     self.reprompt_same(now);
                 }
             },
@@ -266,7 +268,7 @@ impl FlowMachine {
             Repair::Goodbye => match &g.goodbye {
                 Some(t) => self.goto(now, &t.value),
                 None => {
-                    self.say("Goodbye.".into());
+                    self.say(GOODBYE.into());
                     self.turn.actions.push("hangup".into());
                     self.out.push_back(Command::Hangup);
                     self.end();

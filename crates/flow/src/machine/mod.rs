@@ -209,6 +209,33 @@ pub struct FlowMachine {
     last_utterance: String,
 }
 
+/// The texts the machine itself may say on any call of `flow`, whatever the caller said: "I don't
+/// have an answer to that", escalation, the schedule's "that time was just taken", and the
+/// built-in repair answers a flow does not override (`global.help`, `are_you_human`, `opt_out`).
+/// A shell synthesises them once, like the flow's own fixed prompts.
+pub fn built_in_texts(flow: &crate::ast::Flow) -> Vec<String> {
+    use listen::{ARE_YOU_HUMAN, GOODBYE, HELP, NO_ONE, OPT_OUT};
+    use schedule::{GONE, STORE_DOWN, TAKEN};
+    use step::{DONT_KNOW, ESCALATE, OFFER_PERSON};
+    let g = &flow.global;
+    let mut out: Vec<String> =
+        [ESCALATE, TAKEN, GONE, STORE_DOWN, GOODBYE].iter().map(|s| (*s).to_owned()).collect();
+    out.push(format!("{DONT_KNOW} {OFFER_PERSON}"));
+    if g.human.is_none() {
+        out.push(NO_ONE.to_owned());
+    }
+    if g.help.is_none() {
+        out.push(HELP.to_owned());
+    }
+    if g.opt_out.is_none() {
+        out.push(OPT_OUT.to_owned());
+    }
+    if g.are_you_human.is_none() {
+        out.push(ARE_YOU_HUMAN.replace("{{business}}", &flow.business));
+    }
+    out
+}
+
 impl FlowMachine {
     /// A machine for one call. `wall_start` is the caller's local date and time when the call
     /// starts (dates like "tomorrow" are read against it plus the elapsed [`Instant`] time).

@@ -38,9 +38,9 @@ const WIDEN_DAYS: i64 = 14;
 /// A hold this close to its expiry counts as expired.
 const HOLD_MARGIN: SignedDuration = SignedDuration::from_secs(5);
 
-const TAKEN: &str = "I'm sorry, that time was just taken.";
-const GONE: &str = "I'm sorry, that time is no longer available.";
-const STORE_DOWN: &str = "I'm sorry, I can't reach the schedule right now.";
+pub(super) const TAKEN: &str = "I'm sorry, that time was just taken.";
+pub(super) const GONE: &str = "I'm sorry, that time is no longer available.";
+pub(super) const STORE_DOWN: &str = "I'm sorry, I can't reach the schedule right now.";
 
 /// What an outstanding op was for.
 #[derive(Debug, Clone, PartialEq)]

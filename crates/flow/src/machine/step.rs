@@ -13,10 +13,10 @@ use crate::template::Template;
 /// Nodes entered in one step before we call it a loop (`say` -> `set` -> `say` ...).
 const MAX_HOPS: usize = 64;
 
-const DONT_KNOW: &str = "I'm sorry, I don't have an answer to that.";
-const OFFER_PERSON: &str =
+pub(super) const DONT_KNOW: &str = "I'm sorry, I don't have an answer to that.";
+pub(super) const OFFER_PERSON: &str =
     "I can connect you with someone at the front desk if you'd like; just say \"a person\".";
-const ESCALATE: &str = "Let me connect you with someone who can help.";
+pub(super) const ESCALATE: &str = "Let me connect you with someone who can help.";
 
 impl FlowMachine {
     pub(super) fn render(&self, t: &Template) -> String {

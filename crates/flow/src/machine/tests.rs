@@ -212,3 +212,23 @@ fn replay_is_deterministic() {
     assert_eq!(a, run());
     assert!(a.len() == 5 && a.iter().all(|l| !l.is_empty()));
 }
+
+#[test]
+fn built_in_answers_are_listed_word_for_word_for_the_prompt_cache() {
+    let mut m = machine();
+    let texts = built_in_texts(&m.b.flow);
+    assert!(texts.iter().any(|t| t.contains("Acme Dental")), "{texts:?}");
+    // `global.human` is set, so "no one to connect you with" is never said.
+    assert!(!texts.iter().any(|t| t.contains("no one I can connect")), "{texts:?}");
+    step(&mut m, Instant::ZERO, Some(Event::Start)).unwrap();
+    for (i, asked) in ["are you a real person", "help"].into_iter().enumerate() {
+        let ev = Event::Utterance { text: asked.into(), confidence: 0.9, embedding: None };
+        let r = step(&mut m, Instant::from_millis(1000 * (i as u64 + 1)), Some(ev)).unwrap();
+        let first = r.commands.iter().find_map(|c| match c {
+            Command::Say { text } => Some(text.clone()),
+            _ => None,
+        });
+        let first = first.unwrap_or_else(|| panic!("{asked:?}: nothing said: {r:?}"));
+        assert!(texts.contains(&first), "{asked:?}: {first:?} is not in {texts:?}");
+    }
+}
