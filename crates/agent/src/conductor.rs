@@ -43,6 +43,10 @@ const RATE: SampleRate = SampleRate::Hz8000;
 const TURN_WINDOW: usize = 128_000;
 /// Speaking rate used to estimate a prompt's length before all of it is synthesised.
 const MS_PER_CHAR: u64 = 65;
+/// Voiced VAD frames (32 ms) a turn needs before its level is measured.
+const MIN_VOICED_FRAMES: u32 = 5;
+/// A VAD frame at or above this probability counts towards a turn's level.
+const VOICED: f32 = 0.5;
 
 #[derive(Debug)]
 struct Speech {
@@ -63,6 +67,10 @@ struct Turn {
     finals: Vec<String>,
     confidence: Vec<f32>,
     partial: String,
+    partial_confidence: Option<f32>,
+    /// Sum of the mean squares of the turn's voiced VAD frames, and how many.
+    energy: f64,
+    voiced: u32,
     finals_pending: u32,
     final_at: Option<Instant>,
     /// Start of the current pause (the caller stopped speaking), if paused.
@@ -88,6 +96,18 @@ impl Turn {
         }
         t.trim().to_owned()
     }
+
+    /// The level of the turn's voiced frames in dBFS, once there are a few of them.
+    fn level_db(&self) -> Option<f32> {
+        (self.voiced >= MIN_VOICED_FRAMES)
+            .then(|| (10.0 * (self.energy / f64::from(self.voiced)).log10()) as f32)
+    }
+
+    /// The recogniser's mean confidence over the turn's finals and its partial, if any.
+    fn heard_confidence(&self) -> Option<f32> {
+        let all: Vec<f32> = self.confidence.iter().copied().chain(self.partial_confidence).collect();
+        (!all.is_empty()).then(|| all.iter().sum::<f32>() / all.len() as f32)
+    }
 }
 
 /// One call's voice loop. See the crate docs.
@@ -100,6 +120,10 @@ pub struct Agent {
     up: Resampler,
     asr: StreamSession,
     vad_buf: Vec<f32>,
+    /// Mean square of each VAD frame sent, until its answer comes.
+    vad_energy: VecDeque<f64>,
+    /// The level of the caller's own speech (dBFS, over the turns so far).
+    caller_db: Option<f32>,
     next_id: u64,
     audio_pos: u64,
     /// Caller samples the VAD has judged (its answers lag the audio when the pool is busy).
@@ -144,6 +168,8 @@ impl Agent {
             playout: PlayoutQueue::new(RATE),
             up,
             vad_buf: Vec::new(),
+            vad_energy: VecDeque::new(),
+            caller_db: None,
             next_id: 0,
             audio_pos: 0,
             vad_pos: 0,
@@ -208,6 +234,8 @@ impl Agent {
         self.vad_buf.extend_from_slice(&f);
         while self.vad_buf.len() >= VAD_FRAME {
             let frame: Vec<f32> = self.vad_buf.drain(..VAD_FRAME).collect();
+            let mean_sq = frame.iter().map(|x| f64::from(*x) * f64::from(*x)).sum::<f64>() / VAD_FRAME as f64;
+            self.vad_energy.push_back(mean_sq.max(1e-12));
             let id = self.id();
             self.jobs.push_back(Job::Vad { id, pcm: frame });
         }
@@ -245,11 +273,18 @@ impl Agent {
         });
         self.hyst.handle_frame(prob, VAD_FRAME);
         self.vad_pos += VAD_FRAME as u64;
+        let energy = self.vad_energy.pop_front();
         while let Some(ev) = self.hyst.poll_event() {
             match ev {
                 VadEvent::SpeechStart { at } => self.speech_start(now, at),
                 VadEvent::SpeechEnd { at } => self.speech_end(now, at),
             }
+        }
+        if let (Some(e), Some(t)) = (energy, &mut self.turn)
+            && prob >= VOICED
+        {
+            t.energy += e;
+            t.voiced += 1;
         }
         self.drain_asr(now);
         // A pause is measured on judged audio: each judged frame of it may end the turn.
@@ -330,9 +365,10 @@ impl Agent {
         while let Some(ev) = self.asr.poll_event() {
             let Some(t) = &mut self.turn else { continue };
             match ev {
-                StreamEvent::Partial { text, .. } => {
-                    debug!(text = ?Pii::new(&text), "partial");
+                StreamEvent::Partial { text, confidence, .. } => {
+                    debug!(text = ?Pii::new(&text), confidence, "partial");
                     t.partial = text;
+                    t.partial_confidence = Some(confidence);
                     changed = true;
                 }
                 StreamEvent::Final { transcript, .. } => {
@@ -349,6 +385,7 @@ impl Agent {
                         t.confidence.push(transcript.confidence);
                     }
                     t.partial.clear();
+                    t.partial_confidence = None;
                     t.final_at = Some(now);
                     changed = true;
                 }
@@ -356,6 +393,7 @@ impl Agent {
                     warn!(%error, "final transcript failed");
                     t.finals_pending = t.finals_pending.saturating_sub(1);
                     t.partial.clear();
+                    t.partial_confidence = None;
                     t.final_at = Some(now);
                     changed = true;
                 }
@@ -431,7 +469,7 @@ impl Agent {
                 }
             }
             TurnDecision::End => {
-                if t.barged && self.cfg.barge_in.is_backchannel(&text) {
+                if t.barged && self.cfg.barge_in.is_backchannel_heard(&self.heard(t, &text)) {
                     self.turn = None;
                     self.false_barge_in(now);
                     return;
@@ -444,6 +482,10 @@ impl Agent {
     fn commit(&mut self, now: Instant) {
         let Some(t) = self.turn.take() else { return };
         let Some(pause) = t.pause_since else { return };
+        if let Some(db) = t.level_db() {
+            // The caller's own level: what speech over the agent is compared with (`barge.rs`).
+            self.caller_db = Some(self.caller_db.map_or(db, |c| (c + db) / 2.0));
+        }
         self.resume = None;
         self.turns += 1;
         self.flush_open_turn();

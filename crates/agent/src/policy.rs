@@ -38,6 +38,14 @@ pub struct BargeInPolicy {
     /// Hold the agent's audio from the speech onset until this policy decides (it plays on if
     /// the speech was not a barge-in), so the caller is not talked over meanwhile.
     pub pause_on_onset: bool,
+    /// A single word the recogniser is less sure of than this does not stop the agent: short
+    /// backchannels and noises come back from a small model as a doubtful word ("mm-hmm" as
+    /// "MMR.", "got it" as "David.") far more often than a real "stop" does.
+    pub min_one_word_confidence: f32,
+    /// Speech this many dB quieter than the caller's own turns is far-field (a television,
+    /// someone across the room) and does not stop the agent. A handset puts the caller's voice
+    /// within a few dB of itself from turn to turn.
+    pub far_field_db: f32,
 }
 
 impl Default for BargeInPolicy {
@@ -59,6 +67,7 @@ impl Default for BargeInPolicy {
                 "yep",
                 "right",
                 "sure",
+                "yes",
                 "alright",
                 "all right",
                 "uh",
@@ -74,6 +83,8 @@ impl Default for BargeInPolicy {
             max_wait_ms: 1200,
             ignore_backchannels: true,
             pause_on_onset: true,
+            min_one_word_confidence: 0.45,
+            far_field_db: 15.0,
         }
     }
 }
@@ -89,14 +100,38 @@ pub enum BargeInDecision {
     Ignore,
 }
 
-/// Words of `text`, lower-cased, without punctuation.
+/// What the recogniser has made of caller speech over the agent so far.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Heard<'a> {
+    /// Final transcripts, then the latest partial (empty before the first).
+    pub text: &'a str,
+    /// The recogniser's confidence in it (0..1), when it gave one.
+    pub confidence: Option<f32>,
+    /// The agent is asking a yes/no question: "yes", "sure", "no" over it answer it.
+    pub yes_no_expected: bool,
+    /// How many dB quieter this speech is than the caller's earlier turns, once both are known.
+    pub quieter_db: Option<f32>,
+}
+
+impl<'a> Heard<'a> {
+    /// Text with no confidence, and no yes/no question asked.
+    pub fn text(text: &'a str) -> Self {
+        Heard { text, confidence: None, yes_no_expected: false, quieter_db: None }
+    }
+}
+
+/// Words of `text`, lower-cased, without punctuation. A word spelled out letter by letter
+/// ("M-H-M", Whisper's way with "mhm") is joined up.
 pub fn words(text: &str) -> Vec<String> {
     text.split_whitespace()
         .map(|w| {
-            w.chars()
+            let w: String = w
+                .chars()
                 .filter(|c| c.is_alphanumeric() || *c == '\'' || *c == '-')
                 .collect::<String>()
-                .to_lowercase()
+                .to_lowercase();
+            let spelled = w.contains('-') && w.split('-').all(|p| p.chars().count() == 1);
+            if spelled { w.replace('-', "") } else { w }
         })
         .filter(|w| !w.is_empty() && w != "-")
         .collect()
@@ -116,24 +151,36 @@ impl BargeInPolicy {
         w.iter().all(|x| self.backchannels.iter().any(|b| b == x))
     }
 
-    /// Words that count towards a barge-in: all words, minus backchannel-only speech.
-    fn content_words(&self, partial: &str) -> usize {
-        if self.ignore_backchannels && self.is_backchannel(partial) {
-            return 0;
-        }
-        words(partial).len()
+    /// Whether `heard` is only a backchannel: backchannel words, and not the answer to a yes/no
+    /// question the agent is asking ("yes" and "sure" over a read-back answer it).
+    pub fn is_backchannel_heard(&self, heard: &Heard<'_>) -> bool {
+        self.is_backchannel(heard.text) && !(heard.yes_no_expected && clear_yes_no(heard.text))
     }
 
-    /// Decides on speech that has lasted `speech_ms` over a prompt in `mode`, with the latest
-    /// partial transcript of that speech (empty before the first).
-    pub fn decide(&self, mode: BargeInMode, speech_ms: u64, partial: &str) -> BargeInDecision {
+    /// Words that count towards a barge-in: all words, minus backchannel-only speech and a
+    /// single doubtful word.
+    fn content_words(&self, heard: &Heard<'_>) -> usize {
+        if self.ignore_backchannels && self.is_backchannel_heard(heard) {
+            return 0;
+        }
+        let n = words(heard.text).len();
+        if n == 1 && heard.confidence.is_some_and(|c| c < self.min_one_word_confidence) {
+            return 0;
+        }
+        n
+    }
+
+    /// Decides on speech that has lasted `speech_ms` over a prompt in `mode`, with what the
+    /// recogniser has heard of it so far.
+    pub fn decide(&self, mode: BargeInMode, speech_ms: u64, heard: &Heard<'_>) -> BargeInDecision {
+        let partial = heard.text;
         if mode != BargeInMode::Speech {
             return BargeInDecision::Ignore;
         }
-        if speech_ms < self.min_onset_ms {
+        if speech_ms < self.min_onset_ms || heard.quieter_db.is_some_and(|d| d > self.far_field_db) {
             return BargeInDecision::Wait;
         }
-        let content = self.content_words(partial);
+        let content = self.content_words(heard);
         let needed = if self.ignore_backchannels { self.min_words.max(1) } else { self.min_words };
         if content >= needed {
             return BargeInDecision::Interrupt;
@@ -337,12 +384,15 @@ mod tests {
     #[test]
     fn a_cough_is_too_short_and_speech_is_not() {
         let p = BargeInPolicy::default();
-        assert_eq!(p.decide(BargeInMode::Speech, 120, ""), BargeInDecision::Wait);
+        assert_eq!(p.decide(BargeInMode::Speech, 120, &Heard::text("")), BargeInDecision::Wait);
         // Held long enough with words: interrupt.
-        assert_eq!(p.decide(BargeInMode::Speech, 320, "wait, what about"), BargeInDecision::Interrupt);
+        assert_eq!(
+            p.decide(BargeInMode::Speech, 320, &Heard::text("wait, what about")),
+            BargeInDecision::Interrupt
+        );
         // Held long enough, no partial yet: wait for words, up to max_wait.
-        assert_eq!(p.decide(BargeInMode::Speech, 320, ""), BargeInDecision::Wait);
-        assert_eq!(p.decide(BargeInMode::Speech, 1300, ""), BargeInDecision::Interrupt);
+        assert_eq!(p.decide(BargeInMode::Speech, 320, &Heard::text("")), BargeInDecision::Wait);
+        assert_eq!(p.decide(BargeInMode::Speech, 1300, &Heard::text("")), BargeInDecision::Interrupt);
     }
 
     #[test]
@@ -350,13 +400,19 @@ mod tests {
         let p = BargeInPolicy::default();
         for bc in ["uh-huh", "Okay.", "yeah", "Mm-hmm.", "okay, yeah", "All right."] {
             assert!(p.is_backchannel(bc), "{bc}");
-            assert_eq!(p.decide(BargeInMode::Speech, 600, bc), BargeInDecision::Wait, "{bc}");
-            assert_eq!(p.decide(BargeInMode::Speech, 2000, bc), BargeInDecision::Wait, "{bc}");
+            assert_eq!(p.decide(BargeInMode::Speech, 600, &Heard::text(bc)), BargeInDecision::Wait, "{bc}");
+            assert_eq!(p.decide(BargeInMode::Speech, 2000, &Heard::text(bc)), BargeInDecision::Wait, "{bc}");
         }
         assert!(!p.is_backchannel("okay but what about parking"));
-        assert_eq!(p.decide(BargeInMode::Speech, 600, "okay but what"), BargeInDecision::Interrupt);
-        assert_eq!(p.decide(BargeInMode::Never, 5000, "stop talking"), BargeInDecision::Ignore);
-        assert_eq!(p.decide(BargeInMode::DtmfOnly, 5000, "stop talking"), BargeInDecision::Ignore);
+        assert_eq!(
+            p.decide(BargeInMode::Speech, 600, &Heard::text("okay but what")),
+            BargeInDecision::Interrupt
+        );
+        assert_eq!(p.decide(BargeInMode::Never, 5000, &Heard::text("stop talking")), BargeInDecision::Ignore);
+        assert_eq!(
+            p.decide(BargeInMode::DtmfOnly, 5000, &Heard::text("stop talking")),
+            BargeInDecision::Ignore
+        );
         assert!(p.dtmf_interrupts(BargeInMode::DtmfOnly));
         assert!(!p.dtmf_interrupts(BargeInMode::Never));
     }
@@ -364,10 +420,13 @@ mod tests {
     #[test]
     fn min_words_waits_for_enough_words() {
         let p = BargeInPolicy { min_words: 3, ..BargeInPolicy::default() };
-        assert_eq!(p.decide(BargeInMode::Speech, 800, "what about"), BargeInDecision::Wait);
-        assert_eq!(p.decide(BargeInMode::Speech, 800, "what about parking"), BargeInDecision::Interrupt);
+        assert_eq!(p.decide(BargeInMode::Speech, 800, &Heard::text("what about")), BargeInDecision::Wait);
+        assert_eq!(
+            p.decide(BargeInMode::Speech, 800, &Heard::text("what about parking")),
+            BargeInDecision::Interrupt
+        );
         let any = BargeInPolicy { ignore_backchannels: false, ..BargeInPolicy::default() };
-        assert_eq!(any.decide(BargeInMode::Speech, 300, ""), BargeInDecision::Interrupt);
+        assert_eq!(any.decide(BargeInMode::Speech, 300, &Heard::text("")), BargeInDecision::Interrupt);
     }
 
     fn state<'a>(silence_ms: u64, text: &'a str, model: Option<f32>, expect: &'a Expect) -> TurnState<'a> {
@@ -444,5 +503,47 @@ mod tests {
         assert!(clear_yes_no("Yeah, that's right."));
         assert!(!clear_yes_no("I'm not sure what you mean by that"));
         assert!(!clear_yes_no(""));
+    }
+
+    #[test]
+    fn spelled_out_words_are_joined_and_yes_is_a_backchannel_unless_asked() {
+        assert_eq!(words("M-H-M"), ["mhm"]);
+        assert_eq!(words("uh-huh, mm-hmm"), ["uh-huh", "mm-hmm"]);
+        let p = BargeInPolicy::default();
+        assert!(p.is_backchannel("M-H-M"));
+        let yes = Heard::text("Yes.");
+        assert_eq!(p.decide(BargeInMode::Speech, 600, &yes), BargeInDecision::Wait);
+        // Over "... Is that right?" a yes is the answer, not a backchannel.
+        let answer = Heard { yes_no_expected: true, ..yes };
+        assert!(!p.is_backchannel_heard(&answer));
+        assert_eq!(p.decide(BargeInMode::Speech, 600, &answer), BargeInDecision::Interrupt);
+        let sure = Heard { text: "Sure.", yes_no_expected: true, ..Heard::text("") };
+        assert_eq!(p.decide(BargeInMode::Speech, 600, &sure), BargeInDecision::Interrupt);
+        // "um" is no answer to anything.
+        let um = Heard { text: "um", yes_no_expected: true, ..Heard::text("") };
+        assert_eq!(p.decide(BargeInMode::Speech, 600, &um), BargeInDecision::Wait);
+    }
+
+    #[test]
+    fn a_single_doubtful_word_does_not_stop_the_agent_but_a_clear_one_or_two_words_do() {
+        let p = BargeInPolicy::default();
+        let heard = |text, c| Heard { confidence: Some(c), ..Heard::text(text) };
+        assert_eq!(p.decide(BargeInMode::Speech, 600, &heard("David.", 0.19)), BargeInDecision::Wait);
+        assert_eq!(p.decide(BargeInMode::Speech, 600, &heard("Stop.", 0.54)), BargeInDecision::Interrupt);
+        assert_eq!(p.decide(BargeInMode::Speech, 600, &heard("No, no", 0.35)), BargeInDecision::Interrupt);
+        // No confidence given: the word counts.
+        assert_eq!(p.decide(BargeInMode::Speech, 600, &Heard::text("David.")), BargeInDecision::Interrupt);
+    }
+
+    #[test]
+    fn far_field_speech_does_not_stop_the_agent() {
+        let p = BargeInPolicy::default();
+        let tv = Heard { quieter_db: Some(20.0), ..Heard::text("our top story tonight") };
+        assert_eq!(p.decide(BargeInMode::Speech, 2000, &tv), BargeInDecision::Wait);
+        let caller = Heard { quieter_db: Some(6.0), ..Heard::text("wait") };
+        assert_eq!(p.decide(BargeInMode::Speech, 600, &caller), BargeInDecision::Interrupt);
+        // No words yet, long speech: still far-field.
+        let long = Heard { quieter_db: Some(20.0), ..Heard::text("") };
+        assert_eq!(p.decide(BargeInMode::Speech, 5000, &long), BargeInDecision::Wait);
     }
 }

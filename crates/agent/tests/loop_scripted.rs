@@ -21,8 +21,11 @@ struct Loop {
     now: Instant,
     /// VAD probability for the next frames.
     speech: bool,
-    /// What the recogniser answers.
+    /// Amplitude of the caller's speech frames.
+    level: i16,
+    /// What the recogniser answers, and how sure it is.
     text: String,
+    confidence: f32,
     /// Partial transcripts come back empty (only finals carry `text`).
     late_partials: bool,
     /// Embedding jobs wait in `held_embeds` until the test answers them.
@@ -59,7 +62,9 @@ impl Loop {
             agent,
             now: Instant::ZERO,
             speech: false,
+            level: 3000,
             text: String::new(),
+            confidence: 0.9,
             late_partials: false,
             slow_embeds: false,
             held_embeds: vec![],
@@ -85,7 +90,7 @@ impl Loop {
         }
         while self.finals_due.front().is_some_and(|(due, ..)| *due <= self.now) {
             let Some((_, id, text)) = self.finals_due.pop_front() else { break };
-            let t = Transcript { text, words: vec![], confidence: 0.9 };
+            let t = Transcript { text, words: vec![], confidence: self.confidence };
             self.agent.handle_transcript(self.now, id, Ok(t));
         }
         while let Some(j) = self.agent.poll_job() {
@@ -106,7 +111,7 @@ impl Loop {
                         self.finals_due.push_back((self.now + self.final_lag, req.id, text));
                         continue;
                     }
-                    let t = Transcript { text, words: vec![], confidence: 0.9 };
+                    let t = Transcript { text, words: vec![], confidence: self.confidence };
                     self.agent.handle_transcript(self.now, req.id, Ok(t));
                 }
                 Job::Speak { utterance, text } => {
@@ -137,7 +142,7 @@ impl Loop {
     fn ms(&mut self, ms: u64) {
         for _ in 0..ms / 20 {
             self.now += Duration::from_millis(20);
-            let v = if self.speech { 3000 } else { 0 };
+            let v = if self.speech { self.level } else { 0 };
             self.agent.handle_audio(self.now, &[v; 160]);
             self.drain();
             if self.agent.poll_timeout().is_some_and(|t| t <= self.now) {
@@ -374,4 +379,67 @@ fn a_question_whose_embedding_comes_after_the_no_input_deadline_is_answered_with
     l.drain();
     assert!(l.said.len() > said && l.said[said].contains("open Monday to Friday"), "{:?}", l.said);
     assert!(!l.said.iter().any(|s| s.contains("didn't hear")), "{:?}", l.said);
+}
+
+/// Caller speech of `text` for `ms` milliseconds over whatever the agent is saying, then `after`
+/// ms of silence.
+fn speak_over(l: &mut Loop, text: &str, confidence: f32, ms: u64, after: u64) {
+    l.text = text.into();
+    l.confidence = confidence;
+    l.speech = true;
+    l.ms(ms);
+    l.speech = false;
+    l.ms(after);
+}
+
+#[test]
+fn a_yes_or_a_doubtful_word_over_an_answer_lets_it_play_on_but_a_yes_over_a_yes_no_question_answers_it() {
+    // Over the greeting (an open question follows): "yes" is a backchannel, and one word the
+    // recogniser doubts ("mm-hmm" heard as "David.") is not enough to stop the agent.
+    for (text, confidence) in [("Yes.", 0.9), ("David.", 0.2), ("M-H-M", 0.6)] {
+        let mut l = Loop::new();
+        l.ms(1200);
+        speak_over(&mut l, text, confidence, 600, 5000);
+        assert!(!l.actions.contains(&Action::Clear), "{text:?} flushed the agent");
+        assert_eq!(l.agent.pauses_resumed(), 1, "{text:?}");
+    }
+    // The same word with confidence stops it.
+    let mut l = Loop::new();
+    l.ms(1200);
+    speak_over(&mut l, "Stop.", 0.6, 600, 1000);
+    assert!(l.actions.contains(&Action::Clear), "a clear \"Stop.\" did not stop the agent");
+
+    // A read-back asks yes or no: a "yes" over it is the answer.
+    let mut l = Loop::new();
+    l.ms(7000);
+    speak_over(&mut l, "I'd like to book an appointment.", 0.9, 1500, 1500);
+    assert!(l.said.iter().any(|s| s.contains("What day and time")), "{:?}", l.said);
+    l.ms(3000);
+    speak_over(&mut l, "Tomorrow at 10 AM.", 0.9, 1500, 1200);
+    let readback = l.said.last().unwrap().clone();
+    assert!(readback.contains("Is that right?"), "{:?}", l.said);
+    let asked = l.said.len();
+    speak_over(&mut l, "Yes.", 0.9, 600, 2000);
+    assert!(l.actions.contains(&Action::Clear), "a yes over the read-back was ignored: {:?}", l.said);
+    assert!(
+        l.said.len() > asked && !l.said[asked..].iter().any(|s| s.contains("Is that right?")),
+        "{:?}",
+        l.said
+    );
+}
+
+#[test]
+fn speech_far_quieter_than_the_callers_own_turns_does_not_stop_the_agent() {
+    let mut l = Loop::new();
+    l.ms(7000);
+    speak_over(&mut l, "What are your opening hours?", 0.9, 1500, 1000);
+    assert!(l.said.iter().any(|s| s.contains("Monday to Friday")), "{:?}", l.said);
+    // A television 24 dB below the caller, talking over the answer.
+    l.level = 190;
+    speak_over(&mut l, "Our top story tonight, the council met.", 0.8, 1500, 300);
+    assert!(!l.actions.contains(&Action::Clear), "far-field speech stopped the agent: {:?}", l.said);
+    // The caller, at their own level: stops it.
+    l.level = 2500;
+    speak_over(&mut l, "Wait, what about Sundays?", 0.9, 900, 300);
+    assert!(l.actions.contains(&Action::Clear), "the caller did not stop the agent");
 }

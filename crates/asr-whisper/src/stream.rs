@@ -109,6 +109,8 @@ pub enum StreamEvent {
         segment: u64,
         /// Text so far.
         text: String,
+        /// The engine's confidence in it (0..1).
+        confidence: f32,
     },
     /// The result for a finished segment.
     Final {
@@ -260,7 +262,11 @@ impl StreamSession {
                 let text = t.text.trim();
                 if !text.is_empty() && text != self.last_partial_text {
                     self.last_partial_text = text.to_owned();
-                    self.events.push_back(StreamEvent::Partial { segment, text: text.to_owned() });
+                    self.events.push_back(StreamEvent::Partial {
+                        segment,
+                        text: text.to_owned(),
+                        confidence: t.confidence,
+                    });
                 }
             }
             self.maybe_partial();

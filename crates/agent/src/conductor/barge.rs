@@ -10,6 +10,9 @@
 //! - **Speech that ended undecided** (a short "wait, stop" whose partial transcript came late)
 //!   is judged on its final transcript: content words make it a barge-in; a backchannel, a
 //!   cough or nothing lets the held audio play on from where it stopped.
+//! - **Far-field speech** (a television, someone across the room) does not barge in: speech
+//!   over the agent much quieter than the caller's own turns so far
+//!   ([`crate::policy::BargeInPolicy::far_field_db`]) is left to play out.
 //! - A barge-in whose turn then brings no words is *false*: the interrupted prompt is said again
 //!   from the clause that was playing.
 
@@ -18,11 +21,12 @@ use std::time::Duration;
 use frontdesk_types::{Instant, Pii};
 use tracing::{debug, info, warn};
 
-use super::{Agent, MS_PER_CHAR, RATE, clamp_u32, ms};
+use super::{Agent, MS_PER_CHAR, RATE, Turn, clamp_u32, ms};
 use crate::io::{Action, Job};
-use crate::policy::{BargeInDecision, BargeInMode};
+use crate::policy::{BargeInDecision, BargeInMode, Heard};
 use crate::timing::{BargeInTiming, Timing};
 use frontdesk_flow::Event;
+use frontdesk_flow::machine::Expect;
 
 /// Agent audio held at a caller's speech onset until the barge-in policy decides.
 #[derive(Clone, Copy, Debug)]
@@ -84,7 +88,8 @@ impl Agent {
             (Some(onset), Some(end)) if self.is_speaking() => {
                 // The final's words stand in for the onset hold (coughs rarely bring words).
                 let speech_ms = ms(end.saturating_duration_since(onset)).max(self.cfg.barge_in.min_onset_ms);
-                (self.cfg.barge_in.decide(self.mode(), speech_ms, &text) == BargeInDecision::Interrupt)
+                (self.cfg.barge_in.decide(self.mode(), speech_ms, &self.heard(t, &text))
+                    == BargeInDecision::Interrupt)
                     .then_some(onset)
             }
             _ => None,
@@ -126,12 +131,23 @@ impl Agent {
             return;
         }
         let speech_ms = ms(now.saturating_duration_since(onset));
-        if self.cfg.barge_in.decide(mode, speech_ms, &t.text()) == BargeInDecision::Interrupt {
+        let text = t.text();
+        if self.cfg.barge_in.decide(mode, speech_ms, &self.heard(t, &text)) == BargeInDecision::Interrupt {
             info!(speech_ms, "barge-in");
             self.interrupt(now, onset, false);
             if let Some(t) = &mut self.turn {
                 t.barged = true;
             }
+        }
+    }
+
+    /// What the recogniser has made of turn `t` (whose text is `text`).
+    pub(super) fn heard<'a>(&self, t: &Turn, text: &'a str) -> Heard<'a> {
+        Heard {
+            text,
+            confidence: t.heard_confidence(),
+            yes_no_expected: matches!(self.expect, Expect::YesNo),
+            quieter_db: self.caller_db.zip(t.level_db()).map(|(caller, now)| caller - now),
         }
     }
 
