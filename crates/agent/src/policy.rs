@@ -40,8 +40,11 @@ pub struct BargeInPolicy {
     pub pause_on_onset: bool,
     /// A single word the recogniser is less sure of than this does not stop the agent: short
     /// backchannels and noises come back from a small model as a doubtful word ("mm-hmm" as
-    /// "MMR.", "got it" as "David.") far more often than a real "stop" does.
+    /// "MMR.", "got it" as "David.") far more often than a real "stop" does. Words callers
+    /// interrupt with ([`BargeInPolicy::interrupt_words`]) count whatever the confidence.
     pub min_one_word_confidence: f32,
+    /// Words that stop the agent even when the recogniser doubts them ("stop", "wait", "no").
+    pub interrupt_words: Vec<String>,
     /// Speech this many dB quieter than the caller's own turns is far-field (a television,
     /// someone across the room) and does not stop the agent. A handset puts the caller's voice
     /// within a few dB of itself from turn to turn.
@@ -84,6 +87,12 @@ impl Default for BargeInPolicy {
             ignore_backchannels: true,
             pause_on_onset: true,
             min_one_word_confidence: 0.45,
+            interrupt_words: [
+                "stop", "wait", "no", "nope", "hold", "sorry", "pardon", "excuse", "actually", "hang",
+            ]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
             far_field_db: 15.0,
         }
     }
@@ -163,11 +172,14 @@ impl BargeInPolicy {
         if self.ignore_backchannels && self.is_backchannel_heard(heard) {
             return 0;
         }
-        let n = words(heard.text).len();
-        if n == 1 && heard.confidence.is_some_and(|c| c < self.min_one_word_confidence) {
+        let w = words(heard.text);
+        if let [one] = w.as_slice()
+            && heard.confidence.is_some_and(|c| c < self.min_one_word_confidence)
+            && !self.interrupt_words.contains(one)
+        {
             return 0;
         }
-        n
+        w.len()
     }
 
     /// Decides on speech that has lasted `speech_ms` over a prompt in `mode`, with what the
@@ -263,6 +275,17 @@ pub fn count_digits(text: &str) -> usize {
     frontdesk_flow::slots::digits(text).len()
 }
 
+/// As [`count_digits`], counting an "o" or "oh" right after a digit as a zero ("1. 7 O.": the
+/// flow's parser counts "o" only between two digits, but a caller pausing after "one seven oh"
+/// is reading a number).
+fn digits_so_far(text: &str) -> usize {
+    let ws = words(text);
+    let is_digit = |w: &str| w.chars().all(|c| c.is_ascii_digit()) || count_digits(w) == 1;
+    let trailing_oh =
+        ws.len() >= 2 && matches!(ws[ws.len() - 1].as_str(), "o" | "oh") && is_digit(&ws[ws.len() - 2]);
+    count_digits(text) + usize::from(trailing_oh && count_digits(&ws[ws.len() - 1]) == 0)
+}
+
 /// A short answer (at most four words) that the flow's yes/no parser reads as plainly yes or no
 /// ("yes", "no it's not", "yeah that's right").
 pub fn clear_yes_no(text: &str) -> bool {
@@ -271,7 +294,7 @@ pub fn clear_yes_no(text: &str) -> bool {
 
 /// Words and phrases after which an English sentence does not end, whatever the punctuation
 /// (conjunctions, articles, prepositions that need an object, hesitations, "my number is").
-const NEVER_LAST: [&str; 21] = [
+const NEVER_LAST: [&str; 25] = [
     "and",
     "or",
     "but",
@@ -288,8 +311,12 @@ const NEVER_LAST: [&str; 21] = [
     "for",
     "with",
     "because",
+    "if",
+    "whether",
+    "than",
     "at",
     "is",
+    "was",
     "number is",
     "name is",
     "i'm",
@@ -300,7 +327,8 @@ const NEVER_LAST: [&str; 21] = [
 const MAY_END: [&str; 6] = ["so", "like", "it's", "on", "in", "then"];
 
 impl EndOfTurnPolicy {
-    /// Whether `text` plainly continues ("... and", "my number is", "um").
+    /// Whether `text` plainly continues ("... and", "my number is", "um", "I was wondering if
+    /// you...").
     pub fn is_unfinished(&self, text: &str) -> bool {
         let w = words(text);
         if w.is_empty() {
@@ -315,6 +343,10 @@ impl EndOfTurnPolicy {
         if trimmed.ends_with(['?', '!']) {
             return false;
         }
+        // Whisper marks speech that trails off with an ellipsis ("I was wondering if you...").
+        if trimmed.ends_with("...") || trimmed.ends_with('…') {
+            return true;
+        }
         if trimmed.ends_with('.') && !trimmed.ends_with("...") && !NEVER_LAST.iter().any(|u| ends_in(u)) {
             return false;
         }
@@ -325,7 +357,7 @@ impl EndOfTurnPolicy {
     /// number's ten, and nothing but digits ("six one seven", "617 555"). People pause between
     /// the groups, so the turn waits for the ceiling.
     pub fn reading_digits(text: &str) -> bool {
-        let n = count_digits(text);
+        let n = digits_so_far(text);
         (3..10).contains(&n) && n >= words(text).len()
     }
 
@@ -468,6 +500,12 @@ mod tests {
         assert_eq!(p.decide(&state(800, "Tomorrow at.", None, &open)), TurnDecision::WaitUntil(1500));
         assert_eq!(p.decide(&state(800, "My number is.", None, &open)), TurnDecision::WaitUntil(1500));
         assert_eq!(p.decide(&state(800, "Can I book the.", None, &open)), TurnDecision::WaitUntil(1500));
+        assert_eq!(
+            p.decide(&state(800, "I was wondering if you...", None, &open)),
+            TurnDecision::WaitUntil(1500)
+        );
+        assert_eq!(p.decide(&state(800, "I was wondering if.", None, &open)), TurnDecision::WaitUntil(1500));
+        assert_eq!(p.decide(&state(800, "I think it was.", None, &open)), TurnDecision::WaitUntil(1500));
         assert_eq!(p.decide(&state(800, "Can I come in.", None, &open)), TurnDecision::End);
         assert_eq!(p.decide(&state(800, "Where do I park my car.", None, &open)), TurnDecision::End);
         assert_eq!(p.decide(&state(800, "What are you open for?", None, &open)), TurnDecision::End);
@@ -477,6 +515,8 @@ mod tests {
             p.decide(&state(800, "six one seven, five five five", None, &open)),
             TurnDecision::WaitUntil(1500)
         );
+        assert_eq!(p.decide(&state(800, "1. 7 O.", None, &open)), TurnDecision::WaitUntil(1500));
+        assert_eq!(p.decide(&state(800, "one seven oh", None, &open)), TurnDecision::WaitUntil(1500));
         assert_eq!(p.decide(&state(800, "617-555-0142.", None, &open)), TurnDecision::End);
         assert_eq!(p.decide(&state(800, "One.", None, &open)), TurnDecision::End);
         assert_eq!(p.decide(&state(800, "I need 3 refills.", None, &open)), TurnDecision::End);
@@ -531,6 +571,9 @@ mod tests {
         assert_eq!(p.decide(BargeInMode::Speech, 600, &heard("David.", 0.19)), BargeInDecision::Wait);
         assert_eq!(p.decide(BargeInMode::Speech, 600, &heard("Stop.", 0.54)), BargeInDecision::Interrupt);
         assert_eq!(p.decide(BargeInMode::Speech, 600, &heard("No, no", 0.35)), BargeInDecision::Interrupt);
+        // The words callers interrupt with count, however doubtful.
+        assert_eq!(p.decide(BargeInMode::Speech, 600, &heard("Wait.", 0.2)), BargeInDecision::Interrupt);
+        assert_eq!(p.decide(BargeInMode::Speech, 600, &heard("No.", 0.3)), BargeInDecision::Interrupt);
         // No confidence given: the word counts.
         assert_eq!(p.decide(BargeInMode::Speech, 600, &Heard::text("David.")), BargeInDecision::Interrupt);
     }
