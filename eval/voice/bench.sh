@@ -13,7 +13,8 @@
 #   eval/voice/bench.sh --scenarios turns,barge --limit 10
 # Environment: PROFILE=release (default) or dev (debug build, dependencies optimised);
 # FRONTDESK_MODELS (default ./models); OUT_DIR (default target/voicebench); FRONTDESK_BIN and
-# VOICEBENCH_BIN (prebuilt binaries: no cargo build).
+# VOICEBENCH_BIN (prebuilt binaries: no cargo build); KEEP_DATA=1 (keep the data directory: its
+# call_turns table has what the recogniser heard on every turn).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PROFILE="${PROFILE:-release}"
@@ -51,7 +52,14 @@ LOG="$OUT_DIR/serve-$STAMP.log"
 "$BIN" serve --http "127.0.0.1:$PORT" --sip off --data "$DATA" --flow flows/clinic.yaml \
   --drain-timeout 1 2> "$LOG" &
 SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT
+# KEEP_DATA=1 keeps the server's data directory (its SQLite file holds every call's caller
+# turns with their transcripts and confidence, which the log redacts).
+cleanup() {
+  kill $SERVER 2>/dev/null || true
+  wait $SERVER 2>/dev/null || true
+  if [ "${KEEP_DATA:-0}" = 1 ]; then echo "data directory kept: $DATA" >&2; else rm -rf "$DATA"; fi
+}
+trap cleanup EXIT
 for _ in $(seq 600); do
   curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break
   kill -0 $SERVER 2>/dev/null || { tail -20 "$LOG" >&2; echo "serve exited" >&2; exit 1; }
