@@ -320,7 +320,10 @@ mod tests {
         let tickets: Vec<_> = (0..8u64).map(|i| pool.submit(None, move || Ok(i * i))).collect();
         let results: Vec<u64> = tickets.into_iter().map(|t| t.wait().unwrap()).collect();
         assert_eq!(results, vec![0, 1, 4, 9, 16, 25, 36, 49]);
-        assert_eq!(pool.stats().completed.load(Ordering::Relaxed), 8);
+        // A worker counts a job after handing its result over: join the workers first.
+        let stats = pool.stats.clone();
+        drop(pool);
+        assert_eq!(stats.completed.load(Ordering::Relaxed), 8);
     }
 
     #[test]
