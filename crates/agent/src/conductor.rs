@@ -105,8 +105,9 @@ impl Turn {
 
     /// The recogniser's mean confidence over the turn's finals and its partial, if any.
     fn heard_confidence(&self) -> Option<f32> {
-        let all: Vec<f32> = self.confidence.iter().copied().chain(self.partial_confidence).collect();
-        (!all.is_empty()).then(|| all.iter().sum::<f32>() / all.len() as f32)
+        let n = self.confidence.len() + usize::from(self.partial_confidence.is_some());
+        let sum = self.confidence.iter().sum::<f32>() + self.partial_confidence.unwrap_or(0.0);
+        (n > 0).then(|| sum / n as f32)
     }
 }
 

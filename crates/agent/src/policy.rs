@@ -275,15 +275,13 @@ pub fn count_digits(text: &str) -> usize {
     frontdesk_flow::slots::digits(text).len()
 }
 
-/// As [`count_digits`], counting an "o" or "oh" right after a digit as a zero ("1. 7 O.": the
+/// As [`count_digits`], also counting a last "o" right after a digit as a zero ("1. 7 O.": the
 /// flow's parser counts "o" only between two digits, but a caller pausing after "one seven oh"
-/// is reading a number).
+/// is reading a number; "oh" the parser always counts).
 fn digits_so_far(text: &str) -> usize {
     let ws = words(text);
-    let is_digit = |w: &str| w.chars().all(|c| c.is_ascii_digit()) || count_digits(w) == 1;
-    let trailing_oh =
-        ws.len() >= 2 && matches!(ws[ws.len() - 1].as_str(), "o" | "oh") && is_digit(&ws[ws.len() - 2]);
-    count_digits(text) + usize::from(trailing_oh && count_digits(&ws[ws.len() - 1]) == 0)
+    let trailing_o = matches!(ws.as_slice(), [.., prev, last] if last == "o" && count_digits(prev) > 0);
+    count_digits(text) + usize::from(trailing_o)
 }
 
 /// A short answer (at most four words) that the flow's yes/no parser reads as plainly yes or no

@@ -230,8 +230,10 @@ pub fn built_in_texts(flow: &crate::ast::Flow) -> Vec<String> {
     if g.opt_out.is_none() {
         out.push(OPT_OUT.to_owned());
     }
-    if g.are_you_human.is_none() {
-        out.push(ARE_YOU_HUMAN.replace("{{business}}", &flow.business));
+    if g.are_you_human.is_none()
+        && let Ok(t) = crate::template::Template::parse(ARE_YOU_HUMAN, Default::default())
+    {
+        out.push(t.render(|name, _| (name == "business").then(|| flow.business.clone())));
     }
     out
 }
