@@ -35,6 +35,8 @@ pub struct Gateway {
     pub child: Child,
     pub http: u16,
     pub log: Arc<Mutex<String>>,
+    /// The data directory of its own when the test gave no `--data` (removed on drop).
+    _data: Option<tempfile::TempDir>,
 }
 
 impl Gateway {
@@ -44,9 +46,15 @@ impl Gateway {
         // SIP listens on 0.0.0.0:5060 by default: off unless the test asks for it, so tests
         // run side by side.
         let sip_off: &[&str] = if args.contains(&"--sip") { &[] } else { &["--sip", "off"] };
-        let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
-            .args(["serve", "--http", &format!("127.0.0.1:{http}")])
-            .args(sip_off)
+        // A data directory of its own unless the test shares one on purpose: tests run side by
+        // side and must not see each other's calls (nor leave a database in the repository).
+        let data = (!args.contains(&"--data")).then(|| tempfile::tempdir().unwrap());
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_frontdesk"));
+        cmd.args(["serve", "--http", &format!("127.0.0.1:{http}")]).args(sip_off);
+        if let Some(d) = &data {
+            cmd.arg("--data").arg(d.path());
+        }
+        let mut child = cmd
             .args(args)
             .env("FRONTDESK_LOG", "info")
             .stdout(Stdio::null())
@@ -63,7 +71,7 @@ impl Gateway {
                 l.push('\n');
             }
         });
-        let gw = Gateway { child, http, log };
+        let gw = Gateway { child, http, log, _data: data };
         for _ in 0..200 {
             if gw.get("/healthz").is_some_and(|r| r.contains("200 OK")) {
                 return gw;

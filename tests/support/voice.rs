@@ -52,7 +52,7 @@ pub fn start_agent(data: &Path, sip: bool, args: &[&str]) -> (Gateway, u16) {
             l.push('\n');
         }
     });
-    let mut gw = Gateway { child, http, log };
+    let mut gw = Gateway { child, http, log, _data: None };
     let up = super::wait_until(Duration::from_secs(420), || {
         gw.get("/healthz").is_some_and(|r| r.contains("200 OK"))
             || gw.child.try_wait().ok().flatten().is_some()

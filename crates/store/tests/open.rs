@@ -131,3 +131,53 @@ fn an_empty_file_becomes_a_new_database() {
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
 }
+
+/// Set in the child processes of the test below: the data directory to open.
+const RACE_DIR: &str = "FRONTDESK_TEST_OPEN_RACE_DIR";
+/// ... and the instant (Unix ms) to open it at, so the children collide.
+const RACE_AT: &str = "FRONTDESK_TEST_OPEN_RACE_AT";
+
+#[test]
+#[allow(clippy::disallowed_methods)] // separate processes meet at a wall-clock instant
+fn many_processes_opening_one_new_directory_at_once_all_succeed() {
+    // Gateways started side by side on one new data directory each switch it to WAL and migrate
+    // at the same moment; SQLite answers the WAL switch busy without waiting. Every open must
+    // wait its turn. Real processes: threads of one process share SQLite's file locks.
+    let unix_ms = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    if let Some(dir) = std::env::var_os(RACE_DIR) {
+        let at: u128 = std::env::var(RACE_AT).unwrap().parse().unwrap();
+        while unix_ms() < at {
+            std::hint::spin_loop();
+        }
+        let store = SqliteStore::open_dir(&dir).unwrap_or_else(|e| panic!("concurrent open failed: {e}"));
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        return;
+    }
+    let exe = std::env::current_exe().unwrap();
+    for round in 0..30 {
+        let dir = tempfile::tempdir().unwrap();
+        let at = (unix_ms() + 150).to_string();
+        let children: Vec<_> = (0..6)
+            .map(|_| {
+                std::process::Command::new(&exe)
+                    .args(["--exact", "many_processes_opening_one_new_directory_at_once_all_succeed"])
+                    .args(["--nocapture", "--test-threads=1"])
+                    .env(RACE_DIR, dir.path())
+                    .env(RACE_AT, &at)
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: a child failed to open:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}

@@ -6,7 +6,8 @@
 //! timeout) instead of failing on a read-to-write upgrade.
 //!
 //! Open sequence: create the data directory, open the file, probe it (a non-SQLite or corrupt file
-//! is [`StoreError::NotADatabase`] here, never a panic), set the pragmas, migrate.
+//! is [`StoreError::NotADatabase`] here, never a panic), set the pragmas (the switch to WAL is
+//! retried while another opener holds the lock), migrate.
 
 mod appointments;
 mod appointments_api;
@@ -71,9 +72,9 @@ impl SqliteStore {
         // The first read of the file: a garbage file fails here.
         conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0))
             .map_err(|e| open_error(&path, e))?;
-        let mode: String = conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
-            .map_err(|e| open_error(&path, e))?;
+        let mode: String =
+            busy_retry(|| conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)))
+                .map_err(|e| open_error(&path, e))?;
         if !mode.eq_ignore_ascii_case("wal") {
             tracing::warn!(mode, "store: WAL journal not available, using {mode}");
         }
@@ -133,6 +134,27 @@ impl SqliteStore {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
         f(&tx)
+    }
+}
+
+/// Runs `f` again while SQLite answers busy, for up to the busy timeout.
+///
+/// Switching a new file to WAL takes the write lock from inside a read, and SQLite answers busy at
+/// once, without the busy handler, when another connection is doing the same (it would deadlock
+/// otherwise). Several processes opening one new data directory together hit exactly that.
+fn busy_retry<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    const PAUSE: Duration = Duration::from_millis(5);
+    // Counted in attempts (the pauses add up to the busy timeout), not read off a clock.
+    let attempts = BUSY_TIMEOUT.as_millis() / PAUSE.as_millis();
+    let mut tried = 1;
+    loop {
+        match f() {
+            Err(e) if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy) && tried < attempts => {
+                tried += 1;
+                std::thread::sleep(PAUSE);
+            }
+            other => return other,
+        }
     }
 }
 
