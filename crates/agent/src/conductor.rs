@@ -14,6 +14,7 @@
 //! ([`Agent::poll_record`]) are in `live.rs`.
 
 mod barge;
+mod embed;
 mod live;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -142,6 +143,8 @@ pub struct Agent {
     ended: bool,
     resume: Option<String>,
     awaiting_embed: Option<(u64, String, f32)>,
+    /// The embedding of a paused turn's text, asked before its end (`embed.rs`).
+    early_embed: Option<embed::Early>,
     dtmf_buf: String,
     dtmf_deadline: Option<Instant>,
     open_turn: Option<OpenTurn>,
@@ -187,6 +190,7 @@ impl Agent {
             ended: false,
             resume: None,
             awaiting_embed: None,
+            early_embed: None,
             dtmf_buf: String::new(),
             dtmf_deadline: None,
             open_turn: None,
@@ -443,8 +447,12 @@ impl Agent {
         }
         let Some(t) = &self.turn else { return };
         let Some(pause) = t.pause_since else { return };
-        let silence_ms = ms(self.judged_until(now).saturating_duration_since(pause));
         let text = t.text();
+        if t.finals_pending == 0 {
+            self.embed_early(&text);
+        }
+        let Some(t) = &self.turn else { return };
+        let silence_ms = ms(self.judged_until(now).saturating_duration_since(pause));
         let state = TurnState {
             silence_ms,
             text: &text,
@@ -521,27 +529,19 @@ impl Agent {
         self.open_turn = Some(open);
         info!(turn = self.turns, text = ?Pii::new(&text), "end of turn");
         if self.cfg.embed {
-            let id = self.id();
-            self.awaiting_embed = Some((id, text.clone(), confidence));
-            let spoken = frontdesk_flow::spoken::embedding_text(&text);
-            self.jobs.push_back(Job::Embed { id, text: Pii::new(spoken) });
+            self.embed_and_deliver(now, text, confidence);
         } else {
             self.deliver(now, text, confidence, None);
         }
     }
 
-    /// The embedding for job `id`; the utterance goes to the flow with it (or without, on error).
-    pub fn handle_embedding(&mut self, now: Instant, id: u64, result: Result<Vec<f32>, EngineError>) {
-        let Some((want, ..)) = &self.awaiting_embed else { return };
-        if *want != id {
-            return;
-        }
-        let Some((_, text, confidence)) = self.awaiting_embed.take() else { return };
-        let embedding = result.map_err(|e| warn!(error = %e, "embedding failed; keyword rules only")).ok();
-        self.deliver(now, text, confidence, embedding);
-    }
-
-    fn deliver(&mut self, now: Instant, text: String, confidence: f32, embedding: Option<Vec<f32>>) {
+    pub(super) fn deliver(
+        &mut self,
+        now: Instant,
+        text: String,
+        confidence: f32,
+        embedding: Option<Vec<f32>>,
+    ) {
         self.dtmf_buf.clear();
         self.dtmf_deadline = None;
         if let Err(e) = self.flow.handle_event(now, Event::Utterance { text, confidence, embedding }) {

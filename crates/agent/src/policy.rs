@@ -320,6 +320,28 @@ const NEVER_LAST: [&str; 25] = [
     "i'm",
 ];
 
+/// What callers say when they are about to go on after a pause of their own ("let me check,
+/// ... it's the fifteenth", "hold on ... found it"): complete sentences that announce more.
+const HOLDING: [&str; 17] = [
+    "let me check",
+    "let me see",
+    "let me look",
+    "let me think",
+    "let me find it",
+    "let me get it",
+    "hold on",
+    "hang on",
+    "one moment",
+    "one second",
+    "one sec",
+    "just a moment",
+    "just a second",
+    "just a sec",
+    "give me a second",
+    "give me a moment",
+    "bear with me",
+];
+
 /// Words that usually continue a caller's sentence but can end one ("I think so.", "Come in."):
 /// with [`NEVER_LAST`], the default [`EndOfTurnPolicy::unfinished`] list.
 const MAY_END: [&str; 6] = ["so", "like", "it's", "on", "in", "then"];
@@ -340,6 +362,11 @@ impl EndOfTurnPolicy {
         // decides only when the last word can end an English sentence.
         if trimmed.ends_with(['?', '!']) {
             return false;
+        }
+        // "Let me check.", "Hold on, please.": the caller is about to go on.
+        let unpolite = joined.strip_suffix(" please").unwrap_or(&joined);
+        if HOLDING.iter().any(|h| unpolite == *h || unpolite.ends_with(&format!(" {h}"))) {
+            return true;
         }
         // Whisper marks speech that trails off with an ellipsis ("I was wondering if you...").
         if trimmed.ends_with("...") || trimmed.ends_with('…') {
@@ -518,6 +545,18 @@ mod tests {
         assert_eq!(p.decide(&state(800, "617-555-0142.", None, &open)), TurnDecision::End);
         assert_eq!(p.decide(&state(800, "One.", None, &open)), TurnDecision::End);
         assert_eq!(p.decide(&state(800, "I need 3 refills.", None, &open)), TurnDecision::End);
+        // A caller announcing more ("let me check ... it's the fifteenth") is waited for, however
+        // complete the sentence; asking the agent to hold is a question, and done.
+        for holding in ["Let me check.", "Um, hold on, please.", "OK, one second.", "Let me see..."] {
+            assert_eq!(
+                p.decide(&state(1000, holding, None, &open)),
+                TurnDecision::WaitUntil(1500),
+                "{holding}"
+            );
+        }
+        assert_eq!(p.decide(&state(1500, "Let me check.", None, &open)), TurnDecision::End);
+        assert_eq!(p.decide(&state(800, "Can you hold on?", None, &open)), TurnDecision::End);
+        assert_eq!(p.decide(&state(800, "I checked.", None, &open)), TurnDecision::End);
         // No model: a plain pause.
         assert_eq!(p.decide(&state(300, "what are your hours", None, &open)), TurnDecision::WaitUntil(700));
         assert_eq!(p.decide(&state(700, "what are your hours", None, &open)), TurnDecision::End);

@@ -31,6 +31,8 @@ struct Loop {
     /// Embedding jobs wait in `held_embeds` until the test answers them.
     slow_embeds: bool,
     held_embeds: Vec<u64>,
+    /// The text of every embedding job, in order.
+    embed_texts: Vec<String>,
     /// The VAD answers this late (a pool busy with other work), in order.
     vad_lag: Duration,
     vad_due: std::collections::VecDeque<(Instant, u64, f32)>,
@@ -68,6 +70,7 @@ impl Loop {
             late_partials: false,
             slow_embeds: false,
             held_embeds: vec![],
+            embed_texts: vec![],
             vad_lag: Duration::ZERO,
             vad_due: std::collections::VecDeque::new(),
             final_lag: Duration::ZERO,
@@ -127,8 +130,14 @@ impl Loop {
                 }
                 Job::CancelSpeak { utterance } => self.cancelled.push(utterance.0),
                 Job::EndOfTurn { id, .. } => self.agent.handle_end_of_turn(self.now, id, Ok(0.9)),
-                Job::Embed { id, .. } if self.slow_embeds => self.held_embeds.push(id),
-                Job::Embed { id, .. } => self.agent.handle_embedding(self.now, id, Ok(vec![])),
+                Job::Embed { id, text } => {
+                    self.embed_texts.push(text.into_inner());
+                    if self.slow_embeds {
+                        self.held_embeds.push(id);
+                    } else {
+                        self.agent.handle_embedding(self.now, id, Ok(vec![]));
+                    }
+                }
             }
         }
         while let Some(a) = self.agent.poll_action() {
@@ -379,6 +388,62 @@ fn a_question_whose_embedding_comes_after_the_no_input_deadline_is_answered_with
     l.drain();
     assert!(l.said.len() > said && l.said[said].contains("open Monday to Friday"), "{:?}", l.said);
     assert!(!l.said.iter().any(|s| s.contains("didn't hear")), "{:?}", l.said);
+}
+
+#[test]
+fn a_paused_turn_is_embedded_during_the_pause_so_the_reply_does_not_wait_for_it() {
+    let mut l = Loop::with(AgentConfig { embed: true, ..AgentConfig::default() });
+    l.slow_embeds = true;
+    l.ms(8000);
+    let said = l.said.len();
+    l.text = "what are your opening hours".into();
+    l.speech = true;
+    l.ms(1500);
+    l.speech = false;
+    l.ms(400); // the final transcript is in; the 700 ms pause is not over
+    assert_eq!(l.embed_texts, ["what are your opening hours"], "not embedded during the pause");
+    let id = l.held_embeds.remove(0);
+    l.agent.handle_embedding(l.now, id, Ok(vec![]));
+    l.drain();
+    assert_eq!(l.said.len(), said, "answered before the end of the turn: {:?}", l.said);
+    l.ms(600);
+    assert!(l.said.len() > said && l.said[said].contains("open Monday to Friday"), "{:?}", l.said);
+    assert_eq!(l.embed_texts.len(), 1, "embedded again at the end of the turn: {:?}", l.embed_texts);
+    l.text = "thanks".into();
+    l.speech = true;
+    l.ms(600);
+    l.speech = false;
+    l.ms(2000);
+    let t = l.first_turn();
+    assert_eq!(t.flow_command, t.end_of_turn, "the flow got the turn later than its end: {t:?}");
+}
+
+#[test]
+fn words_after_the_pause_are_embedded_afresh_and_an_embedding_still_on_its_way_is_waited_for() {
+    let mut l = Loop::with(AgentConfig { embed: true, ..AgentConfig::default() });
+    l.slow_embeds = true;
+    l.ms(8000);
+    let said = l.said.len();
+    l.text = "do you take".into();
+    l.speech = true;
+    l.ms(800);
+    l.speech = false;
+    l.ms(400); // "do you take" is embedded during the pause ("take" can end a sentence)
+    l.text = "walk-ins".into(); // the second segment's final
+    l.speech = true;
+    l.ms(700);
+    l.speech = false;
+    l.ms(1600); // the turn is over; neither embedding has come back
+    assert_eq!(l.embed_texts, ["do you take", "do you take walk-ins"]);
+    assert_eq!(l.said.len(), said, "answered without its embedding: {:?}", l.said);
+    // The stale one comes back: it is not the turn's, so nothing is said.
+    let (stale, fresh) = (l.held_embeds[0], l.held_embeds[1]);
+    l.agent.handle_embedding(l.now, stale, Ok(vec![]));
+    l.drain();
+    assert_eq!(l.said.len(), said, "answered with the embedding of other words: {:?}", l.said);
+    l.agent.handle_embedding(l.now, fresh, Ok(vec![]));
+    l.drain();
+    assert!(l.said.len() > said, "not answered once its embedding came: {:?}", l.said);
 }
 
 /// Caller speech of `text` for `ms` milliseconds over whatever the agent is saying, then `after`
