@@ -477,6 +477,14 @@ impl Agent {
                     self.false_barge_in(now);
                 }
             }
+            TurnDecision::End if self.hyst.is_starting() => {
+                // The caller is audibly going on ("June ... sixteenth"): the next VAD frames
+                // confirm the speech (the turn goes on) or break it off (then it ends).
+                debug!(silence_ms, "end of turn held: speech may be starting");
+                if let Some(t) = &mut self.turn {
+                    t.deadline = None;
+                }
+            }
             TurnDecision::End => {
                 if t.barged && self.cfg.barge_in.is_backchannel_heard(&self.heard(t, &text)) {
                     self.turn = None;

@@ -446,6 +446,36 @@ fn words_after_the_pause_are_embedded_afresh_and_an_embedding_still_on_its_way_i
     assert!(l.said.len() > said, "not answered once its embedding came: {:?}", l.said);
 }
 
+#[test]
+fn the_turn_does_not_end_while_the_caller_is_audibly_going_on() {
+    // "June." then "the sixteenth" after a pause just short of the 700 ms end of turn: speech
+    // that has begun again when the pause reaches 700 ms, but is not yet confirmed by the VAD's
+    // 64 ms (at a 660 ms gap), holds the decision, and the two are one turn. After a pause past
+    // the end of turn, they are two.
+    for (gap, want) in [(600, 1), (620, 1), (640, 1), (660, 1), (720, 2), (800, 2)] {
+        let mut l = Loop::new();
+        l.ms(8000);
+        while l.agent.poll_record().is_some() {}
+        l.text = "June.".into();
+        l.speech = true;
+        l.ms(600);
+        l.speech = false;
+        l.ms(gap);
+        l.text = "the sixteenth".into();
+        l.speech = true;
+        l.ms(800);
+        l.speech = false;
+        l.ms(1500);
+        let turns: Vec<String> = std::iter::from_fn(|| l.agent.poll_record())
+            .filter_map(|r| match r {
+                frontdesk_agent::Record::Caller { text, .. } => Some(text.into_inner()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(turns.len(), want, "gap {gap} ms: {turns:?}");
+    }
+}
+
 /// Caller speech of `text` for `ms` milliseconds over whatever the agent is saying, then `after`
 /// ms of silence.
 fn speak_over(l: &mut Loop, text: &str, confidence: f32, ms: u64, after: u64) {

@@ -126,6 +126,12 @@ impl Hysteresis {
         self.speaking
     }
 
+    /// Whether speech may be starting: in silence, the last frames count towards a speech start
+    /// that `start_ms` has not confirmed yet (the caller audibly going on after a pause).
+    pub fn is_starting(&self) -> bool {
+        !self.speaking && self.run.is_some()
+    }
+
     /// Samples fed since creation or the last reset.
     pub fn position(&self) -> u64 {
         self.pos
@@ -173,7 +179,12 @@ mod tests {
     #[test]
     fn a_blip_shorter_than_start_ms_is_ignored_and_restarts_the_count() {
         let mut h = Hysteresis::new(cfg(96, 320), 8000);
-        assert_eq!(run(&mut h, &[0.9, 0.9, 0.2, 0.9, 0.9, 0.1]), vec![]);
+        assert_eq!(run(&mut h, &[0.9, 0.9]), vec![]);
+        assert!(h.is_starting());
+        assert_eq!(run(&mut h, &[0.2]), vec![]);
+        assert!(!h.is_starting());
+        assert_eq!(run(&mut h, &[0.9, 0.9, 0.1]), vec![]);
+        assert!(!h.is_starting());
         assert_eq!(run(&mut h, &[0.6, 0.7, 0.8]), vec![VadEvent::SpeechStart { at: 6 * 256 }]);
     }
 
