@@ -221,6 +221,11 @@ pub struct EndOfTurnPolicy {
     pub base_pause_ms: u64,
     /// Silence after which the turn ends when the slot is complete or the model is confident.
     pub fast_pause_ms: u64,
+    /// Silence after which a turn whose final transcript has no closing punctuation ends ("I'd
+    /// like to", "tomorrow", "a reminder,"), when nothing else decided: Whisper closes what it
+    /// heard as a whole sentence with `.`, `?` or `!` and leaves a fragment open. `None` for a
+    /// recogniser that does not punctuate (its turns would all wait this long).
+    pub unpunctuated_pause_ms: Option<u64>,
     /// Silence that always ends the turn.
     pub ceiling_ms: u64,
     /// P(turn complete) at or above which the model's answer ends the turn.
@@ -234,6 +239,7 @@ impl Default for EndOfTurnPolicy {
         EndOfTurnPolicy {
             base_pause_ms: 700,
             fast_pause_ms: 250,
+            unpunctuated_pause_ms: Some(1100),
             ceiling_ms: 1500,
             eot_threshold: 0.5,
             unfinished: NEVER_LAST.iter().chain(&MAY_END).map(|s| (*s).to_owned()).collect(),
@@ -378,12 +384,21 @@ impl EndOfTurnPolicy {
         self.unfinished.iter().any(|u| ends_in(u))
     }
 
-    /// Whether `text` is a number being read out: at least three digits and less than a phone
-    /// number's ten, and nothing but digits ("six one seven", "617 555"). People pause between
-    /// the groups, so the turn waits for the ceiling.
+    /// Whether `text` is a number being read out: nothing but digits, fewer than a phone
+    /// number's ten, and either at least three ("six one seven", "617 555") or two said one by
+    /// one ("1. 5.": "fifteen" is written "15"). People pause between the groups, so the turn
+    /// waits for the ceiling.
     pub fn reading_digits(text: &str) -> bool {
+        let ws = words(text);
         let n = digits_so_far(text);
-        (3..10).contains(&n) && n >= words(text).len()
+        let one_by_one = ws.len() >= 2 && ws.iter().all(|w| digits_so_far(w) == 1);
+        (n >= 3 || one_by_one) && n < 10 && n >= ws.len()
+    }
+
+    /// Whether `text` ends as Whisper ends a sentence it heard whole (`.`, `?`, `!`, closing
+    /// quotes and brackets aside).
+    pub fn closed(text: &str) -> bool {
+        text.trim_end().trim_end_matches(['"', '\'', ')', ']', '”', '’']).ends_with(['.', '?', '!'])
     }
 
     /// Whether the expected slot is complete in `text` (ten digits of a phone number, a clear
@@ -428,8 +443,10 @@ impl EndOfTurnPolicy {
             Some(p) if p >= self.eot_threshold => at(self.fast_pause_ms),
             Some(_) => wait_ceiling,
             // Waiting for the model, but no longer than a plain pause would.
-            None if s.model_pending => at(self.base_pause_ms),
-            None => at(self.base_pause_ms),
+            None => match self.unpunctuated_pause_ms {
+                Some(ms) if !Self::closed(s.text) => at(ms.max(self.base_pause_ms)),
+                _ => at(self.base_pause_ms),
+            },
         }
     }
 }
@@ -506,7 +523,7 @@ mod tests {
         assert_eq!(p.decide(&state(250, "No, it's not.", None, &yn)), TurnDecision::End);
         // Not a clear yes or no: the ordinary pause rules apply.
         assert_eq!(
-            p.decide(&state(250, "well I think it was maybe", None, &yn)),
+            p.decide(&state(250, "Well, I think it was maybe.", None, &yn)),
             TurnDecision::WaitUntil(700)
         );
         assert_eq!(p.decide(&state(250, "yes and", None, &yn)), TurnDecision::End);
@@ -541,6 +558,10 @@ mod tests {
             TurnDecision::WaitUntil(1500)
         );
         assert_eq!(p.decide(&state(800, "1. 7 O.", None, &open)), TurnDecision::WaitUntil(1500));
+        // Two digits said one by one are a number being read out; "fifteen" is not.
+        assert_eq!(p.decide(&state(800, "1. 5.", None, &open)), TurnDecision::WaitUntil(1500));
+        assert_eq!(p.decide(&state(800, "one five", None, &open)), TurnDecision::WaitUntil(1500));
+        assert_eq!(p.decide(&state(800, "15.", None, &open)), TurnDecision::End);
         assert_eq!(p.decide(&state(800, "one seven oh", None, &open)), TurnDecision::WaitUntil(1500));
         assert_eq!(p.decide(&state(800, "617-555-0142.", None, &open)), TurnDecision::End);
         assert_eq!(p.decide(&state(800, "One.", None, &open)), TurnDecision::End);
@@ -557,9 +578,16 @@ mod tests {
         assert_eq!(p.decide(&state(1500, "Let me check.", None, &open)), TurnDecision::End);
         assert_eq!(p.decide(&state(800, "Can you hold on?", None, &open)), TurnDecision::End);
         assert_eq!(p.decide(&state(800, "I checked.", None, &open)), TurnDecision::End);
-        // No model: a plain pause.
-        assert_eq!(p.decide(&state(300, "what are your hours", None, &open)), TurnDecision::WaitUntil(700));
-        assert_eq!(p.decide(&state(700, "what are your hours", None, &open)), TurnDecision::End);
+        // No model: a plain pause; longer when Whisper left the text open (a fragment).
+        assert_eq!(p.decide(&state(300, "What are your hours?", None, &open)), TurnDecision::WaitUntil(700));
+        assert_eq!(p.decide(&state(700, "What are your hours?", None, &open)), TurnDecision::End);
+        assert_eq!(p.decide(&state(700, "Tomorrow.", None, &open)), TurnDecision::End);
+        assert_eq!(p.decide(&state(700, "tomorrow", None, &open)), TurnDecision::WaitUntil(1100));
+        assert_eq!(p.decide(&state(700, "Send me a reminder,", None, &open)), TurnDecision::WaitUntil(1100));
+        assert_eq!(p.decide(&state(1100, "tomorrow", None, &open)), TurnDecision::End);
+        assert_eq!(p.decide(&state(700, "He said \"fine.\"", None, &open)), TurnDecision::End);
+        let unpunctuating = EndOfTurnPolicy { unpunctuated_pause_ms: None, ..EndOfTurnPolicy::default() };
+        assert_eq!(unpunctuating.decide(&state(700, "tomorrow", None, &open)), TurnDecision::End);
         // The model is confident: sooner. It says incomplete: wait for the ceiling.
         assert_eq!(p.decide(&state(300, "what are your hours", Some(0.9), &open)), TurnDecision::End);
         assert_eq!(

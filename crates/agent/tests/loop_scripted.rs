@@ -236,7 +236,7 @@ fn a_pause_is_measured_on_audio_the_vad_has_judged_not_on_the_wall_clock() {
     l.ms(8000); // greeting and prompt played out
     let said = l.said.len();
     l.vad_lag = Duration::from_millis(1200);
-    l.text = "tomorrow at 10 AM".into();
+    l.text = "Tomorrow at 10 AM.".into();
     l.speech = true;
     l.ms(600);
     l.speech = false;
@@ -396,7 +396,7 @@ fn a_paused_turn_is_embedded_during_the_pause_so_the_reply_does_not_wait_for_it(
     l.slow_embeds = true;
     l.ms(8000);
     let said = l.said.len();
-    l.text = "what are your opening hours".into();
+    l.text = "What are your opening hours?".into();
     l.speech = true;
     l.ms(1500);
     l.speech = false;
@@ -409,7 +409,7 @@ fn a_paused_turn_is_embedded_during_the_pause_so_the_reply_does_not_wait_for_it(
     l.ms(600);
     assert!(l.said.len() > said && l.said[said].contains("open Monday to Friday"), "{:?}", l.said);
     assert_eq!(l.embed_texts.len(), 1, "embedded again at the end of the turn: {:?}", l.embed_texts);
-    l.text = "thanks".into();
+    l.text = "Thanks.".into();
     l.speech = true;
     l.ms(600);
     l.speech = false;
