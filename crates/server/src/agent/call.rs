@@ -4,8 +4,10 @@
 //! - A 20 ms playout tick on a schedule that never drifts (missed ticks are caught up) sends the
 //!   agent's next frame, or silence, so RTP keeps flowing.
 //! - Model jobs run on the inference pool, never on the runtime's threads; their results come
-//!   back on a channel. VAD frames of one call run one batch at a time, in order (the VAD is
-//!   stateful). Synthesis streams clause by clause ([`TtsStream`]) in a task per utterance,
+//!   back on a channel. VAD frames run on a pool of their own (one thread for every call's
+//!   frames: about 0.1 ms each), so a caller's speech onset is never queued behind a decode or
+//!   a synthesis that takes hundreds of milliseconds; one call's frames run one batch at a time,
+//!   in order (the VAD is stateful). Synthesis streams clause by clause ([`TtsStream`]) in a task per utterance,
 //!   aborted (which cancels the clauses not started) when a barge-in drops the utterance; fixed
 //!   prompts come from the prompt cache.
 //! - A barge-in's `Clear` goes to the transport at once (Twilio drops what it buffered).
@@ -21,7 +23,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use frontdesk_agent::{Action, Agent, Job, Timing, TtsChunk};
-use frontdesk_engines::pool::{Priority, Ticket};
+use frontdesk_engines::pool::{InferencePool, Priority, Ticket};
 use frontdesk_engines::{EndOfTurn, EngineError, Transcript, Vad};
 use frontdesk_flow::FlowMachine;
 use frontdesk_flow::ast::TransferTarget;
@@ -90,8 +92,20 @@ impl Shell {
         job: impl FnOnce() -> Result<T, EngineError> + Send + 'static,
         done: impl FnOnce(Result<T, EngineError>) -> Done + Send + 'static,
     ) {
+        let pool = self.app.engines.pool.clone();
+        self.submit_on(&pool, lane, job, done);
+    }
+
+    /// As [`Shell::submit_in`] on `pool`.
+    fn submit_on<T: Send + 'static>(
+        &mut self,
+        pool: &InferencePool,
+        lane: Priority,
+        job: impl FnOnce() -> Result<T, EngineError> + Send + 'static,
+        done: impl FnOnce(Result<T, EngineError>) -> Done + Send + 'static,
+    ) {
         let tx = self.tx.clone();
-        let ticket = self.app.engines.pool.submit_in(lane, None, move || {
+        let ticket = pool.submit_in(lane, None, move || {
             let _ = tx.send(done(job()));
             Ok(())
         });
@@ -109,7 +123,10 @@ impl Shell {
         self.vad_busy = true;
         let batch = std::mem::take(&mut self.vad_waiting);
         let vad = self.vad.clone();
-        self.submit(
+        let pool = self.app.engines.vad_pool.clone();
+        self.submit_on(
+            &pool,
+            Priority::Urgent,
             move || {
                 let mut v = vad.lock().unwrap_or_else(PoisonError::into_inner);
                 Ok(batch.into_iter().map(|(id, pcm)| (id, v.process(&pcm))).collect::<Vec<_>>())

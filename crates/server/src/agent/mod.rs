@@ -56,6 +56,9 @@ pub enum ControlCmd {
     Hangup,
 }
 
+/// VAD batches queued at most (each call has at most one batch out).
+const VAD_QUEUE: usize = 1024;
+
 /// Prompt cache budget: 10 minutes of 8 kHz audio.
 const PROMPT_BUDGET: usize = 8000 * 600;
 
@@ -63,6 +66,10 @@ const PROMPT_BUDGET: usize = 8000 * 600;
 pub struct VoiceEngines {
     /// Where model work runs.
     pub pool: Arc<InferencePool>,
+    /// Where VAD frames run (every call's): one thread of its own, so the speech onset that
+    /// holds the agent's audio at a barge-in, and the pause that ends a turn, never wait behind
+    /// a decode or a synthesis on [`VoiceEngines::pool`].
+    pub vad_pool: Arc<InferencePool>,
     /// Per-call VAD instances.
     pub vad: Arc<dyn VadFactory>,
     /// Speech to text.
@@ -104,6 +111,7 @@ impl VoiceEngines {
         };
         Ok(VoiceEngines {
             pool: Arc::new(InferencePool::with_default_size()),
+            vad_pool: Arc::new(InferencePool::new(1, VAD_QUEUE)),
             vad: Arc::new(vad),
             asr: Arc::new(asr),
             tts: Arc::new(tts),
