@@ -275,6 +275,14 @@ fn a_slow_final_transcript_is_waited_for_without_a_busy_timer() {
 }
 
 impl Loop {
+    /// Embeddings on and held until the test answers them; the greeting and menu played out.
+    fn slow_embeds_after_the_greeting() -> Loop {
+        let mut l = Loop::with(AgentConfig { embed: true, ..AgentConfig::default() });
+        l.slow_embeds = true;
+        l.ms(8000);
+        l
+    }
+
     /// The first caller turn's timing record.
     fn first_turn(&self) -> frontdesk_agent::TurnTiming {
         let turn =
@@ -392,9 +400,7 @@ fn a_question_whose_embedding_comes_after_the_no_input_deadline_is_answered_with
 
 #[test]
 fn a_paused_turn_is_embedded_during_the_pause_so_the_reply_does_not_wait_for_it() {
-    let mut l = Loop::with(AgentConfig { embed: true, ..AgentConfig::default() });
-    l.slow_embeds = true;
-    l.ms(8000);
+    let mut l = Loop::slow_embeds_after_the_greeting();
     let said = l.said.len();
     l.text = "What are your opening hours?".into();
     l.speech = true;
@@ -420,9 +426,7 @@ fn a_paused_turn_is_embedded_during_the_pause_so_the_reply_does_not_wait_for_it(
 
 #[test]
 fn words_after_the_pause_are_embedded_afresh_and_an_embedding_still_on_its_way_is_waited_for() {
-    let mut l = Loop::with(AgentConfig { embed: true, ..AgentConfig::default() });
-    l.slow_embeds = true;
-    l.ms(8000);
+    let mut l = Loop::slow_embeds_after_the_greeting();
     let said = l.said.len();
     l.text = "do you take".into();
     l.speech = true;

@@ -8,10 +8,10 @@
 //! Jobs come in two [`Priority`] lanes: a worker always takes the oldest `Urgent` job first
 //! (final transcripts, end-of-turn and embedding calls, synthesis: work a caller is waiting for)
 //! and only then the oldest `Background` job (partial transcripts, which only make the final
-//! faster). Lanes order what waits, but a running job is never interrupted: work that must not
-//! wait behind a long decode at all (the voice loop's VAD frames) gets a pool of its own. Under load, a FIFO queue made a call's final transcript wait behind every
-//! other call's partial decodes; with lanes, partials are what waits, and their deadlines drop
-//! the ones that went stale.
+//! faster). Under load, a FIFO queue made a call's final transcript wait behind every other
+//! call's partial decodes; with lanes, partials are what waits, and their deadlines drop the ones
+//! that went stale. Lanes order what waits, but a running job is never interrupted: work that
+//! must not wait behind a long decode at all (the voice loop's VAD frames) gets a pool of its own.
 //!
 //! Every job may carry a deadline. A job still queued when its deadline passes is not run: its
 //! [`Ticket`] resolves to [`EngineError::Late`], so the caller learns it was late and can degrade

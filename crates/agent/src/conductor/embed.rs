@@ -6,8 +6,8 @@
 //! of it) sat between the end of the turn and the reply. Instead, as soon as every segment of a
 //! paused turn has its final transcript, its text is embedded while the end-of-turn policy is
 //! still waiting; at the end of the turn the vector is usually there. The speculation is keyed by
-//! the exact text embedded: if the caller goes on after the pause, the turn's text changes and the
-//! old vector is never used (the end of the turn asks for the new text's, as before). It costs
+//! the turn's exact text: if the caller goes on after the pause, the text changes and the old
+//! vector is never used (the end of the turn asks for the new text's, as before). It costs
 //! one extra embedding per pause the caller speaks on after.
 
 use frontdesk_engines::EngineError;
@@ -21,7 +21,7 @@ use crate::io::Job;
 #[derive(Debug)]
 pub(super) struct Early {
     id: u64,
-    /// What was embedded (the flow's embedding text of the turn).
+    /// The turn's text it was asked for (the job embeds the flow's embedding text of it).
     text: String,
     /// The answer, once back (`None` inside: the embedder failed).
     result: Option<Option<Vec<f32>>>,
@@ -30,31 +30,28 @@ pub(super) struct Early {
 impl Agent {
     /// A paused turn whose finals are in: embed its text now unless that is already asked.
     pub(super) fn embed_early(&mut self, text: &str) {
-        if !self.cfg.embed {
+        // Asked at each judged frame of a pause: the text comparison comes first.
+        if !self.cfg.embed || self.early_embed.as_ref().is_some_and(|e| e.text == text) {
             return;
         }
         let spoken = frontdesk_flow::spoken::embedding_text(text);
-        if spoken.trim().is_empty() || self.early_embed.as_ref().is_some_and(|e| e.text == spoken) {
+        if spoken.trim().is_empty() {
             return;
         }
         let id = self.id();
-        self.jobs.push_back(Job::Embed { id, text: Pii::new(spoken.clone()) });
-        self.early_embed = Some(Early { id, text: spoken, result: None });
+        self.jobs.push_back(Job::Embed { id, text: Pii::new(spoken) });
+        self.early_embed = Some(Early { id, text: text.to_owned(), result: None });
     }
 
     /// The turn is over: hand `text` to the flow with its embedding, at once when the early one
     /// is of the same text and back, else when it comes.
     pub(super) fn embed_and_deliver(&mut self, now: Instant, text: String, confidence: f32) {
-        let spoken = frontdesk_flow::spoken::embedding_text(&text);
-        match self.early_embed.take() {
-            Some(Early { text: t, result: Some(embedding), .. }) if t == spoken => {
-                self.deliver(now, text, confidence, embedding);
-            }
-            Some(Early { id, text: t, result: None }) if t == spoken => {
-                self.awaiting_embed = Some((id, text, confidence));
-            }
-            _ => {
+        match self.early_embed.take().filter(|e| e.text == text) {
+            Some(Early { result: Some(embedding), .. }) => self.deliver(now, text, confidence, embedding),
+            Some(Early { id, result: None, .. }) => self.awaiting_embed = Some((id, text, confidence)),
+            None => {
                 let id = self.id();
+                let spoken = frontdesk_flow::spoken::embedding_text(&text);
                 self.awaiting_embed = Some((id, text, confidence));
                 self.jobs.push_back(Job::Embed { id, text: Pii::new(spoken) });
             }
@@ -69,10 +66,8 @@ impl Agent {
             early.result = Some(embedding);
             return;
         }
-        if self.awaiting_embed.as_ref().is_none_or(|(want, ..)| *want != id) {
-            return;
+        if let Some((_, text, confidence)) = self.awaiting_embed.take_if(|(want, ..)| *want == id) {
+            self.deliver(now, text, confidence, embedding);
         }
-        let Some((_, text, confidence)) = self.awaiting_embed.take() else { return };
-        self.deliver(now, text, confidence, embedding);
     }
 }

@@ -7,9 +7,9 @@
 //!   back on a channel. VAD frames run on a pool of their own (one thread for every call's
 //!   frames: about 0.1 ms each), so a caller's speech onset is never queued behind a decode or
 //!   a synthesis that takes hundreds of milliseconds; one call's frames run one batch at a time,
-//!   in order (the VAD is stateful). Synthesis streams clause by clause ([`TtsStream`]) in a task per utterance,
-//!   aborted (which cancels the clauses not started) when a barge-in drops the utterance; fixed
-//!   prompts come from the prompt cache.
+//!   in order (the VAD is stateful). Synthesis streams clause by clause ([`TtsStream`]) in a task
+//!   per utterance, aborted (which cancels the clauses not started) when a barge-in drops the
+//!   utterance; fixed prompts come from the prompt cache.
 //! - A barge-in's `Clear` goes to the transport at once (Twilio drops what it buffered).
 //! - Flow effects (scheduling ops, opt-outs, webhooks) run off the runtime threads
 //!   (`effects.rs`); while the flow waits for one, silence keeps flowing. Results arriving after
