@@ -18,15 +18,7 @@ use candle_core::{IndexOp, Result, Tensor};
 use candle_nn::{LayerNorm, Linear, Module, VarBuilder};
 use candle_transformers::models::whisper::Config;
 
-fn linear(vb: &VarBuilder<'_>, i: usize, o: usize, bias: bool) -> Result<Linear> {
-    let w = vb.get((o, i), "weight")?;
-    let b = if bias { Some(vb.get(o, "bias")?) } else { None };
-    Ok(Linear::new(w, b))
-}
-
-fn layer_norm(vb: &VarBuilder<'_>, n: usize) -> Result<LayerNorm> {
-    Ok(LayerNorm::new(vb.get(n, "weight")?, vb.get(n, "bias")?, 1e-5))
-}
+use crate::encoder::{gelu, layer_norm, linear};
 
 #[derive(Clone, Debug)]
 struct Attention {
@@ -200,7 +192,7 @@ impl KvDecoder {
                 let a = Self::attend(&q, ck, cv, None)?;
                 x = (x + b.cross.out.forward(&a)?)?;
             }
-            let m = b.fc2.forward(&b.fc1.forward(&b.mlp_ln.forward(&x)?)?.gelu()?)?;
+            let m = b.fc2.forward(&gelu(&b.fc1.forward(&b.mlp_ln.forward(&x)?)?)?)?;
             x = (x + m)?;
         }
         state.len += t;

@@ -18,7 +18,7 @@
 //!   [`WhisperOptions::margin_ms`] of silence (3 s for tiny.en, 1 s for base: the measured
 //!   settings with the full-window WER; partial decodes use the shorter
 //!   [`WhisperOptions::partial_margin_ms`], 1 s), rounded up to an even frame count (the second
-//!   convolution halves it). candle slices the encoder's sinusoidal position table to the input
+//!   convolution halves it). The encoder slices its sinusoidal position table to the input
 //!   length, so nothing else changes. This halves the real-time factor and cuts the latency after
 //!   end of speech from about 1.4 s to 0.5 s.
 //! - **Repetition guard.** A cut input can make Whisper loop; decoding is capped at
@@ -32,6 +32,9 @@
 //!   happily turns noise into "you".
 //! - Greedy decoding with timestamp tokens; word timings are interpolated inside the timestamped
 //!   segments (see module `words`); confidences come from token log-probabilities.
+//! - **Our own encoder** (module `encoder`): candle-transformers' arithmetic with a vectorised
+//!   GELU (module `simd`), and logits read from the f16 token embedding: together about a
+//!   fifth of a decode's time on one core (see docs/performance.md).
 //! - **Key/value-cached decoder** (module `kv`): each step feeds only the new token; the
 //!   uncached path of candle-transformers is kept behind [`WhisperOptions::kv_cache`] and the
 //!   tests check both give the same tokens.
@@ -51,10 +54,12 @@
 
 mod ct2;
 mod decode;
+mod encoder;
 mod kv;
 pub mod mel;
 pub mod paths;
 pub mod stream;
+mod simd;
 mod words;
 
 use std::path::Path;
@@ -67,6 +72,7 @@ use tokenizers::Tokenizer;
 
 pub use decode::StopReason;
 use decode::{Greedy, Special, Stepper};
+use encoder::Encoder;
 use kv::KvDecoder;
 use mel::{HOP, MelSpectrogram, N_MELS};
 
@@ -178,7 +184,10 @@ pub struct Decoded {
 #[derive(Debug)]
 pub struct WhisperTranscriber {
     name: String,
+    /// candle-transformers' model: its uncached decoder backs `kv_cache: false`, and its
+    /// encoder is the reference that [`Encoder`] is tested against.
     model: Whisper,
+    encoder: Encoder,
     decoder: KvDecoder,
     tokenizer: Tokenizer,
     special: Special,
@@ -216,6 +225,7 @@ impl WhisperTranscriber {
         let vb = VarBuilder::from_tensors(tensors, ct2::DTYPE, &Device::Cpu);
         let model = Whisper::load(&vb, cfg.clone()).map_err(|e| corrupt(&bin, e))?;
         let decoder = KvDecoder::load(&vb, &cfg).map_err(|e| corrupt(&bin, e))?;
+        let encoder = Encoder::load(&vb, &cfg).map_err(|e| corrupt(&bin, e))?;
 
         let json = std::fs::read(&cfg_path).map_err(|e| corrupt(&cfg_path, e))?;
         let json: serde_json::Value = serde_json::from_slice(&json).map_err(|e| corrupt(&cfg_path, e))?;
@@ -242,6 +252,7 @@ impl WhisperTranscriber {
         Ok(Self {
             name: name.to_owned(),
             model,
+            encoder,
             decoder,
             tokenizer,
             special,
@@ -306,7 +317,7 @@ impl WhisperTranscriber {
         let features = self.mel.compute(pcm, frames);
         let features = Tensor::from_vec(features, (1, N_MELS, frames), &Device::Cpu).map_err(inf)?;
         let mut model = self.model.clone();
-        let encoded = model.encoder.forward(&features, true).map_err(inf)?;
+        let encoded = self.encoder.forward(&features).map_err(inf)?;
         let seconds = pcm.len() as f32 / SAMPLE_RATE as f32;
         let (prompt, sot_index) = self.prompt(&opts.hints);
         let g = Greedy {
@@ -364,6 +375,23 @@ impl WhisperTranscriber {
             stop: run.stop.unwrap_or(StopReason::EndOfText),
         };
         Ok((d, consumed))
+    }
+
+    /// The largest difference between this crate's encoder output and candle-transformers'
+    /// encoder output for `pcm` (with the final decode's margin), relative to the largest
+    /// magnitude: the check that the vectorised encoder computes the same function.
+    #[doc(hidden)]
+    pub fn encoder_deviation(&self, pcm: &[f32]) -> Result<f32, EngineError> {
+        let inf = |e: candle_core::Error| EngineError::Inference(e.to_string());
+        let margin = self.opts.margin_ms as usize * SAMPLE_RATE as usize / 1000;
+        let frames = (pcm.len() + margin).div_ceil(HOP).div_ceil(2).saturating_mul(2).clamp(2, MAX_FRAMES);
+        let features = Tensor::from_vec(self.mel.compute(pcm, frames), (1, N_MELS, frames), &Device::Cpu)
+            .map_err(inf)?;
+        let ours = self.encoder.forward(&features).map_err(inf)?;
+        let theirs = self.model.clone().encoder.forward(&features, true).map_err(inf)?;
+        let diff = (&ours - &theirs).and_then(|d| d.abs()?.max_all()?.to_scalar::<f32>()).map_err(inf)?;
+        let scale = theirs.abs().and_then(|t| t.max_all()?.to_scalar::<f32>()).map_err(inf)?;
+        Ok(diff / scale.max(f32::MIN_POSITIVE))
     }
 
     /// Transcribes mono 16 kHz audio, with the details behind the transcript.

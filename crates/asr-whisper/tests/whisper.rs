@@ -54,6 +54,17 @@ const SUBSET: [&str; 8] = [
 ];
 
 #[test]
+fn the_vectorised_encoder_computes_what_candles_encoder_computes() {
+    let m = load(WhisperModel::TinyEn);
+    for name in &SUBSET[..3] {
+        let dev = m.encoder_deviation(&prompt_16k(name)).expect("encode");
+        // f32 rounding of a different summation order and GELU evaluation, not a different
+        // function (a wrong weight or scale gives deviations of order 1).
+        assert!(dev < 1e-4, "{name}: relative deviation {dev}");
+    }
+}
+
+#[test]
 fn the_kv_cache_and_drafts_do_not_change_transcripts() {
     let cached = load(WhisperModel::TinyEn);
     let mut full = load(WhisperModel::TinyEn);
