@@ -13,6 +13,8 @@
 #   COMPUTE     "int8 float32"  (faster-whisper compute types)
 #   BEAM        5               (faster-whisper beam size; its default. 1 = greedy, as ours)
 #   WORK        output directory (default: target/eval-asr in the workspace)
+#   CPU_TIME    1: both sides are timed by process CPU time instead of the wall clock (for a
+#               shared, noisy machine; with THREADS=1 it is what a dedicated core would take)
 #
 # Needs: the models (`frontdesk models fetch`), the Debian packages asterisk-core-sounds-en-wav
 # and asterisk-core-sounds-en (transcripts), python3 with venv. faster-whisper is installed into
@@ -29,6 +31,9 @@ CONDITIONS=${CONDITIONS:-"clean noisy"}
 THREADS=${THREADS:-"1 2"}
 COMPUTE=${COMPUTE:-"int8 float32"}
 BEAM=${BEAM:-5}
+CPU_TIME=${CPU_TIME:-}
+cpu_args=()
+[ -n "$CPU_TIME" ] && cpu_args=(--cpu-time)
 MODELS_DIR=${FRONTDESK_MODELS:-$ROOT/models}
 TRANSCRIPTS=/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz
 mkdir -p "$WORK"
@@ -71,7 +76,7 @@ for cond in $CONDITIONS; do
             write=()
             [ ! -f "$audio/list.tsv" ] && write=(--write-audio "$audio")
             zcat "$TRANSCRIPTS" | RAYON_NUM_THREADS=$t "$EVAL" --model "$model" "${noisy[@]}" "${limit_args[@]}" \
-                "${write[@]}" --hyp "$out.tsv" > "$out.txt" 2> "$out.err"
+                "${cpu_args[@]}" "${write[@]}" --hyp "$out.tsv" > "$out.txt" 2> "$out.err"
             wer=$(sed -n 's/^WER \([0-9.]*\) %.*strict[^0-9]*\([0-9.]*\) %.*/\1 \2/p' "$out.txt")
             dec=$(sed -n 's/^RTF \([0-9.]*\) (decode \([0-9.]*\) s)/\1 \2/p' "$out.txt")
             set -- $wer $dec
@@ -82,7 +87,7 @@ for cond in $CONDITIONS; do
             for t in $THREADS; do
                 out="$WORK/fw-$cond-$model-$ct-t$t"
                 OMP_NUM_THREADS=$t "$PY" "$HERE/fw_transcribe.py" --model-dir "$dir" --audio-dir "$audio" \
-                    --compute-type "$ct" --threads "$t" --beam-size "$BEAM" --out "$out.tsv" > "$out.txt" 2> "$out.err"
+                    --compute-type "$ct" --threads "$t" --beam-size "$BEAM" "${cpu_args[@]}" --out "$out.tsv" > "$out.txt" 2> "$out.err"
                 "$EVAL" --score "$out.tsv" >> "$out.txt"
                 wer=$(sed -n 's/^WER \([0-9.]*\) %.*strict[^0-9]*\([0-9.]*\) %.*/\1 \2/p' "$out.txt")
                 dec=$(sed -n 's/.*time \([0-9.]*\) s, RTF \([0-9.]*\),.*/\2 \1/p' "$out.txt")

@@ -58,8 +58,8 @@ mod encoder;
 mod kv;
 pub mod mel;
 pub mod paths;
-pub mod stream;
 mod simd;
+pub mod stream;
 mod words;
 
 use std::path::Path;

@@ -86,5 +86,4 @@ mod tests {
             assert!(rel < 5e-7, "exp({x}) = {}, want {want}", exp(x));
         }
     }
-
 }
