@@ -10,12 +10,8 @@
 //! and only then the oldest `Background` job (partial transcripts, which only make the final
 //! faster). Under load, a FIFO queue made a call's final transcript wait behind every other
 //! call's partial decodes; with lanes, partials are what waits, and their deadlines drop the ones
-//! that went stale. Lanes order what waits, but a running job is never interrupted, so a
-//! background job starts only while another worker stays free (unless the pool has one worker):
-//! a final transcript that arrives while a partial decode runs takes that free worker at once
-//! rather than waiting out the partial. Under load, when every worker has urgent work, partials
-//! wait and their deadlines drop them: the pool sheds speculative work first. Work that must
-//! not wait behind a long decode at all (the voice loop's VAD frames) gets a pool of its own.
+//! that went stale. Lanes order what waits, but a running job is never interrupted: work that
+//! must not wait behind a long decode at all (the voice loop's VAD frames) gets a pool of its own.
 //!
 //! Every job may carry a deadline. A job still queued when its deadline passes is not run: its
 //! [`Ticket`] resolves to [`EngineError::Late`], so the caller learns it was late and can degrade
@@ -51,20 +47,15 @@ pub enum Priority {
     /// Someone is waiting for the result now: taken before any background job.
     #[default]
     Urgent,
-    /// Speculative work (partial transcripts): runs when no urgent job waits and another worker
-    /// stays free.
+    /// Speculative work (partial transcripts): runs when no urgent job waits.
     Background,
 }
 
-/// The two lanes, the workers' state and the shutdown flag.
+/// The two lanes and the shutdown flag.
 #[derive(Default)]
 struct Lanes {
     urgent: VecDeque<Queued>,
     background: VecDeque<Queued>,
-    /// Workers in all.
-    workers: usize,
-    /// Workers running a job now.
-    busy: usize,
     closed: bool,
 }
 
@@ -73,13 +64,8 @@ impl Lanes {
         self.urgent.len() + self.background.len()
     }
 
-    /// The next job for an idle worker: the oldest urgent one; else the oldest background one,
-    /// if taking it leaves another worker free (always, with one worker).
     fn pop(&mut self) -> Option<Queued> {
-        if let Some(j) = self.urgent.pop_front() {
-            return Some(j);
-        }
-        if self.workers <= 1 || self.busy + 1 < self.workers { self.background.pop_front() } else { None }
+        self.urgent.pop_front().or_else(|| self.background.pop_front())
     }
 }
 
@@ -199,7 +185,6 @@ impl InferencePool {
     /// A pool of `threads` workers (at least one) whose queue holds at most `capacity` jobs.
     pub fn new(threads: usize, capacity: usize) -> Self {
         let shared = Arc::new(Shared::default());
-        shared.queue.lock().unwrap_or_else(PoisonError::into_inner).workers = threads.max(1);
         let stats = Arc::new(PoolStats::default());
         let threads = (0..threads.max(1))
             .map(|i| {
@@ -289,50 +274,29 @@ fn worker(shared: &Shared, stats: &PoolStats) {
             let mut q = shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
             loop {
                 if let Some(j) = q.pop() {
-                    q.busy += 1;
                     break j;
                 }
-                if q.closed && q.urgent.is_empty() && q.background.is_empty() {
-                    return;
-                }
                 if q.closed {
-                    // Shutting down: background jobs still run, without waiting for a spare
-                    // worker.
-                    if let Some(j) = q.background.pop_front() {
-                        q.busy += 1;
-                        break j;
-                    }
+                    return;
                 }
                 q = shared.ready.wait(q).unwrap_or_else(PoisonError::into_inner);
             }
         };
-        run(job, stats);
-        let mut q = shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
-        q.busy -= 1;
-        let waiting = !q.background.is_empty();
-        drop(q);
-        if waiting {
-            // A background job may have waited for a worker to come free.
-            shared.ready.notify_all();
+        if job.cancelled.load(Ordering::Relaxed) {
+            stats.cancelled.fetch_add(1, Ordering::Relaxed);
+            continue;
         }
-    }
-}
-
-fn run(job: Queued, stats: &PoolStats) {
-    if job.cancelled.load(Ordering::Relaxed) {
-        stats.cancelled.fetch_add(1, Ordering::Relaxed);
-        return;
-    }
-    if let Some(deadline) = job.deadline {
-        let t = now();
-        if t > deadline {
-            stats.late.fetch_add(1, Ordering::Relaxed);
-            (job.late)(u64::try_from((t - deadline).as_millis()).unwrap_or(u64::MAX));
-            return;
+        if let Some(deadline) = job.deadline {
+            let t = now();
+            if t > deadline {
+                stats.late.fetch_add(1, Ordering::Relaxed);
+                (job.late)(u64::try_from((t - deadline).as_millis()).unwrap_or(u64::MAX));
+                continue;
+            }
         }
+        (job.run)();
+        stats.completed.fetch_add(1, Ordering::Relaxed);
     }
-    (job.run)();
-    stats.completed.fetch_add(1, Ordering::Relaxed);
 }
 
 impl Drop for InferencePool {
@@ -435,59 +399,5 @@ mod tests {
             t.wait().unwrap();
         }
         assert_eq!(*order.lock().unwrap(), ["final", "vad", "partial 1", "partial 2"]);
-    }
-
-    #[test]
-    fn a_background_job_starts_only_while_another_worker_stays_free() {
-        let pool = InferencePool::new(2, 16);
-        let (release, gate) = mpsc::channel::<()>();
-        let (started_tx, started) = mpsc::channel::<()>();
-        let blocker = pool.submit(None, move || {
-            let _ = started_tx.send(());
-            let _ = gate.recv();
-            Ok(())
-        });
-        started.recv().unwrap();
-        // One worker is busy: the partial waits, so the other worker is free for the final.
-        let partial = pool.submit_in(Priority::Background, None, || Ok("partial"));
-        let fin = pool.submit(None, || Ok("final"));
-        assert_eq!(fin.wait().unwrap(), "final");
-        assert!(partial.try_take().is_none(), "the partial must not take the last free worker");
-        assert_eq!(pool.queued(), 1);
-        release.send(()).unwrap();
-        blocker.wait().unwrap();
-        assert_eq!(partial.wait().unwrap(), "partial");
-        // With both workers idle a partial runs at once, and so does an urgent job next to it.
-        let (hold, held) = mpsc::channel::<()>();
-        let (running_tx, running) = mpsc::channel::<()>();
-        let long_partial = pool.submit_in(Priority::Background, None, move || {
-            let _ = running_tx.send(());
-            let _ = held.recv();
-            Ok(())
-        });
-        running.recv().unwrap();
-        assert_eq!(pool.submit(None, || Ok(7)).wait().unwrap(), 7);
-        hold.send(()).unwrap();
-        long_partial.wait().unwrap();
-    }
-
-    #[test]
-    fn queued_background_jobs_still_run_when_the_pool_is_dropped() {
-        let pool = InferencePool::new(2, 16);
-        let (release, gate) = mpsc::channel::<()>();
-        let (started_tx, started) = mpsc::channel::<()>();
-        let blocker = pool.submit(None, move || {
-            let _ = started_tx.send(());
-            let _ = gate.recv();
-            Ok(())
-        });
-        started.recv().unwrap();
-        let partials: Vec<_> =
-            (0..3).map(|i| pool.submit_in(Priority::Background, None, move || Ok(i))).collect();
-        release.send(()).unwrap();
-        drop(pool);
-        blocker.wait().unwrap();
-        let got: Vec<i32> = partials.into_iter().map(|t| t.wait().unwrap()).collect();
-        assert_eq!(got, [0, 1, 2]);
     }
 }
