@@ -16,7 +16,7 @@
 //!
 //! ```text
 //! cargo run --release -p frontdesk-flow --example faq_eval [-- --kb FILE --questions FILE
-//!     --heldout --noisy --threshold T --margin M --second S --weights ASK,ANSWER,LEXICAL,KEYWORD
+//!     --heldout --noisy --threshold T --margin M --second S --negative G --weights ASK,ANSWER,LEXICAL,KEYWORD
 //!     --no-center --verbose]
 //! ```
 //! The model is read from `FRONTDESK_MODELS` (default `models/`; `frontdesk models fetch`).
@@ -205,6 +205,7 @@ fn main() -> anyhow::Result<()> {
             "--threshold" => fixed = Some(val()?.parse()?),
             "--margin" => s.margin = val()?.parse()?,
             "--second" => s.second = val()?.parse()?,
+            "--negative" => s.negative = val()?.parse()?,
             "--weights" => {
                 let w: Vec<f32> = val()?.split(',').map(str::parse).collect::<Result<_, _>>()?;
                 let [ask, answer, lexical, keyword] = w[..] else { bail!("--weights needs 4 numbers") };
@@ -235,6 +236,9 @@ fn main() -> anyhow::Result<()> {
             kb.entries.iter().find(|e| norm(&e.question) == n || e.examples.iter().any(|x| norm(x) == n))
         {
             bail!("{:?} is copied from the KB entry {}", q.text, e.id);
+        }
+        if kb.out_of_scope.iter().any(|x| norm(x) == n) {
+            bail!("{:?} is copied from the KB's out_of_scope list", q.text);
         }
     }
     if heldout {
@@ -276,8 +280,15 @@ fn main() -> anyhow::Result<()> {
         dev.iter().filter(|q| q.want == "idk").count(),
     );
     println!(
-        "weights: ask {} (second-best share {}) answer {} lexical {} keyword {}, margin {}, centered {center}",
-        s.ask, s.second, s.answer, s.lexical, s.keyword, s.margin
+        "weights: ask {} (second-best share {}) answer {} lexical {} keyword {}, margin {}, out-of-scope gap {} ({} questions), centered {center}",
+        s.ask,
+        s.second,
+        s.answer,
+        s.lexical,
+        s.keyword,
+        s.margin,
+        s.negative,
+        kb.out_of_scope.len()
     );
     println!("dev sweep:");
     let mut best = (f32::MIN, 0.0f32);

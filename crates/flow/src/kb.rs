@@ -14,7 +14,10 @@
 //!   "do you do dental cleanings" from landing on a neighbouring entry), and
 //! - a small bonus when one of the entry's keyword rules matches.
 //!
-//! The best entry must reach the threshold and lead the runner-up by [`Scoring::margin`]. The
+//! The best entry must reach the threshold, lead the runner-up by [`Scoring::margin`], and its
+//! best question/example cosine must beat every `out_of_scope:` question of the KB (the
+//! author's list of things the business does not answer, like Dialogflow's negative examples)
+//! by [`Scoring::negative`]. The
 //! weights and the threshold were chosen on the dev split of `eval/faq/questions.tsv` and are
 //! reported on its test split (`cargo run -p frontdesk-flow --example faq_eval`; figures in
 //! `docs/performance.md`).
@@ -48,6 +51,10 @@ pub struct Entry {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Kb {
     pub entries: Vec<Entry>,
+    /// Questions the business does not answer (`out_of_scope:`, author-written, like
+    /// Dialogflow's negative examples): an utterance closer to one of these than to every
+    /// entry's question and examples gets no answer.
+    pub out_of_scope: Vec<String>,
     /// Word statistics over `entries`, built on the first query (entries are fixed once parsed).
     lexicon: std::sync::OnceLock<Lexicon>,
 }
@@ -62,16 +69,24 @@ pub struct KbIndex {
     /// The mean of every question, example and answer vector (empty: no centering). Cosines
     /// are taken after subtracting it from both sides, which spreads MiniLM's crowded cone.
     pub(crate) center: Vec<f32>,
+    /// The `out_of_scope:` vectors (centred like the rest).
+    pub(crate) negatives: Vec<Vec<f32>>,
 }
 
 impl KbIndex {
     /// One question vector per entry, in entry order (no examples, no answers).
     pub fn from_vectors(vectors: Vec<Vec<f32>>) -> Self {
         let answers = vec![Vec::new(); vectors.len()];
-        KbIndex { asks: vectors.into_iter().map(|v| vec![v]).collect(), answers, center: Vec::new() }
+        KbIndex {
+            asks: vectors.into_iter().map(|v| vec![v]).collect(),
+            answers,
+            center: Vec::new(),
+            negatives: Vec::new(),
+        }
     }
 
-    /// Embeds every entry's question, examples and answer with `model` (one batch per entry).
+    /// Embeds every entry's question, examples and answer with `model` (one batch per entry),
+    /// and the out-of-scope questions (one batch).
     ///
     /// # Errors
     /// The model's error.
@@ -99,6 +114,15 @@ impl KbIndex {
             idx.answers.iter_mut().for_each(sub);
             idx.center = c;
         }
+        if !kb.out_of_scope.is_empty() {
+            let texts: Vec<&str> = kb.out_of_scope.iter().map(String::as_str).collect();
+            idx.negatives = model.embed(&texts)?;
+            if !idx.center.is_empty() {
+                for v in &mut idx.negatives {
+                    v.iter_mut().zip(&idx.center).for_each(|(x, c)| *x -= c);
+                }
+            }
+        }
         Ok(idx)
     }
 
@@ -110,6 +134,7 @@ impl KbIndex {
             let add = |v: &mut Vec<f32>| v.iter_mut().zip(&c).for_each(|(x, c)| *x += c);
             self.asks.iter_mut().flatten().for_each(add);
             self.answers.iter_mut().for_each(add);
+            self.negatives.iter_mut().for_each(add);
         }
         self
     }
@@ -134,12 +159,23 @@ pub struct Scoring {
     pub margin: f32,
     /// Share of the second-best question/example cosine in the ask part (0: the best alone).
     pub second: f32,
+    /// The best entry's best question/example cosine must beat the nearest out-of-scope
+    /// question's cosine by this much.
+    pub negative: f32,
 }
 
 impl Default for Scoring {
     /// Chosen on the dev split of `eval/faq/questions.tsv`.
     fn default() -> Self {
-        Scoring { ask: 0.75, answer: 0.1, lexical: 0.15, keyword: 0.05, margin: 0.06, second: 0.0 }
+        Scoring {
+            ask: 0.75,
+            answer: 0.1,
+            lexical: 0.15,
+            keyword: 0.05,
+            margin: 0.06,
+            second: 0.0,
+            negative: 0.08,
+        }
     }
 }
 
@@ -148,10 +184,14 @@ impl Default for Scoring {
 pub struct Hit<'a> {
     pub entry: &'a Entry,
     pub score: f32,
+    /// The best cosine between the utterance and the entry's question or examples (0 without
+    /// an embedding).
+    pub ask: f32,
 }
 
 impl Kb {
-    /// Parses a KB file (`entries:` list; other top-level keys are allowed and ignored).
+    /// Parses a KB file (`entries:` list, optional `out_of_scope:` list of questions; other
+    /// top-level keys are allowed and ignored).
     pub fn parse(src: &str) -> Result<Kb, Vec<Diagnostic>> {
         let docs = MarkedYaml::load_from_str(src).map_err(|e| {
             let m = e.marker();
@@ -164,9 +204,13 @@ impl Kb {
         })?;
         let mut cx = Ctx::default();
         let mut entries = Vec::new();
+        let mut out_of_scope = Vec::new();
         if let Some(root) = docs.first()
             && let Some(top) = map(&mut cx, root, "the knowledge base", &[])
         {
+            if let Some(list) = get(&top, "out_of_scope") {
+                out_of_scope = strings(&mut cx, list, "out_of_scope").into_iter().map(|s| s.value).collect();
+            }
             match get(&top, "entries") {
                 None => cx.err(pos(root), "missing", "the knowledge base needs `entries:`", ""),
                 Some(list) => {
@@ -205,7 +249,7 @@ impl Kb {
             }
         }
         if cx.diags.is_empty() {
-            Ok(Kb { entries, lexicon: std::sync::OnceLock::new() })
+            Ok(Kb { entries, out_of_scope, lexicon: std::sync::OnceLock::new() })
         } else {
             Err(cx.diags)
         }
@@ -241,6 +285,7 @@ impl Kb {
             .map(|(i, entry)| {
                 let l = lex.get(i).copied().unwrap_or(0.0);
                 let k = kw(entry).unwrap_or(0);
+                let mut best_ask = 0.0;
                 let score = match emb {
                     Some(e) => {
                         let (mut first, mut second) = (f32::NEG_INFINITY, f32::NEG_INFINITY);
@@ -253,6 +298,7 @@ impl Kb {
                             }
                         }
                         let first = if first.is_finite() { first } else { 0.0 };
+                        best_ask = first;
                         let second = if second.is_finite() { second } else { first };
                         let ask = (1.0 - s.second) * first + s.second * second;
                         let ans = cosine(e, &index.answers[i]);
@@ -263,7 +309,7 @@ impl Kb {
                     None if k > 0 => crate::intents::KEYWORD_CONFIDENCE,
                     None => l.min(crate::intents::KEYWORD_CONFIDENCE - 0.01),
                 };
-                (Hit { entry, score }, k)
+                (Hit { entry, score, ask: best_ask }, k)
             })
             .collect();
         hits.sort_by(|a, b| b.0.score.total_cmp(&a.0.score).then(b.1.cmp(&a.1)));
@@ -295,8 +341,18 @@ impl Kb {
         let best = r.next()?;
         let second = r.next().map_or(0.0, |h| h.score);
         // The margin is a rule of embedding scores; keyword rules decide without a model.
-        let margin = if emb.is_some() && index.fits(self) { s.margin } else { 0.0 };
-        (best.score >= threshold && best.score - second >= margin).then_some(best)
+        let embedded = emb.filter(|_| index.fits(self));
+        let margin = if embedded.is_some() { s.margin } else { 0.0 };
+        // Nearer to a question the business does not answer than to any of the entry's own.
+        let negative = embedded.is_some_and(|e| {
+            let e: Vec<f32> = if index.center.len() == e.len() {
+                e.iter().zip(&index.center).map(|(x, c)| x - c).collect()
+            } else {
+                e.to_vec()
+            };
+            index.negatives.iter().any(|v| cosine(&e, v) + s.negative > best.ask)
+        });
+        (best.score >= threshold && best.score - second >= margin && !negative).then_some(best)
     }
 }
 
@@ -338,6 +394,22 @@ mod tests {
         let s = Scoring { margin: 0.05, ..Scoring::default() };
         assert!(kb.answer_with(&idx, "zzz", Some(&[0.7, 0.7]), 0.1, &s).is_none());
         assert!(kb.answer_with(&idx, "zzz", Some(&[0.2, 0.9]), 0.1, &s).is_some());
+    }
+
+    #[test]
+    fn out_of_scope_questions_are_parsed_and_veto_a_nearer_answer() {
+        let kb = Kb::parse(&format!("{KB}out_of_scope: [do you sell pizza, can you call a taxi]\n")).unwrap();
+        assert_eq!(kb.out_of_scope, ["do you sell pizza", "can you call a taxi"]);
+        let mut idx = KbIndex::from_vectors(vec![vec![1.0, 0.0, 0.0], vec![0.0, 1.0, 0.0]]);
+        idx.negatives = vec![vec![0.0, 0.6, 0.8]];
+        // Nearer the parking entry than the negative: answered.
+        assert_eq!(
+            kb.answer(&idx, "zzz", Some(&[0.0, 1.0, 0.1]), 0.1).map(|h| h.entry.id.as_str()),
+            Some("parking")
+        );
+        // Nearer the negative: no answer, though parking still ranks first.
+        assert!(kb.answer(&idx, "zzz", Some(&[0.0, 0.7, 0.7]), 0.1).is_none());
+        assert!(Kb::parse(&format!("{KB}out_of_scope: {{a: b}}\n")).is_err());
     }
 
     #[test]

@@ -63,7 +63,27 @@ fn dev_split_top1_and_no_answer_out_of_scope() {
     }
     eprintln!("dev top-1 {right}/{inscope} at threshold {t}");
     assert!(wrong.is_empty(), "wrong answers (incl. out of scope answered):\n{}", wrong.join("\n"));
-    // Measured at commit time: 49/56 (87.5 %; docs/performance.md, "FAQ retrieval"). The floor
-    // leaves room for one question to move across the threshold.
-    assert!(right * 100 >= inscope * 85, "dev top-1 {right}/{inscope} below 85 %");
+    // Measured at commit time: 56/56 (docs/performance.md, "FAQ retrieval"). The floor leaves
+    // room for two questions to move across the threshold.
+    assert!(right * 100 >= inscope * 95, "dev top-1 {right}/{inscope} below 95 %");
+}
+
+#[test]
+fn out_of_scope_examples_refuse_what_they_name_and_nothing_else() {
+    let Some(m) = model() else { return };
+    let with = Kb::parse(include_str!("../../../../flows/clinic-kb.yaml")).unwrap();
+    assert!(with.out_of_scope.len() >= 30, "the clinic KB lists what it does not answer");
+    let idx = KbIndex::build(&with, &m).unwrap();
+    let plain = KbIndex { negatives: Vec::new(), ..idx.clone() };
+    let t = clinic_threshold();
+    let ask = |idx: &KbIndex, q: &str| {
+        let e = m.embed(&[q]).unwrap().remove(0);
+        with.answer(idx, q, Some(&e), t).map(|h| h.entry.id.clone())
+    };
+    // A dev question: without the list the city name pulls it onto the address entry.
+    let weather = "whats the weather like in cambridge today";
+    assert_eq!(ask(&plain, weather).as_deref(), Some("address"));
+    assert_eq!(ask(&idx, weather), None);
+    assert_eq!(ask(&idx, "can i get a flu shot from you").as_deref(), Some("vaccines"));
+    assert_eq!(ask(&idx, "where is your office").as_deref(), Some("address"));
 }
