@@ -10,13 +10,15 @@
 //!   `--threshold` is given;
 //! - reports every split at that threshold: dev, **test**, and with `--heldout` the held-out
 //!   file `eval/faq/heldout.tsv` (measured only, never tuned on);
+//! - with `--confirm C`, also how often the flow would ask "are you asking: ...?" (a best entry
+//!   between C and the threshold; `faq_confirm_threshold`) and how often about the right entry;
 //! - with `--noisy`, also the same questions as a phone caller says them: each question gets a
 //!   filler opening ("um", "uh i was wondering", "hi yeah can you tell me", ...), embedded as the
 //!   voice loop embeds it.
 //!
 //! ```text
 //! cargo run --release -p frontdesk-flow --example faq_eval [-- --kb FILE --questions FILE
-//!     --heldout --noisy --threshold T --margin M --second S --negative G --weights ASK,ANSWER,LEXICAL,KEYWORD
+//!     --heldout --noisy --threshold T --confirm C --margin M --second S --negative G --weights ASK,ANSWER,LEXICAL,KEYWORD
 //!     --no-center --verbose]
 //! ```
 //! The model is read from `FRONTDESK_MODELS` (default `models/`; `frontdesk models fetch`).
@@ -45,6 +47,10 @@ struct Tally {
     refused_inscope: usize,
     oos: usize,
     refused_oos: usize,
+    /// `--confirm`: refused, but in the confirmation band ("are you asking: ...?").
+    asked: usize,
+    /// ... of which about the right entry (in-scope questions).
+    asked_right: usize,
 }
 
 impl Tally {
@@ -58,6 +64,16 @@ impl Tally {
         pct(self.refused_oos, self.refused_oos + self.refused_inscope)
     }
     fn line(&self) -> String {
+        let asked = if self.asked > 0 {
+            format!(
+                "; confirmation asked {} times, {} about the right entry (top-1 after a yes {:5.1} %)",
+                self.asked,
+                self.asked_right,
+                pct(self.right + self.asked_right, self.inscope)
+            )
+        } else {
+            String::new()
+        };
         format!(
             "top-1 {:5.1} % ({}/{}), wrong answers {} + {} out-of-scope answered, IDK recall {:5.1} % ({}/{}), IDK precision {:5.1} %",
             self.top1(),
@@ -69,7 +85,7 @@ impl Tally {
             self.refused_oos,
             self.oos,
             self.idk_precision()
-        )
+        ) + &asked
     }
 }
 
@@ -77,10 +93,24 @@ fn pct(a: usize, b: usize) -> f32 {
     if b == 0 { 100.0 } else { 100.0 * a as f32 / b as f32 }
 }
 
-fn tally(kb: &Kb, idx: &KbIndex, qs: &[&Q], t: f32, s: &Scoring, verbose: bool) -> Tally {
+fn tally(
+    kb: &Kb,
+    idx: &KbIndex,
+    qs: &[&Q],
+    t: f32,
+    s: &Scoring,
+    confirm: Option<f32>,
+    verbose: bool,
+) -> Tally {
     let mut y = Tally::default();
     for q in qs {
         let got = kb.answer_with(idx, &q.text, Some(&q.emb), t, s).map(|h| h.entry.id.as_str());
+        if got.is_none()
+            && let Some(h) = confirm.and_then(|c| kb.answer_with(idx, &q.text, Some(&q.emb), c, s))
+        {
+            y.asked += 1;
+            y.asked_right += usize::from(h.entry.id == q.want);
+        }
         let ok = if q.want == "idk" {
             y.oos += 1;
             y.refused_oos += usize::from(got.is_none());
@@ -195,6 +225,7 @@ fn main() -> anyhow::Result<()> {
     let mut q_path = root.join("eval/faq/questions.tsv");
     let mut fixed: Option<f32> = None;
     let mut s = Scoring::default();
+    let mut confirm: Option<f32> = None;
     let (mut verbose, mut heldout, mut noisy, mut center, mut grid) = (false, false, false, true, false);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -203,6 +234,7 @@ fn main() -> anyhow::Result<()> {
             "--kb" => kb_path = val()?.into(),
             "--questions" => q_path = val()?.into(),
             "--threshold" => fixed = Some(val()?.parse()?),
+            "--confirm" => confirm = Some(val()?.parse()?),
             "--margin" => s.margin = val()?.parse()?,
             "--second" => s.second = val()?.parse()?,
             "--negative" => s.negative = val()?.parse()?,
@@ -294,7 +326,7 @@ fn main() -> anyhow::Result<()> {
     let mut best = (f32::MIN, 0.0f32);
     for i in 20..=80 {
         let t = i as f32 / 100.0;
-        let y = tally(&kb, &idx, &dev, t, &s, false);
+        let y = tally(&kb, &idx, &dev, t, &s, None, false);
         let safe = y.wrong == 0 && y.refused_oos == y.oos;
         let obj = if safe { y.top1() } else { -1.0 };
         if obj >= best.0 {
@@ -313,7 +345,7 @@ fn main() -> anyhow::Result<()> {
         }
     }
     for split in splits {
-        let y = tally(&kb, &idx, &of(split), t, &s, verbose);
+        let y = tally(&kb, &idx, &of(split), t, &s, confirm, verbose);
         println!("  {split:<14} {}", y.line());
     }
     Ok(())

@@ -71,6 +71,9 @@ pub struct Settings {
     pub clarify_margin: f32,
     /// FAQ similarity threshold; below it the agent says it does not know.
     pub faq_threshold: f32,
+    /// Optional lower FAQ threshold: between it and `faq_threshold` the agent asks whether the
+    /// caller means the best entry's question ("are you asking: ...?") and answers on a yes.
+    pub faq_confirm_threshold: Option<f32>,
     /// Failed tries (no-input + no-match) before escalation.
     pub max_tries: u32,
     /// Silence (ms) before a no-input reprompt.
@@ -85,6 +88,7 @@ impl Default for Settings {
             intent_threshold: 0.55,
             clarify_margin: 0.05,
             faq_threshold: 0.6,
+            faq_confirm_threshold: None,
             max_tries: 3,
             no_input_ms: 6000,
             min_asr_confidence: 0.3,

@@ -2,6 +2,7 @@
 
 use frontdesk_types::Instant;
 
+use super::step::Faq;
 use super::{Command, FlowMachine, Wait};
 use crate::ast::{NodeKind, SlotType};
 use crate::intents::{Classified, Repair, classify, repair, repair_dtmf, words};
@@ -57,13 +58,11 @@ impl FlowMachine {
                         self.wait = Wait::Clarify(a, c);
                         self.relisten(now);
                     }
-                    Classified::NoMatch { .. } if m.faq => {
-                        if self.faq(text, emb) {
-                            self.advance(now, None);
-                        } else {
-                            self.fail_with(now, false, false);
-                        }
-                    }
+                    Classified::NoMatch { .. } if m.faq => match self.faq(now, text, emb, true) {
+                        Faq::Answered => self.advance(now, None),
+                        Faq::Confirming => {}
+                        Faq::Unknown => self.fail_with(now, false, false),
+                    },
                     Classified::NoMatch { .. } => {
                         if !self.menu_llm(text, &allowed) {
                             self.fail(now, false);
@@ -121,8 +120,12 @@ impl FlowMachine {
             (Wait::Offers, _) => self.offer_choice(now, text),
             (Wait::SchedConfirm, _) => self.sched_confirm(now, text),
             (Wait::FaqQuestion, _) => {
-                self.faq(text, emb);
-                self.advance(now, None);
+                if self.faq(now, text, emb, false) != Faq::Confirming {
+                    self.advance(now, None);
+                }
+            }
+            (Wait::FaqConfirm { entry, menu }, _) => {
+                self.faq_confirmed(now, &entry, menu, text, confidence, emb);
             }
             _ => self.fail(now, false),
         }

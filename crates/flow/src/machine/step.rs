@@ -7,6 +7,7 @@ use frontdesk_types::Instant;
 
 use super::{Command, Expect, FlowMachine, Wait};
 use crate::ast::{Cond, CondOp, Node, NodeKind, SlotType};
+use crate::intents::words;
 use crate::slots::Value;
 use crate::template::Template;
 
@@ -206,9 +207,13 @@ impl FlowMachine {
 
     pub(super) fn relisten(&mut self, now: Instant) {
         let expect = match (&self.wait, self.cur().map(|n| &n.kind)) {
-            (super::Wait::Confirm(_) | super::Wait::Clarify(..) | super::Wait::SchedConfirm, _) => {
-                Expect::YesNo
-            }
+            (
+                super::Wait::Confirm(_)
+                | super::Wait::Clarify(..)
+                | super::Wait::SchedConfirm
+                | super::Wait::FaqConfirm { .. },
+                _,
+            ) => Expect::YesNo,
             (super::Wait::Offers, _) => self.offer_expect(),
             (_, Some(NodeKind::Collect(c))) => expect_of(&c.ty, c.validate.length),
             _ => Expect::Open,
@@ -263,22 +268,78 @@ impl FlowMachine {
         self.relisten(now);
     }
 
-    /// FAQ: the KB's answer verbatim, or "I don't know" and an offer of a person.
-    pub(super) fn faq(&mut self, text: &str, emb: Option<&[f32]>) -> bool {
+    /// FAQ: the KB's answer verbatim; in the `faq_confirm_threshold` band a question whether
+    /// the caller means the best entry (the caller's yes or no is handled by
+    /// [`Self::faq_confirmed`]); else "I don't know" and an offer of a person.
+    pub(super) fn faq(&mut self, now: Instant, text: &str, emb: Option<&[f32]>, menu: bool) -> Faq {
         let b = self.b.clone();
-        match b.kb.answer(&b.kb_index, text, emb, b.flow.settings.faq_threshold) {
-            Some(hit) => {
-                self.turn.faq_id = Some(hit.entry.id.clone());
-                self.say(hit.entry.answer.clone());
-                true
+        let s = &b.flow.settings;
+        if let Some(hit) = b.kb.answer(&b.kb_index, text, emb, s.faq_threshold) {
+            self.turn.faq_id = Some(hit.entry.id.clone());
+            self.say(hit.entry.answer.clone());
+            return Faq::Answered;
+        }
+        if let Some(hit) = s.faq_confirm_threshold.and_then(|c| b.kb.answer(&b.kb_index, text, emb, c)) {
+            let q = format!("Just to be sure, are you asking: {}", hit.entry.question);
+            self.turn.actions.push(format!("faq:confirm:{}", hit.entry.id));
+            self.last_prompt = q.clone();
+            self.say(q);
+            self.wait = Wait::FaqConfirm { entry: hit.entry.id.clone(), menu };
+            self.relisten(now);
+            return Faq::Confirming;
+        }
+        self.faq_unknown();
+        Faq::Unknown
+    }
+
+    fn faq_unknown(&mut self) {
+        self.turn.actions.push("faq:unknown".into());
+        self.say(format!("{DONT_KNOW} {OFFER_PERSON}"));
+    }
+
+    /// The caller's reply to "are you asking: ...?". A yes gets the entry's answer; a bare no
+    /// gets "I don't know" and the offer of a person; anything else (a rephrased question, "no,
+    /// I meant parking") is taken as a new question.
+    pub(super) fn faq_confirmed(
+        &mut self,
+        now: Instant,
+        entry: &str,
+        menu: bool,
+        text: &str,
+        confidence: f32,
+        emb: Option<&[f32]>,
+    ) {
+        let b = self.b.clone();
+        self.wait = if menu { Wait::Menu } else { Wait::FaqQuestion };
+        let content = words(text).len();
+        match crate::slots::yes_no(text) {
+            Some(true) if content <= 4 => {
+                if let Some(e) = b.kb.entries.iter().find(|e| e.id == entry) {
+                    self.turn.faq_id = Some(e.id.clone());
+                    self.say(e.answer.clone());
+                }
+                self.advance(now, None);
             }
-            None => {
-                self.turn.actions.push("faq:unknown".into());
-                self.say(format!("{DONT_KNOW} {OFFER_PERSON}"));
-                false
+            Some(false) if content <= 2 => {
+                self.faq_unknown();
+                if menu {
+                    self.fail_with(now, false, false);
+                } else {
+                    self.advance(now, None);
+                }
             }
+            _ => self.utterance(now, text, confidence, emb),
         }
     }
+}
+
+/// What [`FlowMachine::faq`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Faq {
+    Answered,
+    /// Asked "are you asking: ...?"; the reply decides.
+    Confirming,
+    Unknown,
 }
 
 pub(super) fn expect_of(ty: &SlotType, len: Option<usize>) -> Expect {

@@ -232,3 +232,78 @@ fn built_in_answers_are_listed_word_for_word_for_the_prompt_cache() {
         assert!(texts.contains(&first), "{asked:?}: {first:?} is not in {texts:?}");
     }
 }
+
+const FAQ_FLOW: &str = "\
+flow: f
+business: Acme Dental
+start: main
+knowledge: kb.yaml
+global: {human: person}
+settings: {faq_threshold: 0.7, faq_confirm_threshold: 0.4}
+intents:
+  book: {keywords: [book]}
+nodes:
+  main:
+    menu: {prompt: How can I help?, faq: true, no_match: Ask me a question.}
+    routes:
+      - {intent: book, goto: person}
+    next: more
+  more:
+    menu: {prompt: Anything else?, faq: true}
+    routes:
+      - {intent: book, goto: person}
+    next: more
+  person:
+    transfer: {sip: 'sip:desk@example.com'}
+";
+
+/// A machine on [`FAQ_FLOW`] with one KB entry whose question points where the fake embeds
+/// \"when do you open\": that phrase scores above `faq_threshold`, \"bill hours\" in the
+/// confirmation band, anything else below it.
+fn faq_machine() -> FlowMachine {
+    let flow = parse_flow(FAQ_FLOW).unwrap();
+    let kb = Kb::parse(
+        "entries:\n  - id: hours\n    question: What are your opening hours?\n    answer: Nine to five.\n",
+    )
+    .unwrap();
+    let kb_index = crate::KbIndex::from_vectors(vec![Fake::vec("when do you open")]);
+    let b = Bundle { flow, kb, intents: Default::default(), kb_index };
+    FlowMachine::new(Arc::new(b), local_now("2026-11-18T10:15", "America/New_York").unwrap())
+}
+
+#[test]
+fn faq_confirmation_band_asks_then_answers_on_yes_and_declines_on_no() {
+    let mut m = faq_machine();
+    step(&mut m, Instant::from_millis(0), Some(Event::Start)).unwrap();
+    // Above the threshold: answered at once.
+    let r = said(&mut m, 1000, "when do you open");
+    assert_eq!((m.turn().faq_id.as_deref(), r.say.as_str()), (Some("hours"), "Nine to five. Anything else?"));
+    // In the band: a question, no answer yet; a yes answers and the flow goes on.
+    let r = said(&mut m, 2000, "bill hours");
+    assert_eq!(m.turn().faq_id, None);
+    assert_eq!(r.say, "Just to be sure, are you asking: What are your opening hours?");
+    assert_eq!(m.turn().actions, ["faq:confirm:hours"]);
+    assert!(r.commands.contains(&Command::Listen { expect: Expect::YesNo, no_input_ms: 6000 }), "{r:?}");
+    let r = said(&mut m, 3000, "yes");
+    assert_eq!((m.turn().faq_id.as_deref(), r.say.as_str()), (Some("hours"), "Nine to five. Anything else?"));
+    // A bare no: "I don't know" and the offer of a person, no answer.
+    said(&mut m, 4000, "bill hours");
+    let r = said(&mut m, 5000, "no");
+    assert_eq!(m.turn().faq_id, None);
+    assert!(r.say.contains("don't have an answer"), "{}", r.say);
+    assert!(m.turn().actions.contains(&"faq:unknown".to_owned()), "{:?}", m.turn().actions);
+    // Not a yes or no: taken as a new question.
+    said(&mut m, 6000, "bill hours");
+    said(&mut m, 7000, "when do you open");
+    assert_eq!(m.turn().faq_id.as_deref(), Some("hours"));
+    // Below the band: no question, "I don't know" at once.
+    let r = said(&mut m, 8000, "do you sell pizza");
+    assert!(r.say.starts_with("I'm sorry, I don't have an answer"), "{}", r.say);
+}
+
+#[test]
+fn faq_confirm_threshold_must_be_below_faq_threshold() {
+    let src = FAQ_FLOW.replace("faq_confirm_threshold: 0.4", "faq_confirm_threshold: 0.8");
+    let e = parse_flow(&src).unwrap_err();
+    assert!(e.iter().any(|d| d.message.contains("faq_confirm_threshold (0.8) must be below")), "{e:?}");
+}

@@ -133,10 +133,12 @@ fn flow(cx: &mut Ctx, root: &Y<'_>) -> Option<Flow> {
 
 fn settings(cx: &mut Ctx, y: &Y<'_>) -> Settings {
     let mut s = Settings::default();
+    let mut confirm = None;
     let keys = [
         "intent_threshold",
         "clarify_margin",
         "faq_threshold",
+        "faq_confirm_threshold",
         "max_tries",
         "no_input_ms",
         "min_asr_confidence",
@@ -169,10 +171,24 @@ fn settings(cx: &mut Ctx, y: &Y<'_>) -> Settings {
                     "intent_threshold" => s.intent_threshold = f,
                     "clarify_margin" => s.clarify_margin = f,
                     "faq_threshold" => s.faq_threshold = f,
+                    "faq_confirm_threshold" => {
+                        confirm = Some((f, pos(v)));
+                        s.faq_confirm_threshold = Some(f);
+                    }
                     _ => s.min_asr_confidence = f,
                 }
             }
         }
+    }
+    if let Some((f, p)) = confirm
+        && f >= s.faq_threshold
+    {
+        cx.err(
+            p,
+            "invalid",
+            format!("faq_confirm_threshold ({f}) must be below faq_threshold ({})", s.faq_threshold),
+            "the band between them is where the agent asks \"are you asking: ...?\"",
+        );
     }
     s
 }
