@@ -61,10 +61,10 @@ fn paraphrases_and_out_of_scope_with_the_model() {
         eprintln!("{q:?} -> faq {got:?} intent {intent:?}: {say}");
         right += usize::from(got.as_deref() == Some(want));
     }
-    // Measured with faq_threshold 0.6: 3/6 (wheelchair, physicians, test outcomes found; metro,
-    // car, "shut" fell below the threshold and got "I don't have an answer", never a wrong one).
-    // Raise this floor as the threshold and KB questions are tuned on an evaluation set.
-    assert!(right >= 3, "only {right}/6 paraphrased questions found their entry");
+    // Measured: 6/6 with the clinic's faq_threshold (0.49) and about 20 examples per entry
+    // (3/6 at 0.6 with the KB's questions alone). The floor leaves room for one to drop under
+    // the threshold (an "I don't know" or a confirmation question, never a wrong answer).
+    assert!(right >= 5, "only {right}/6 paraphrased questions found their entry");
     let intents = [
         ("Could I come in to see Dr. Chen sometime next week?", "book"),
         ("I have to call off my visit on Friday", "change"),
