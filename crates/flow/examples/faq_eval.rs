@@ -104,10 +104,10 @@ fn tally(
 ) -> Tally {
     let mut y = Tally::default();
     for q in qs {
-        let got = kb.answer_with(idx, &q.text, Some(&q.emb), t, s).map(|h| h.entry.id.as_str());
-        if got.is_none()
-            && let Some(h) = confirm.and_then(|c| kb.answer_with(idx, &q.text, Some(&q.emb), c, s))
-        {
+        // As the flow does it: one retrieval at the lowest threshold; the score says answer or ask.
+        let hit = kb.answer_with(idx, &q.text, Some(&q.emb), confirm.map_or(t, |c| c.min(t)), s);
+        let got = hit.as_ref().filter(|h| h.score >= t).map(|h| h.entry.id.as_str());
+        if let Some(h) = hit.filter(|h| h.score < t) {
             y.asked += 1;
             y.asked_right += usize::from(h.entry.id == q.want);
         }

@@ -139,6 +139,15 @@ impl KbIndex {
         self
     }
 
+    /// `e` with the index's center subtracted (unchanged without centering).
+    fn centered(&self, e: &[f32]) -> Vec<f32> {
+        if self.center.len() == e.len() {
+            e.iter().zip(&self.center).map(|(x, c)| x - c).collect()
+        } else {
+            e.to_vec()
+        }
+    }
+
     fn fits(&self, kb: &Kb) -> bool {
         self.asks.len() == kb.entries.len() && self.answers.len() == kb.entries.len()
     }
@@ -270,13 +279,7 @@ impl Kb {
                 .map(Vec::len)
                 .max()
         };
-        let centered: Option<Vec<f32>> = emb.filter(|_| index.fits(self)).map(|e| {
-            if index.center.len() == e.len() {
-                e.iter().zip(&index.center).map(|(x, c)| x - c).collect()
-            } else {
-                e.to_vec()
-            }
-        });
+        let centered: Option<Vec<f32>> = emb.filter(|_| index.fits(self)).map(|e| index.centered(e));
         let emb = centered.as_deref();
         let mut hits: Vec<(Hit<'a>, usize)> = self
             .entries
@@ -345,11 +348,7 @@ impl Kb {
         let margin = if embedded.is_some() { s.margin } else { 0.0 };
         // Nearer to a question the business does not answer than to any of the entry's own.
         let negative = embedded.is_some_and(|e| {
-            let e: Vec<f32> = if index.center.len() == e.len() {
-                e.iter().zip(&index.center).map(|(x, c)| x - c).collect()
-            } else {
-                e.to_vec()
-            };
+            let e = index.centered(e);
             index.negatives.iter().any(|v| cosine(&e, v) + s.negative > best.ask)
         });
         (best.score >= threshold && best.score - second >= margin && !negative).then_some(best)

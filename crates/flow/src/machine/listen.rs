@@ -58,7 +58,7 @@ impl FlowMachine {
                         self.wait = Wait::Clarify(a, c);
                         self.relisten(now);
                     }
-                    Classified::NoMatch { .. } if m.faq => match self.faq(now, text, emb, true) {
+                    Classified::NoMatch { .. } if m.faq => match self.faq(now, text, emb) {
                         Faq::Answered => self.advance(now, None),
                         Faq::Confirming => {}
                         Faq::Unknown => self.fail_with(now, false, false),
@@ -120,13 +120,11 @@ impl FlowMachine {
             (Wait::Offers, _) => self.offer_choice(now, text),
             (Wait::SchedConfirm, _) => self.sched_confirm(now, text),
             (Wait::FaqQuestion, _) => {
-                if self.faq(now, text, emb, false) != Faq::Confirming {
+                if self.faq(now, text, emb) != Faq::Confirming {
                     self.advance(now, None);
                 }
             }
-            (Wait::FaqConfirm { entry, menu }, _) => {
-                self.faq_confirmed(now, &entry, menu, text, confidence, emb);
-            }
+            (Wait::FaqConfirm(entry), _) => self.faq_confirmed(now, &entry, text, confidence, emb),
             _ => self.fail(now, false),
         }
     }

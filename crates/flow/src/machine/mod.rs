@@ -167,12 +167,8 @@ enum Wait {
     Confirm(Value),
     Clarify(IntentMatch, IntentMatch),
     FaqQuestion,
-    /// "Are you asking: ...?" about KB entry `entry`; `menu`: asked from a menu (else from a
-    /// `faq` node), where the turn goes on after the answer.
-    FaqConfirm {
-        entry: String,
-        menu: bool,
-    },
+    /// "Are you asking: ...?" about this KB entry (asked from a menu or a `faq` node).
+    FaqConfirm(String),
     Webhook,
     /// An `llm` node's request is out.
     Llm,

@@ -211,7 +211,7 @@ impl FlowMachine {
                 super::Wait::Confirm(_)
                 | super::Wait::Clarify(..)
                 | super::Wait::SchedConfirm
-                | super::Wait::FaqConfirm { .. },
+                | super::Wait::FaqConfirm(_),
                 _,
             ) => Expect::YesNo,
             (super::Wait::Offers, _) => self.offer_expect(),
@@ -271,25 +271,31 @@ impl FlowMachine {
     /// FAQ: the KB's answer verbatim; in the `faq_confirm_threshold` band a question whether
     /// the caller means the best entry (the caller's yes or no is handled by
     /// [`Self::faq_confirmed`]); else "I don't know" and an offer of a person.
-    pub(super) fn faq(&mut self, now: Instant, text: &str, emb: Option<&[f32]>, menu: bool) -> Faq {
+    pub(super) fn faq(&mut self, now: Instant, text: &str, emb: Option<&[f32]>) -> Faq {
         let b = self.b.clone();
         let s = &b.flow.settings;
-        if let Some(hit) = b.kb.answer(&b.kb_index, text, emb, s.faq_threshold) {
-            self.turn.faq_id = Some(hit.entry.id.clone());
-            self.say(hit.entry.answer.clone());
-            return Faq::Answered;
+        // One retrieval at the band's lower edge; the score says answer or ask.
+        let lowest = s.faq_confirm_threshold.unwrap_or(s.faq_threshold);
+        match b.kb.answer(&b.kb_index, text, emb, lowest) {
+            Some(hit) if hit.score >= s.faq_threshold => {
+                self.turn.faq_id = Some(hit.entry.id.clone());
+                self.say(hit.entry.answer.clone());
+                Faq::Answered
+            }
+            Some(hit) => {
+                let q = format!("Just to be sure, are you asking: {}", hit.entry.question);
+                self.turn.actions.push(format!("faq:confirm:{}", hit.entry.id));
+                self.last_prompt = q.clone();
+                self.say(q);
+                self.wait = Wait::FaqConfirm(hit.entry.id.clone());
+                self.relisten(now);
+                Faq::Confirming
+            }
+            None => {
+                self.faq_unknown();
+                Faq::Unknown
+            }
         }
-        if let Some(hit) = s.faq_confirm_threshold.and_then(|c| b.kb.answer(&b.kb_index, text, emb, c)) {
-            let q = format!("Just to be sure, are you asking: {}", hit.entry.question);
-            self.turn.actions.push(format!("faq:confirm:{}", hit.entry.id));
-            self.last_prompt = q.clone();
-            self.say(q);
-            self.wait = Wait::FaqConfirm { entry: hit.entry.id.clone(), menu };
-            self.relisten(now);
-            return Faq::Confirming;
-        }
-        self.faq_unknown();
-        Faq::Unknown
     }
 
     fn faq_unknown(&mut self) {
@@ -304,12 +310,12 @@ impl FlowMachine {
         &mut self,
         now: Instant,
         entry: &str,
-        menu: bool,
         text: &str,
         confidence: f32,
         emb: Option<&[f32]>,
     ) {
         let b = self.b.clone();
+        let menu = matches!(self.cur().map(|n| &n.kind), Some(NodeKind::Menu(_)));
         self.wait = if menu { Wait::Menu } else { Wait::FaqQuestion };
         let content = words(text).len();
         match crate::slots::yes_no(text) {
