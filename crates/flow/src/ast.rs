@@ -69,6 +69,10 @@ pub struct Settings {
     pub intent_threshold: f32,
     /// When the best two intents are closer than this, ask which one was meant.
     pub clarify_margin: f32,
+    /// Optional lower intent threshold: when nothing else matched (no intent at
+    /// `intent_threshold`, no FAQ answer) and the best intent is between it and
+    /// `intent_threshold`, the agent asks "did you want to <intent>?" and routes on a yes.
+    pub intent_confirm_threshold: Option<f32>,
     /// FAQ similarity threshold; below it the agent says it does not know.
     pub faq_threshold: f32,
     /// Optional lower FAQ threshold: between it and `faq_threshold` the agent asks whether the
@@ -87,6 +91,7 @@ impl Default for Settings {
         Settings {
             intent_threshold: 0.55,
             clarify_margin: 0.05,
+            intent_confirm_threshold: None,
             faq_threshold: 0.6,
             faq_confirm_threshold: None,
             max_tries: 3,

@@ -138,23 +138,29 @@ pub fn classify(
         confidence: KEYWORD_CONFIDENCE,
         source: Source::Keyword,
     };
+    // Rules of several intents match ("I booked for the 12th but need to move it"): the
+    // embedding model, when there is one, decides among them; else the most words covered.
+    if kw.len() > 1
+        && let Some(e) = emb
+        && !index.is_empty()
+    {
+        let hit: Vec<&str> = kw.iter().map(|(_, name)| *name).collect();
+        let scored = embedding_scores(index, &hit, e);
+        match scored.as_slice() {
+            [a, b, ..] if a.confidence - b.confidence < s.clarify_margin => {
+                return Classified::Ambiguous(km(&a.name), km(&b.name));
+            }
+            [a, ..] => return Classified::Match(km(&a.name)),
+            [] => {}
+        }
+    }
     match kw.as_slice() {
         [(n1, a), (n2, b), ..] if n1 == n2 => return Classified::Ambiguous(km(a), km(b)),
         [(_, a), ..] => return Classified::Match(km(a)),
         [] => {}
     }
     let Some(e) = emb else { return Classified::NoMatch { best: None } };
-    let mut scored: Vec<IntentMatch> = index
-        .vectors
-        .iter()
-        .filter(|(name, _)| allowed.contains(&name.as_str()))
-        .map(|(name, vs)| {
-            let best = vs.iter().map(|v| cosine(e, v)).fold(f32::MIN, f32::max);
-            IntentMatch { name: name.clone(), confidence: best, source: Source::Embedding }
-        })
-        .collect();
-    scored.sort_by(|a, b| b.confidence.total_cmp(&a.confidence).then(a.name.cmp(&b.name)));
-    let mut it = scored.into_iter();
+    let mut it = embedding_scores(index, allowed, e).into_iter();
     match (it.next(), it.next()) {
         (Some(a), b) if a.confidence >= s.intent_threshold => match b {
             Some(b)
@@ -166,6 +172,21 @@ pub fn classify(
         },
         (best, _) => Classified::NoMatch { best },
     }
+}
+
+/// The best example cosine of each `allowed` intent, best first (ties by name).
+pub fn embedding_scores(index: &IntentIndex, allowed: &[&str], e: &[f32]) -> Vec<IntentMatch> {
+    let mut scored: Vec<IntentMatch> = index
+        .vectors
+        .iter()
+        .filter(|(name, _)| allowed.contains(&name.as_str()))
+        .map(|(name, vs)| {
+            let best = vs.iter().map(|v| cosine(e, v)).fold(f32::MIN, f32::max);
+            IntentMatch { name: name.clone(), confidence: best, source: Source::Embedding }
+        })
+        .collect();
+    scored.sort_by(|a, b| b.confidence.total_cmp(&a.confidence).then(a.name.cmp(&b.name)));
+    scored
 }
 
 /// Repair patterns recognised on every listening turn (Rasa CALM's patterns, CX event handlers).

@@ -5,7 +5,7 @@ use frontdesk_types::Instant;
 use super::step::Faq;
 use super::{Command, FlowMachine, Wait};
 use crate::ast::{NodeKind, SlotType};
-use crate::intents::{Classified, Repair, classify, repair, repair_dtmf, words};
+use crate::intents::{Classified, IntentMatch, Repair, Source, classify, repair, repair_dtmf, words};
 use crate::slots::{Value, from_dtmf, from_speech, validate, yes_no};
 use crate::template::Template;
 
@@ -42,7 +42,14 @@ impl FlowMachine {
             (Wait::Menu, NodeKind::Menu(m)) => {
                 let allowed: Vec<&str> =
                     node.routes.iter().filter_map(|r| r.intent.as_ref().map(|i| i.value.as_str())).collect();
-                match classify(&b.flow, &b.intents, &allowed, text, emb) {
+                let mut cls = classify(&b.flow, &b.intents, &allowed, text, emb);
+                if m.faq
+                    && let Classified::Match(im) | Classified::Ambiguous(im, _) = &cls
+                    && self.faq_nearer(text, emb, im)
+                {
+                    cls = Classified::NoMatch { best: None };
+                }
+                match cls {
                     Classified::Match(im) => {
                         let name = im.name.clone();
                         self.turn.intent = Some(im);
@@ -58,14 +65,19 @@ impl FlowMachine {
                         self.wait = Wait::Clarify(a, c);
                         self.relisten(now);
                     }
-                    Classified::NoMatch { .. } if m.faq => match self.faq(now, text, emb) {
-                        Faq::Answered => self.advance(now, None),
-                        Faq::Confirming => {}
-                        Faq::Unknown => self.fail_with(now, false, false),
-                    },
-                    Classified::NoMatch { .. } => {
+                    Classified::NoMatch { best } if m.faq => {
+                        match self.faq(now, text, emb, unsure(&b.flow, best)) {
+                            Faq::Answered => self.advance(now, None),
+                            Faq::Confirming => {}
+                            Faq::Unknown => self.fail_with(now, false, false),
+                        }
+                    }
+                    Classified::NoMatch { best } => {
                         if !self.menu_llm(text, &allowed) {
-                            self.fail(now, false);
+                            match unsure(&b.flow, best) {
+                                Some(im) => self.confirm_intent(now, im),
+                                None => self.fail(now, false),
+                            }
                         }
                     }
                 }
@@ -120,11 +132,12 @@ impl FlowMachine {
             (Wait::Offers, _) => self.offer_choice(now, text),
             (Wait::SchedConfirm, _) => self.sched_confirm(now, text),
             (Wait::FaqQuestion, _) => {
-                if self.faq(now, text, emb) != Faq::Confirming {
+                if self.faq(now, text, emb, None) != Faq::Confirming {
                     self.advance(now, None);
                 }
             }
             (Wait::FaqConfirm(entry), _) => self.faq_confirmed(now, &entry, text, confidence, emb),
+            (Wait::IntentConfirm(im), _) => self.intent_confirmed(now, im, text, confidence, emb),
             _ => self.fail(now, false),
         }
     }
@@ -279,6 +292,12 @@ impl FlowMachine {
     }
 }
 
-fn describe(flow: &crate::Flow, name: &str) -> String {
+/// The best intent when the embedding model put it in the `intent_confirm_threshold` band.
+fn unsure(flow: &crate::Flow, best: Option<IntentMatch>) -> Option<IntentMatch> {
+    let t = flow.settings.intent_confirm_threshold?;
+    best.filter(|im| im.source == Source::Embedding && im.confidence >= t)
+}
+
+pub(super) fn describe(flow: &crate::Flow, name: &str) -> String {
     flow.intents.get(name).and_then(|i| i.description.clone()).unwrap_or_else(|| name.replace('_', " "))
 }

@@ -169,6 +169,8 @@ enum Wait {
     FaqQuestion,
     /// "Are you asking: ...?" about this KB entry (asked from a menu or a `faq` node).
     FaqConfirm(String),
+    /// "Did you want to ...?" about an intent below `intent_threshold` (asked from a menu).
+    IntentConfirm(IntentMatch),
     Webhook,
     /// An `llm` node's request is out.
     Llm,

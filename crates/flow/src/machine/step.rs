@@ -7,7 +7,7 @@ use frontdesk_types::Instant;
 
 use super::{Command, Expect, FlowMachine, Wait};
 use crate::ast::{Cond, CondOp, Node, NodeKind, SlotType};
-use crate::intents::words;
+use crate::intents::{IntentMatch, Source, words};
 use crate::slots::Value;
 use crate::template::Template;
 
@@ -211,7 +211,8 @@ impl FlowMachine {
                 super::Wait::Confirm(_)
                 | super::Wait::Clarify(..)
                 | super::Wait::SchedConfirm
-                | super::Wait::FaqConfirm(_),
+                | super::Wait::FaqConfirm(_)
+                | super::Wait::IntentConfirm(_),
                 _,
             ) => Expect::YesNo,
             (super::Wait::Offers, _) => self.offer_expect(),
@@ -271,17 +272,31 @@ impl FlowMachine {
     /// FAQ: the KB's answer verbatim; in the `faq_confirm_threshold` band a question whether
     /// the caller means the best entry (the caller's yes or no is handled by
     /// [`Self::faq_confirmed`]); else "I don't know" and an offer of a person.
-    pub(super) fn faq(&mut self, now: Instant, text: &str, emb: Option<&[f32]>) -> Faq {
+    ///
+    /// `unsure` is an intent in the `intent_confirm_threshold` band (menus): with no answer, or
+    /// when it is nearer than an entry in the confirmation band, the question is about it.
+    pub(super) fn faq(
+        &mut self,
+        now: Instant,
+        text: &str,
+        emb: Option<&[f32]>,
+        unsure: Option<IntentMatch>,
+    ) -> Faq {
         let b = self.b.clone();
         let s = &b.flow.settings;
         // One retrieval at the band's lower edge; the score says answer or ask.
         let lowest = s.faq_confirm_threshold.unwrap_or(s.faq_threshold);
-        match b.kb.answer(&b.kb_index, text, emb, lowest) {
-            Some(hit) if hit.score >= s.faq_threshold => {
-                self.turn.faq_id = Some(hit.entry.id.clone());
-                self.say(hit.entry.answer.clone());
-                Faq::Answered
-            }
+        let hit = b.kb.answer(&b.kb_index, text, emb, lowest);
+        if let Some(hit) = hit.as_ref().filter(|h| h.score >= s.faq_threshold) {
+            self.turn.faq_id = Some(hit.entry.id.clone());
+            self.say(hit.entry.answer.clone());
+            return Faq::Answered;
+        }
+        if let Some(im) = unsure.filter(|im| hit.as_ref().is_none_or(|h| im.confidence > h.ask)) {
+            self.confirm_intent(now, im);
+            return Faq::Confirming;
+        }
+        match hit {
             Some(hit) => {
                 let q = format!("Just to be sure, are you asking: {}", hit.entry.question);
                 self.turn.actions.push(format!("faq:confirm:{}", hit.entry.id));
@@ -296,6 +311,57 @@ impl FlowMachine {
                 Faq::Unknown
             }
         }
+    }
+
+    /// "Did you want to <intent>?": an intent in the `intent_confirm_threshold` band, asked
+    /// from a menu; [`Self::intent_confirmed`] handles the reply.
+    pub(super) fn confirm_intent(&mut self, now: Instant, im: IntentMatch) {
+        let q = format!("Sorry, did you want to {}?", super::listen::describe(&self.b.flow, &im.name));
+        self.turn.actions.push(format!("intent:confirm:{}", im.name));
+        self.last_prompt = q.clone();
+        self.say(q);
+        self.wait = Wait::IntentConfirm(im);
+        self.relisten(now);
+    }
+
+    /// The caller's reply to "did you want to ...?". A yes takes the intent's route; a bare no
+    /// gets "I don't know" and the offer of a person (a failed try); anything else is taken as
+    /// a new request.
+    pub(super) fn intent_confirmed(
+        &mut self,
+        now: Instant,
+        im: IntentMatch,
+        text: &str,
+        confidence: f32,
+        emb: Option<&[f32]>,
+    ) {
+        self.wait = Wait::Menu;
+        match crate::slots::yes_no(text) {
+            Some(true) if words(text).len() <= 4 => {
+                let name = im.name.clone();
+                self.turn.intent = Some(im);
+                self.advance(now, Some(&name));
+            }
+            Some(false) if words(text).len() <= 2 => {
+                self.faq_unknown();
+                self.fail_with(now, false, false);
+            }
+            _ => self.utterance(now, text, confidence, emb),
+        }
+    }
+
+    /// True when the knowledge base answers `text` (at `faq_threshold`) from a question or
+    /// example nearer to it than the nearest example of `im`: an intent found by the embedding
+    /// model gives way to an FAQ entry phrased more like what the caller said ("are you open
+    /// on Saturdays" is nearer the hours entry than "do you have any openings on Tuesday").
+    /// A keyword rule is the flow author's explicit word and is not second-guessed.
+    pub(super) fn faq_nearer(&self, text: &str, emb: Option<&[f32]>, im: &IntentMatch) -> bool {
+        let b = &self.b;
+        let Some(e) = emb.filter(|_| im.source == Source::Embedding) else { return false };
+        let Some(hit) = b.kb.answer(&b.kb_index, text, Some(e), b.flow.settings.faq_threshold) else {
+            return false;
+        };
+        hit.ask > im.confidence
     }
 
     fn faq_unknown(&mut self) {

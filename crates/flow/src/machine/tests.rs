@@ -56,6 +56,7 @@ impl Fake {
             "question about my invoice" | "my bill" => vec![1.0, 0.0, 0.0],
             "when do you open" | "what time do you start" => vec![0.0, 1.0, 0.0],
             "bill hours" => vec![0.7, 0.71, 0.0],
+            "sort of a bill" => vec![0.5, 0.0, 0.866],
             _ => vec![0.0, 0.0, 1.0],
         }
     }
@@ -306,4 +307,103 @@ fn faq_confirm_threshold_must_be_below_faq_threshold() {
     let src = FAQ_FLOW.replace("faq_confirm_threshold: 0.4", "faq_confirm_threshold: 0.8");
     let e = parse_flow(&src).unwrap_err();
     assert!(e.iter().any(|d| d.message.contains("faq_confirm_threshold (0.8) must be below")), "{e:?}");
+}
+
+#[test]
+fn keyword_rules_of_two_intents_are_decided_by_the_model_or_asked_without_one() {
+    // Both intents have a rule on "bill"; the embedding of "my bill" is the billing example's.
+    let src = FLOW.replace(
+        "billing: {examples: [question about my invoice], description: ask about a bill}",
+        "billing: {examples: [question about my invoice], description: ask about a bill, keywords: [bill]}",
+    )
+    .replace(
+        "hours: {examples: [when do you open], description: hear our hours}",
+        "hours: {examples: [when do you open], description: hear our hours, keywords: [bill]}",
+    );
+    let flow = parse_flow(&src).unwrap();
+    let mut b = Bundle { flow, kb: Kb::default(), intents: Default::default(), kb_index: Default::default() };
+    b.embed(&Fake).unwrap();
+    let b = Arc::new(b);
+    let wall = local_now("2026-11-18T10:15", "America/New_York").unwrap();
+    let mut m = FlowMachine::new(b.clone(), wall.clone());
+    step(&mut m, Instant::ZERO, Some(Event::Start)).unwrap();
+    said_held(&mut m, 1000, "my bill");
+    let i = m.turn().intent.clone().unwrap();
+    assert_eq!((i.name.as_str(), i.source), ("billing", crate::intents::Source::Keyword));
+    // Without a model the tie stays a tie: a clarifying question.
+    let mut m = FlowMachine::new(b, wall);
+    step(&mut m, Instant::ZERO, Some(Event::Start)).unwrap();
+    let ev = Event::Utterance { text: "my bill".into(), confidence: 0.9, embedding: None };
+    let r = step(&mut m, Instant::from_millis(1000), Some(ev)).unwrap();
+    assert_eq!(m.turn().actions, vec!["clarify"], "{}", r.say);
+}
+
+#[test]
+fn an_faq_entry_nearer_than_the_intent_examples_is_answered_at_a_menu() {
+    // The intent's example sits between the KB question and the rest: "when do you open" is
+    // an intent match above intent_threshold (cosine 0.71), but the KB question is nearer (1).
+    let src =
+        FAQ_FLOW.replace("book: {keywords: [book]}", "book: {keywords: [book], examples: [bill hours]}");
+    let flow = parse_flow(&src).unwrap();
+    let kb = Kb::parse(
+        "entries:\n  - id: hours\n    question: What are your opening hours?\n    answer: Nine to five.\n",
+    )
+    .unwrap();
+    let mut b = Bundle { flow, kb, intents: Default::default(), kb_index: Default::default() };
+    b.embed(&Fake).unwrap();
+    b.kb_index = crate::KbIndex::from_vectors(vec![Fake::vec("when do you open")]);
+    let mut m = FlowMachine::new(Arc::new(b), local_now("2026-11-18T10:15", "America/New_York").unwrap());
+    step(&mut m, Instant::ZERO, Some(Event::Start)).unwrap();
+    let r = said(&mut m, 1000, "when do you open");
+    assert_eq!((m.turn().faq_id.as_deref(), r.say.as_str()), (Some("hours"), "Nine to five. Anything else?"));
+    assert_eq!(m.turn().intent, None);
+    // Nearer to the intent's example than to the KB: the intent's route.
+    said(&mut m, 2000, "bill hours");
+    assert_eq!(m.turn().intent.as_ref().map(|i| i.name.as_str()), Some("book"));
+    assert_eq!(m.turn().faq_id, None);
+}
+
+#[test]
+fn intent_confirmation_band_asks_did_you_want_to_and_routes_on_yes() {
+    let src = FLOW.replace("clarify_margin: 0.05", "clarify_margin: 0.05, intent_confirm_threshold: 0.4");
+    let flow = parse_flow(&src).unwrap();
+    let mut b = Bundle { flow, kb: Kb::default(), intents: Default::default(), kb_index: Default::default() };
+    b.embed(&Fake).unwrap();
+    let b = Arc::new(b);
+    let wall = local_now("2026-11-18T10:15", "America/New_York").unwrap();
+    let mut m = FlowMachine::new(b.clone(), wall.clone());
+    step(&mut m, Instant::ZERO, Some(Event::Start)).unwrap();
+    // Cosine 0.5 with the billing example: under intent_threshold (0.6), in the band.
+    let r = said(&mut m, 1000, "sort of a bill");
+    assert_eq!(r.say, "Sorry, did you want to ask about a bill?");
+    assert_eq!(m.turn().actions, ["intent:confirm:billing"]);
+    assert!(r.commands.contains(&Command::Listen { expect: Expect::YesNo, no_input_ms: 5000 }), "{r:?}");
+    said_held(&mut m, 2000, "yes please");
+    assert_eq!(m.turn().intent.as_ref().map(|i| i.name.as_str()), Some("billing"));
+    // A bare no: "I don't know", the offer of a person, and a failed try at the menu.
+    let mut m = FlowMachine::new(b.clone(), wall.clone());
+    step(&mut m, Instant::ZERO, Some(Event::Start)).unwrap();
+    said(&mut m, 1000, "sort of a bill");
+    let r = said(&mut m, 2000, "no");
+    assert!(r.say.contains("don't have an answer"), "{}", r.say);
+    assert!(m.turn().actions.contains(&"no_match".to_owned()), "{:?}", m.turn().actions);
+    assert_eq!(m.turn().intent, None);
+    // Anything else is a new request: "when do you open" routes to hours.
+    let mut m = FlowMachine::new(b, wall);
+    step(&mut m, Instant::ZERO, Some(Event::Start)).unwrap();
+    said(&mut m, 1000, "sort of a bill");
+    said(&mut m, 2000, "when do you open");
+    assert_eq!(m.turn().intent.as_ref().map(|i| i.name.as_str()), Some("hours"));
+    // Without the setting the same words are a plain no-match.
+    let mut m = machine();
+    step(&mut m, Instant::ZERO, Some(Event::Start)).unwrap();
+    let r = said(&mut m, 1000, "sort of a bill");
+    assert_eq!(r.say, "Say book or billing.");
+}
+
+#[test]
+fn intent_confirm_threshold_must_be_below_intent_threshold() {
+    let src = FLOW.replace("clarify_margin: 0.05", "clarify_margin: 0.05, intent_confirm_threshold: 0.7");
+    let e = parse_flow(&src).unwrap_err();
+    assert!(e.iter().any(|d| d.message.contains("intent_confirm_threshold (0.7) must be below")), "{e:?}");
 }

@@ -133,10 +133,11 @@ fn flow(cx: &mut Ctx, root: &Y<'_>) -> Option<Flow> {
 
 fn settings(cx: &mut Ctx, y: &Y<'_>) -> Settings {
     let mut s = Settings::default();
-    let mut confirm = None;
+    let (mut confirm, mut intent_confirm) = (None, None);
     let keys = [
         "intent_threshold",
         "clarify_margin",
+        "intent_confirm_threshold",
         "faq_threshold",
         "faq_confirm_threshold",
         "max_tries",
@@ -170,6 +171,10 @@ fn settings(cx: &mut Ctx, y: &Y<'_>) -> Settings {
                 match k.as_str() {
                     "intent_threshold" => s.intent_threshold = f,
                     "clarify_margin" => s.clarify_margin = f,
+                    "intent_confirm_threshold" => {
+                        intent_confirm = Some((f, pos(v)));
+                        s.intent_confirm_threshold = Some(f);
+                    }
                     "faq_threshold" => s.faq_threshold = f,
                     "faq_confirm_threshold" => {
                         confirm = Some((f, pos(v)));
@@ -188,6 +193,16 @@ fn settings(cx: &mut Ctx, y: &Y<'_>) -> Settings {
             "invalid",
             format!("faq_confirm_threshold ({f}) must be below faq_threshold ({})", s.faq_threshold),
             "the band between them is where the agent asks \"are you asking: ...?\"",
+        );
+    }
+    if let Some((f, p)) = intent_confirm
+        && f >= s.intent_threshold
+    {
+        cx.err(
+            p,
+            "invalid",
+            format!("intent_confirm_threshold ({f}) must be below intent_threshold ({})", s.intent_threshold),
+            "the band between them is where the agent asks \"did you want to ...?\"",
         );
     }
     s
