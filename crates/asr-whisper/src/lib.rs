@@ -17,8 +17,11 @@
 //!   the encoder is the expensive half. We compute mel frames only for the audio plus
 //!   [`WhisperOptions::margin_ms`] of silence (3 s for tiny.en, 1 s for base: the measured
 //!   settings with the full-window WER; partial decodes use the shorter
-//!   [`WhisperOptions::partial_margin_ms`], 1 s), rounded up to an even frame count (the second
-//!   convolution halves it). The encoder slices its sinusoidal position table to the input
+//!   [`WhisperOptions::partial_margin_ms`], 1 s), and for a final decode at least
+//!   [`WhisperOptions::min_window_ms`] in all (6 s for tiny.en: a 1-2 s utterance with only 3 s
+//!   of silence is where the cut window lost words against the full one; utterances of 3 s and
+//!   more are not affected), rounded up to an even frame count (the second convolution halves
+//!   it). The encoder slices its sinusoidal position table to the input
 //!   length, so nothing else changes. This halves the real-time factor and cuts the latency after
 //!   end of speech from about 1.4 s to 0.5 s.
 //! - **Repetition guard.** A cut input can make Whisper loop; decoding is capped at
@@ -33,8 +36,9 @@
 //! - Greedy decoding with timestamp tokens; word timings are interpolated inside the timestamped
 //!   segments (see module `words`); confidences come from token log-probabilities.
 //! - **Our own encoder** (module `encoder`): candle-transformers' arithmetic with a vectorised
-//!   GELU (module `simd`), and logits read from the f16 token embedding: together about a
-//!   fifth of a decode's time on one core (see docs/performance.md).
+//!   GELU (module `simd`): about a sixth less CPU per decode on one core (see
+//!   docs/performance.md; logits from an f16 copy of the token embedding were tried and were
+//!   slower without F16C conversions in safe code).
 //! - **Key/value-cached decoder** (module `kv`): each step feeds only the new token; the
 //!   uncached path of candle-transformers is kept behind [`WhisperOptions::kv_cache`] and the
 //!   tests check both give the same tokens.
@@ -111,11 +115,16 @@ impl WhisperModel {
 
     /// The measured decoding settings for this model.
     pub fn default_options(self) -> WhisperOptions {
-        let margin_ms = match self {
-            WhisperModel::TinyEn => 3000,
-            WhisperModel::Base => 1000,
+        let (margin_ms, min_window_ms) = match self {
+            WhisperModel::TinyEn => (3000, 6000),
+            WhisperModel::Base => (1000, 0),
         };
-        WhisperOptions { margin_ms, partial_margin_ms: margin_ms.min(1000), ..WhisperOptions::default() }
+        WhisperOptions {
+            margin_ms,
+            partial_margin_ms: margin_ms.min(1000),
+            min_window_ms,
+            ..WhisperOptions::default()
+        }
     }
 }
 
@@ -130,6 +139,10 @@ pub struct WhisperOptions {
     /// margin makes partials cheaper. Their tokens only serve as the final decode's draft (the
     /// final's result does not depend on them) and as early text.
     pub partial_margin_ms: u32,
+    /// Final decodes see at least this much input (audio plus silence): short utterances get
+    /// more than [`WhisperOptions::margin_ms`] of silence. Whisper reads a 1-2 s word better
+    /// inside a longer window (0: off).
+    pub min_window_ms: u32,
     /// Token cap: this many tokens plus [`WhisperOptions::max_tokens_per_second`] per second.
     pub max_tokens_base: usize,
     /// Token cap per second of audio.
@@ -150,6 +163,7 @@ impl Default for WhisperOptions {
         Self {
             margin_ms: 3000,
             partial_margin_ms: 1000,
+            min_window_ms: 0,
             max_tokens_base: 10,
             max_tokens_per_second: 6.0,
             no_speech_threshold: 0.6,
@@ -277,6 +291,14 @@ impl WhisperTranscriber {
         if opts.partial { self.opts.partial_margin_ms } else { self.opts.margin_ms }
     }
 
+    /// Encoder frames for `samples` of audio: audio plus margin, at least the minimum window
+    /// for a final decode, an even count (the second convolution halves it), at most 30 s.
+    fn frames(&self, samples: usize, margin_ms: u32, partial: bool) -> usize {
+        let margin = margin_ms as usize * SAMPLE_RATE as usize / 1000;
+        let min = if partial { 0 } else { self.opts.min_window_ms as usize * SAMPLE_RATE as usize / 1000 };
+        (samples + margin).max(min).div_ceil(HOP).div_ceil(2).saturating_mul(2).clamp(2, MAX_FRAMES)
+    }
+
     /// True for the multilingual models (forced to English).
     pub fn is_multilingual(&self) -> bool {
         self.special.en.is_some()
@@ -311,8 +333,7 @@ impl WhisperTranscriber {
         more: bool,
     ) -> Result<(Decoded, usize), EngineError> {
         let audio_ms = (pcm.len() as u64 * 1000 / u64::from(SAMPLE_RATE)) as u32;
-        let margin = self.margin_ms(opts) as usize * SAMPLE_RATE as usize / 1000;
-        let frames = (pcm.len() + margin).div_ceil(HOP).div_ceil(2).saturating_mul(2).clamp(2, MAX_FRAMES);
+        let frames = self.frames(pcm.len(), self.margin_ms(opts), opts.partial);
         let inf = |e: candle_core::Error| EngineError::Inference(e.to_string());
         let features = self.mel.compute(pcm, frames);
         let features = Tensor::from_vec(features, (1, N_MELS, frames), &Device::Cpu).map_err(inf)?;
@@ -383,8 +404,7 @@ impl WhisperTranscriber {
     #[doc(hidden)]
     pub fn encoder_deviation(&self, pcm: &[f32]) -> Result<f32, EngineError> {
         let inf = |e: candle_core::Error| EngineError::Inference(e.to_string());
-        let margin = self.opts.margin_ms as usize * SAMPLE_RATE as usize / 1000;
-        let frames = (pcm.len() + margin).div_ceil(HOP).div_ceil(2).saturating_mul(2).clamp(2, MAX_FRAMES);
+        let frames = self.frames(pcm.len(), self.opts.margin_ms, false);
         let features = Tensor::from_vec(self.mel.compute(pcm, frames), (1, N_MELS, frames), &Device::Cpu)
             .map_err(inf)?;
         let ours = self.encoder.forward(&features).map_err(inf)?;
