@@ -2,7 +2,7 @@
 
 use frontdesk_types::Instant;
 
-use super::step::Faq;
+use super::step::{Faq, faq_hit};
 use super::{Command, FlowMachine, Wait};
 use crate::ast::{NodeKind, SlotType};
 use crate::intents::{Classified, IntentMatch, Repair, Source, classify, repair, repair_dtmf, words};
@@ -43,9 +43,11 @@ impl FlowMachine {
                 let allowed: Vec<&str> =
                     node.routes.iter().filter_map(|r| r.intent.as_ref().map(|i| i.value.as_str())).collect();
                 let mut cls = classify(&b.flow, &b.intents, &allowed, text, emb);
-                if m.faq
-                    && let Classified::Match(im) | Classified::Ambiguous(im, _) = &cls
-                    && self.faq_nearer(text, emb, im)
+                // One retrieval, when the knowledge base can matter: not after a keyword rule.
+                let keyword = matches!(&cls, Classified::Match(im) | Classified::Ambiguous(im, _) if im.source == Source::Keyword);
+                let hit = if m.faq && !keyword { faq_hit(&b, text, emb) } else { None };
+                if let Classified::Match(im) | Classified::Ambiguous(im, _) = &cls
+                    && self.faq_nearer(hit.as_ref(), im)
                 {
                     cls = Classified::NoMatch { best: None };
                 }
@@ -66,7 +68,7 @@ impl FlowMachine {
                         self.relisten(now);
                     }
                     Classified::NoMatch { best } if m.faq => {
-                        match self.faq(now, text, emb, unsure(&b.flow, best)) {
+                        match self.faq(now, hit, unsure(&b.flow, best)) {
                             Faq::Answered => self.advance(now, None),
                             Faq::Confirming => {}
                             Faq::Unknown => self.fail_with(now, false, false),
@@ -132,7 +134,7 @@ impl FlowMachine {
             (Wait::Offers, _) => self.offer_choice(now, text),
             (Wait::SchedConfirm, _) => self.sched_confirm(now, text),
             (Wait::FaqQuestion, _) => {
-                if self.faq(now, text, emb, None) != Faq::Confirming {
+                if self.faq(now, faq_hit(&b, text, emb), None) != Faq::Confirming {
                     self.advance(now, None);
                 }
             }

@@ -8,6 +8,7 @@ use frontdesk_types::Instant;
 use super::{Command, Expect, FlowMachine, Wait};
 use crate::ast::{Cond, CondOp, Node, NodeKind, SlotType};
 use crate::intents::{IntentMatch, Source, words};
+use crate::kb::Hit;
 use crate::slots::Value;
 use crate::template::Template;
 
@@ -275,19 +276,11 @@ impl FlowMachine {
     ///
     /// `unsure` is an intent in the `intent_confirm_threshold` band (menus): with no answer, or
     /// when it is nearer than an entry in the confirmation band, the question is about it.
-    pub(super) fn faq(
-        &mut self,
-        now: Instant,
-        text: &str,
-        emb: Option<&[f32]>,
-        unsure: Option<IntentMatch>,
-    ) -> Faq {
-        let b = self.b.clone();
-        let s = &b.flow.settings;
-        // One retrieval at the band's lower edge; the score says answer or ask.
-        let lowest = s.faq_confirm_threshold.unwrap_or(s.faq_threshold);
-        let hit = b.kb.answer(&b.kb_index, text, emb, lowest);
-        if let Some(hit) = hit.as_ref().filter(|h| h.score >= s.faq_threshold) {
+    /// `hit` is [`faq_hit`]'s retrieval for the utterance.
+    pub(super) fn faq(&mut self, now: Instant, hit: Option<Hit<'_>>, unsure: Option<IntentMatch>) -> Faq {
+        let s = &self.b.flow.settings;
+        let faq_threshold = s.faq_threshold;
+        if let Some(hit) = hit.as_ref().filter(|h| h.score >= faq_threshold) {
             self.turn.faq_id = Some(hit.entry.id.clone());
             self.say(hit.entry.answer.clone());
             return Faq::Answered;
@@ -350,18 +343,14 @@ impl FlowMachine {
         }
     }
 
-    /// True when the knowledge base answers `text` (at `faq_threshold`) from a question or
-    /// example nearer to it than the nearest example of `im`: an intent found by the embedding
+    /// True when `hit` (the utterance's retrieval) reaches `faq_threshold` with a question or
+    /// example nearer to the utterance than the nearest example of `im`: an intent found by the embedding
     /// model gives way to an FAQ entry phrased more like what the caller said ("are you open
     /// on Saturdays" is nearer the hours entry than "do you have any openings on Tuesday").
     /// A keyword rule is the flow author's explicit word and is not second-guessed.
-    pub(super) fn faq_nearer(&self, text: &str, emb: Option<&[f32]>, im: &IntentMatch) -> bool {
-        let b = &self.b;
-        let Some(e) = emb.filter(|_| im.source == Source::Embedding) else { return false };
-        let Some(hit) = b.kb.answer(&b.kb_index, text, Some(e), b.flow.settings.faq_threshold) else {
-            return false;
-        };
-        hit.ask > im.confidence
+    pub(super) fn faq_nearer(&self, hit: Option<&Hit<'_>>, im: &IntentMatch) -> bool {
+        im.source == Source::Embedding
+            && hit.is_some_and(|h| h.score >= self.b.flow.settings.faq_threshold && h.ask > im.confidence)
     }
 
     fn faq_unknown(&mut self) {
@@ -403,6 +392,13 @@ impl FlowMachine {
             _ => self.utterance(now, text, confidence, emb),
         }
     }
+}
+
+/// The knowledge base's best entry for an utterance, retrieved once at the lowest threshold in
+/// use (`faq_confirm_threshold`, else `faq_threshold`): its score then says answer or ask.
+pub(super) fn faq_hit<'k>(b: &'k crate::Bundle, text: &str, emb: Option<&[f32]>) -> Option<Hit<'k>> {
+    let s = &b.flow.settings;
+    b.kb.answer(&b.kb_index, text, emb, s.faq_confirm_threshold.unwrap_or(s.faq_threshold))
 }
 
 /// What [`FlowMachine::faq`] did.

@@ -71,12 +71,28 @@ impl Embedder for Fake {
     }
 }
 
-fn machine() -> FlowMachine {
-    let flow = parse_flow(FLOW).unwrap();
+/// `src` parsed, checked and embedded with [`Fake`] (no knowledge base).
+fn bundle(src: &str) -> Arc<Bundle> {
+    let flow = parse_flow(src).unwrap();
     assert_eq!(crate::check::check(&flow), vec![]);
     let mut b = Bundle { flow, kb: Kb::default(), intents: Default::default(), kb_index: Default::default() };
     b.embed(&Fake).unwrap();
-    FlowMachine::new(Arc::new(b), local_now("2026-11-18T10:15", "America/New_York").unwrap())
+    Arc::new(b)
+}
+
+fn machine_on(b: &Arc<Bundle>) -> FlowMachine {
+    FlowMachine::new(b.clone(), local_now("2026-11-18T10:15", "America/New_York").unwrap())
+}
+
+fn machine() -> FlowMachine {
+    machine_on(&bundle(FLOW))
+}
+
+/// A machine on `b` that has started (said its first prompt).
+fn started(b: &Arc<Bundle>) -> FlowMachine {
+    let mut m = machine_on(b);
+    step(&mut m, Instant::ZERO, Some(Event::Start)).unwrap();
+    m
 }
 
 fn said(m: &mut FlowMachine, now: u64, text: &str) -> crate::convo::Reply {
@@ -320,19 +336,13 @@ fn keyword_rules_of_two_intents_are_decided_by_the_model_or_asked_without_one() 
         "hours: {examples: [when do you open], description: hear our hours}",
         "hours: {examples: [when do you open], description: hear our hours, keywords: [bill]}",
     );
-    let flow = parse_flow(&src).unwrap();
-    let mut b = Bundle { flow, kb: Kb::default(), intents: Default::default(), kb_index: Default::default() };
-    b.embed(&Fake).unwrap();
-    let b = Arc::new(b);
-    let wall = local_now("2026-11-18T10:15", "America/New_York").unwrap();
-    let mut m = FlowMachine::new(b.clone(), wall.clone());
-    step(&mut m, Instant::ZERO, Some(Event::Start)).unwrap();
+    let b = bundle(&src);
+    let mut m = started(&b);
     said_held(&mut m, 1000, "my bill");
     let i = m.turn().intent.clone().unwrap();
     assert_eq!((i.name.as_str(), i.source), ("billing", crate::intents::Source::Keyword));
     // Without a model the tie stays a tie: a clarifying question.
-    let mut m = FlowMachine::new(b, wall);
-    step(&mut m, Instant::ZERO, Some(Event::Start)).unwrap();
+    let mut m = started(&b);
     let ev = Event::Utterance { text: "my bill".into(), confidence: 0.9, embedding: None };
     let r = step(&mut m, Instant::from_millis(1000), Some(ev)).unwrap();
     assert_eq!(m.turn().actions, vec!["clarify"], "{}", r.say);
@@ -366,13 +376,8 @@ fn an_faq_entry_nearer_than_the_intent_examples_is_answered_at_a_menu() {
 #[test]
 fn intent_confirmation_band_asks_did_you_want_to_and_routes_on_yes() {
     let src = FLOW.replace("clarify_margin: 0.05", "clarify_margin: 0.05, intent_confirm_threshold: 0.4");
-    let flow = parse_flow(&src).unwrap();
-    let mut b = Bundle { flow, kb: Kb::default(), intents: Default::default(), kb_index: Default::default() };
-    b.embed(&Fake).unwrap();
-    let b = Arc::new(b);
-    let wall = local_now("2026-11-18T10:15", "America/New_York").unwrap();
-    let mut m = FlowMachine::new(b.clone(), wall.clone());
-    step(&mut m, Instant::ZERO, Some(Event::Start)).unwrap();
+    let b = bundle(&src);
+    let mut m = started(&b);
     // Cosine 0.5 with the billing example: under intent_threshold (0.6), in the band.
     let r = said(&mut m, 1000, "sort of a bill");
     assert_eq!(r.say, "Sorry, did you want to ask about a bill?");
@@ -381,22 +386,19 @@ fn intent_confirmation_band_asks_did_you_want_to_and_routes_on_yes() {
     said_held(&mut m, 2000, "yes please");
     assert_eq!(m.turn().intent.as_ref().map(|i| i.name.as_str()), Some("billing"));
     // A bare no: "I don't know", the offer of a person, and a failed try at the menu.
-    let mut m = FlowMachine::new(b.clone(), wall.clone());
-    step(&mut m, Instant::ZERO, Some(Event::Start)).unwrap();
+    let mut m = started(&b);
     said(&mut m, 1000, "sort of a bill");
     let r = said(&mut m, 2000, "no");
     assert!(r.say.contains("don't have an answer"), "{}", r.say);
     assert!(m.turn().actions.contains(&"no_match".to_owned()), "{:?}", m.turn().actions);
     assert_eq!(m.turn().intent, None);
     // Anything else is a new request: "when do you open" routes to hours.
-    let mut m = FlowMachine::new(b, wall);
-    step(&mut m, Instant::ZERO, Some(Event::Start)).unwrap();
+    let mut m = started(&b);
     said(&mut m, 1000, "sort of a bill");
     said(&mut m, 2000, "when do you open");
     assert_eq!(m.turn().intent.as_ref().map(|i| i.name.as_str()), Some("hours"));
     // Without the setting the same words are a plain no-match.
-    let mut m = machine();
-    step(&mut m, Instant::ZERO, Some(Event::Start)).unwrap();
+    let mut m = started(&bundle(FLOW));
     let r = said(&mut m, 1000, "sort of a bill");
     assert_eq!(r.say, "Say book or billing.");
 }

@@ -185,25 +185,24 @@ fn settings(cx: &mut Ctx, y: &Y<'_>) -> Settings {
             }
         }
     }
-    if let Some((f, p)) = confirm
-        && f >= s.faq_threshold
-    {
-        cx.err(
-            p,
-            "invalid",
-            format!("faq_confirm_threshold ({f}) must be below faq_threshold ({})", s.faq_threshold),
-            "the band between them is where the agent asks \"are you asking: ...?\"",
-        );
-    }
-    if let Some((f, p)) = intent_confirm
-        && f >= s.intent_threshold
-    {
-        cx.err(
-            p,
-            "invalid",
-            format!("intent_confirm_threshold ({f}) must be below intent_threshold ({})", s.intent_threshold),
-            "the band between them is where the agent asks \"did you want to ...?\"",
-        );
+    // A confirmation band's lower edge must be below the threshold it extends.
+    let bands = [
+        (confirm, "faq_confirm_threshold", s.faq_threshold, "faq_threshold", "\"are you asking: ...?\""),
+        (
+            intent_confirm,
+            "intent_confirm_threshold",
+            s.intent_threshold,
+            "intent_threshold",
+            "\"did you want to ...?\"",
+        ),
+    ];
+    for (set, name, upper, upper_name, question) in bands {
+        if let Some((f, p)) = set
+            && f >= upper
+        {
+            let hint = format!("the band between them is where the agent asks {question}");
+            cx.err(p, "invalid", format!("{name} ({f}) must be below {upper_name} ({upper})"), hint);
+        }
     }
     s
 }
