@@ -14,11 +14,12 @@
 //! Reported per split: right, wrong (routed to another intent or answered another entry: the
 //! costly error), asked (a clarifying or confirmation question: a turn lost, not an error) and
 //! refused (in scope but "I don't know"), with the out-of-scope rows separately. `--verbose`
-//! prints the misses of the dev split only, so that test and held-out stay unread.
+//! prints the misses of the dev split only, so that test and held-out stay unread;
+//! `--confusion SPLIT` prints a split's misses counted by (expected, got), no utterances.
 //!
 //! ```text
 //! cargo run --release -p frontdesk-flow --example route_eval [-- --flow FILE --questions FILE
-//!     --heldout --verbose --intent-threshold T --clarify-margin M --intent-confirm T (0: off)]
+//!     --heldout --verbose --confusion SPLIT --intent-threshold T --clarify-margin M --intent-confirm T (0: off)]
 //! ```
 //! The model is read from `FRONTDESK_MODELS` (default `models/`; `frontdesk models fetch`).
 
@@ -116,6 +117,7 @@ fn main() -> anyhow::Result<()> {
     let mut flow = root.join("flows/clinic.yaml");
     let mut questions = root.join("eval/route/utterances.tsv");
     let (mut heldout, mut verbose) = (false, false);
+    let mut confusion_split = "dev".to_owned();
     let (mut threshold, mut margin, mut unsure): (Option<f32>, Option<f32>, Option<f32>) = (None, None, None);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -123,6 +125,7 @@ fn main() -> anyhow::Result<()> {
             "--flow" => flow = args.next().context("--flow FILE")?.into(),
             "--questions" => questions = args.next().context("--questions FILE")?.into(),
             "--heldout" => heldout = true,
+            "--confusion" => confusion_split = args.next().context("--confusion SPLIT")?,
             "--verbose" => verbose = true,
             "--intent-threshold" => threshold = Some(args.next().context("--intent-threshold T")?.parse()?),
             "--intent-confirm" => unsure = Some(args.next().context("--intent-confirm T")?.parse()?),
@@ -171,19 +174,20 @@ fn main() -> anyhow::Result<()> {
                 y.wrong += 1;
             }
         }
-        // Only dev misses are shown: test and held-out stay unread.
-        if !ok && row.split == "dev" {
+        // Only dev misses are shown: test and held-out stay unread. `--confusion SPLIT` counts
+        // another split's misses by (expected, got) without showing a single utterance.
+        if !ok && row.split == confusion_split {
             *confusion.entry((row.want.join("|"), got.clone())).or_default() += 1;
-            if verbose {
-                println!(
-                    "  miss [{}] want {:<22} got {:<22} {:?} -> {:?}",
-                    row.split,
-                    row.want.join("|"),
-                    got,
-                    row.text,
-                    say
-                );
-            }
+        }
+        if !ok && row.split == "dev" && verbose {
+            println!(
+                "  miss [{}] want {:<22} got {:<22} {:?} -> {:?}",
+                row.split,
+                row.want.join("|"),
+                got,
+                row.text,
+                say
+            );
         }
     }
     for (split, y) in &tallies {
@@ -201,8 +205,8 @@ fn main() -> anyhow::Result<()> {
             y.oos_asked
         );
     }
-    if verbose {
-        println!("dev misses by (expected, got):");
+    if verbose || confusion_split != "dev" {
+        println!("{confusion_split} misses by (expected, got):");
         for ((want, got), n) in &confusion {
             println!("  {n:>3}  {want:<24} -> {got}");
         }
