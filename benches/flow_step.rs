@@ -2,6 +2,10 @@
 //! embedding, so intents fall back to keyword rules and FAQ retrieval to word overlap) in, every
 //! command drained out. The flow issue's target is under 1 ms per step.
 //!
+//! Also the intent ranker's training (once per flow load) at the clinic flow's size: as many
+//! 384-dimension vectors as the flow has intent examples and knowledge-base questions, examples
+//! and out-of-scope questions (synthetic vectors: the cost depends on the counts only).
+//!
 //! Run: `cargo bench --bench flow_step`.
 
 use std::hint::black_box;
@@ -46,5 +50,50 @@ fn bench_step(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_step);
-criterion_main!(benches);
+/// Deterministic pseudo-random unit vectors (xorshift).
+fn vectors(n: usize, seed: u64) -> Vec<Vec<f32>> {
+    let mut x = seed;
+    (0..n)
+        .map(|_| {
+            let v: Vec<f32> = (0..384)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (x % 2001) as f32 / 1000.0 - 1.0
+                })
+                .collect();
+            let norm = v.iter().map(|a| a * a).sum::<f32>().sqrt();
+            v.iter().map(|a| a / norm).collect()
+        })
+        .collect()
+}
+
+fn bench_ranker(c: &mut Criterion) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("flows/clinic.yaml");
+    let (bundle, _) = load(&path).expect("flows/clinic.yaml loads");
+    let intents: Vec<(String, Vec<Vec<f32>>)> = bundle
+        .flow
+        .intents
+        .iter()
+        .filter(|(_, i)| !i.examples.is_empty())
+        .enumerate()
+        .map(|(k, (name, i))| (name.clone(), vectors(i.examples.len(), 7 + k as u64)))
+        .collect();
+    let others =
+        bundle.kb.entries.iter().map(|e| 1 + e.examples.len()).sum::<usize>() + bundle.kb.out_of_scope.len();
+    let other = vectors(others, 99);
+    let n: usize = intents.iter().map(|(_, v)| v.len()).sum();
+    eprintln!("ranker: {n} intent example vectors, {others} other vectors");
+    c.bench_function("intent_ranker_train_clinic_size", |b| {
+        b.iter(|| black_box(frontdesk_flow::intents::Ranker::train(black_box(&intents), black_box(&other))));
+    });
+}
+
+criterion_group!(step, bench_step);
+criterion_group! {
+    name = ranker;
+    config = Criterion::default().sample_size(10);
+    targets = bench_ranker
+}
+criterion_main!(step, ranker);

@@ -67,8 +67,12 @@ pub struct Spanned<T> {
 pub struct Settings {
     /// Intent confidence below which an utterance is a no-match.
     pub intent_threshold: f32,
-    /// When the best two intents are closer than this, ask which one was meant.
+    /// When the best two intents are closer than this, ask which one was meant (ranker
+    /// probabilities when a model is configured, else cosines).
     pub clarify_margin: f32,
+    /// Optional, below `intent_threshold`: an utterance whose best cosine reaches it is still an
+    /// intent when the ranker finds an intent likelier than the knowledge base's questions.
+    pub intent_floor: Option<f32>,
     /// Optional lower intent threshold: when nothing else matched (no intent at
     /// `intent_threshold`, no FAQ answer) and the best intent is between it and
     /// `intent_threshold`, the agent asks "did you want to <intent>?" and routes on a yes.
@@ -91,6 +95,7 @@ impl Default for Settings {
         Settings {
             intent_threshold: 0.55,
             clarify_margin: 0.05,
+            intent_floor: None,
             intent_confirm_threshold: None,
             faq_threshold: 0.6,
             faq_confirm_threshold: None,

@@ -1,6 +1,11 @@
 //! Intent matching: keyword rules first, then the embedding model, with thresholds and a
 //! clarifying question when the best two intents are close.
 //!
+//! With a model, the best example cosine decides whether an utterance is an intent at all
+//! (`intent_threshold`), and a linear ranker trained on the examples ([`Ranker`]) decides which
+//! one; with `intent_floor` the ranker also lets in an utterance under the threshold that it
+//! finds likelier to be an intent than one of the knowledge base's questions.
+//!
 //! Design: the matcher never calls a model. Example phrases are embedded once, outside the
 //! machine, into an [`IntentIndex`] (see [`crate::Bundle::embed`]); each caller utterance
 //! arrives with its embedding already computed (or `None` when no model is configured). So
@@ -11,6 +16,9 @@
 //! every repair pattern, see [`repair`]) work with no model at all.
 
 use crate::ast::{Flow, Intent};
+
+mod ranker;
+pub use ranker::Ranker;
 
 /// Lowercased words, apostrophes dropped (`don't` -> `dont`), other punctuation splits.
 pub fn words(text: &str) -> Vec<String> {
@@ -62,12 +70,22 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
 #[derive(Debug, Clone, Default)]
 pub struct IntentIndex {
     pub(crate) vectors: Vec<(String, Vec<Vec<f32>>)>,
+    /// Decides which intent when several pass the threshold (trained on the same vectors).
+    pub(crate) ranker: Option<Ranker>,
 }
 
 impl IntentIndex {
-    /// Builds the index from precomputed vectors: `(intent, one vector per example)`.
+    /// Builds the index from precomputed vectors: `(intent, one vector per example)`, and
+    /// trains the ranker on them.
     pub fn from_vectors(vectors: Vec<(String, Vec<Vec<f32>>)>) -> Self {
-        IntentIndex { vectors }
+        Self::with_other(vectors, &[])
+    }
+
+    /// As [`IntentIndex::from_vectors`], the ranker also learning `other`: vectors of texts
+    /// that are no intent (the knowledge base's questions, examples and out-of-scope list).
+    pub fn with_other(vectors: Vec<(String, Vec<Vec<f32>>)>, other: &[Vec<f32>]) -> Self {
+        let ranker = Ranker::train(&vectors, other);
+        IntentIndex { vectors, ranker }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -145,12 +163,15 @@ pub fn classify(
         && !index.is_empty()
     {
         let hit: Vec<&str> = kw.iter().map(|(_, name)| *name).collect();
-        let scored = embedding_scores(index, &hit, e);
+        let scored: Vec<(String, f32)> = match &index.ranker {
+            Some(r) => r.rank(&hit, e),
+            None => embedding_scores(index, &hit, e).into_iter().map(|m| (m.name, m.confidence)).collect(),
+        };
         match scored.as_slice() {
-            [a, b, ..] if a.confidence - b.confidence < s.clarify_margin => {
-                return Classified::Ambiguous(km(&a.name), km(&b.name));
+            [(a, pa), (b, pb), ..] if pa - pb < s.clarify_margin => {
+                return Classified::Ambiguous(km(a), km(b));
             }
-            [a, ..] => return Classified::Match(km(&a.name)),
+            [(a, _), ..] => return Classified::Match(km(a)),
             [] => {}
         }
     }
@@ -160,17 +181,38 @@ pub fn classify(
         [] => {}
     }
     let Some(e) = emb else { return Classified::NoMatch { best: None } };
-    let mut it = embedding_scores(index, allowed, e).into_iter();
-    match (it.next(), it.next()) {
-        (Some(a), b) if a.confidence >= s.intent_threshold => match b {
-            Some(b)
-                if b.confidence >= s.intent_threshold && a.confidence - b.confidence < s.clarify_margin =>
-            {
-                Classified::Ambiguous(a, b)
+    let scored = embedding_scores(index, allowed, e);
+    let Some(top) = scored.first() else { return Classified::NoMatch { best: None } };
+    let passed = top.confidence >= s.intent_threshold;
+    // Under the threshold, `intent_floor` lets an intent in when the ranker, which also learnt
+    // the knowledge base's questions as "other", finds an intent likelier than "other".
+    let floored = !passed
+        && s.intent_floor.is_some_and(|f| top.confidence >= f)
+        && index.ranker.as_ref().is_some_and(|r| r.intent_beats_other(allowed, e));
+    if !passed && !floored {
+        return Classified::NoMatch { best: Some(top.clone()) };
+    }
+    // Which intent: the ranker's choice when there is one, else the nearest example's. The
+    // confidence is the cosine that passed the gate.
+    let at = |name: &str| IntentMatch {
+        name: name.to_owned(),
+        confidence: top.confidence,
+        source: Source::Embedding,
+    };
+    if let Some(r) = &index.ranker {
+        match r.rank(allowed, e).as_slice() {
+            [(a, pa), (b, pb), ..] if pa - pb < s.clarify_margin => {
+                return Classified::Ambiguous(at(a), at(b));
             }
-            _ => Classified::Match(a),
-        },
-        (best, _) => Classified::NoMatch { best },
+            [(a, _), ..] => return Classified::Match(at(a)),
+            [] => {}
+        }
+    }
+    match scored.get(1) {
+        Some(b) if b.confidence >= s.intent_threshold && top.confidence - b.confidence < s.clarify_margin => {
+            Classified::Ambiguous(top.clone(), b.clone())
+        }
+        _ => Classified::Match(top.clone()),
     }
 }
 
@@ -332,6 +374,86 @@ mod tests {
         assert!(word_match("book", "booking"));
         assert!(word_match("schedule", "scheduling"));
         assert!(!word_match("book", "bookshelf"));
+    }
+
+    /// A flow with `book` and `change` at a menu and the given settings.
+    fn flow(settings: &str) -> Flow {
+        crate::parse::parse_flow(&format!(
+            "flow: t\nbusiness: B\nstart: menu\nsettings: {{{settings}}}\nintents:\n  book: {{examples: [a]}}\n  change: {{examples: [b]}}\nnodes:\n  menu:\n    menu: {{prompt: Hi, no_input: Hi?, no_match: Say book.}}\n    routes:\n      - {{intent: book, goto: bye}}\n      - {{intent: change, goto: bye}}\n  bye:\n    say: Bye.\n    hangup: true\n"
+        ))
+        .unwrap()
+    }
+
+    fn unit(parts: &[f32]) -> Vec<f32> {
+        let mut v = [0.0f32; 8];
+        v[..parts.len()].copy_from_slice(parts);
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.iter().map(|x| x / n).collect()
+    }
+
+    /// `book` and `change` share a topic (axis 0) and differ by a cue (axis 1); the other
+    /// texts (a knowledge base's questions) are about something else (axis 5).
+    fn index(with_other: bool) -> IntentIndex {
+        let book = (0..6).map(|i| unit(&[1.0, 0.3, 0.05 * i as f32])).collect();
+        let change = (0..6).map(|i| unit(&[1.0, -0.3, 0.0, 0.05 * i as f32])).collect();
+        let other: Vec<Vec<f32>> =
+            (0..8).map(|i| unit(&[0.3, 0.0, 0.0, 0.0, 0.0, 1.0, 0.05 * i as f32])).collect();
+        let vectors = vec![("book".to_owned(), book), ("change".to_owned(), change)];
+        IntentIndex::with_other(vectors, if with_other { &other } else { &[] })
+    }
+
+    #[test]
+    fn intent_floor_lets_in_what_the_ranker_finds_likelier_than_other_texts() {
+        let allowed = ["book", "change"];
+        let best = |idx: &IntentIndex, q: &[f32]| embedding_scores(idx, &allowed, q)[0].confidence;
+        // On the book side, with some of the other texts' axis: under the threshold.
+        let q = unit(&[1.0, 0.25, 0.0, 0.0, 0.0, 0.6]);
+        let cos = best(&index(true), &q);
+        assert!((0.5..0.95).contains(&cos), "premise: {cos}");
+        let floored = flow("intent_threshold: 0.95, clarify_margin: 0.05, intent_floor: 0.5");
+        match classify(&floored, &index(true), &allowed, "x", Some(&q)) {
+            Classified::Match(m) => {
+                assert_eq!(m.name, "book");
+                assert!((m.confidence - cos).abs() < 1e-6, "the gate's cosine: {m:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // No floor, or a ranker that never saw other texts: a no-match, as before.
+        let plain = flow("intent_threshold: 0.95, clarify_margin: 0.05");
+        assert!(matches!(
+            classify(&plain, &index(true), &allowed, "x", Some(&q)),
+            Classified::NoMatch { .. }
+        ));
+        assert!(matches!(
+            classify(&floored, &index(false), &allowed, "x", Some(&q)),
+            Classified::NoMatch { .. }
+        ));
+        // Above the floor but nearer the other texts: still a no-match.
+        let q2 = unit(&[0.6, 0.0, 0.0, 0.0, 0.0, 1.0]);
+        assert!(best(&index(true), &q2) >= 0.3);
+        let low = flow("intent_threshold: 0.95, clarify_margin: 0.05, intent_floor: 0.3");
+        assert!(matches!(classify(&low, &index(true), &allowed, "x", Some(&q2)), Classified::NoMatch { .. }));
+        // Above the threshold the ranker picks the intent, and close probabilities are asked.
+        let q3 = unit(&[1.0, -0.2]);
+        let sure = flow("intent_threshold: 0.5, clarify_margin: 0.05");
+        assert!(
+            matches!(classify(&sure, &index(true), &allowed, "x", Some(&q3)), Classified::Match(m) if m.name == "change")
+        );
+        let middle = unit(&[1.0, 0.0]);
+        assert!(matches!(
+            classify(&sure, &index(true), &allowed, "x", Some(&middle)),
+            Classified::Ambiguous(..)
+        ));
+    }
+
+    #[test]
+    fn intent_floor_must_be_below_intent_threshold() {
+        let src = "flow: t\nbusiness: B\nstart: bye\nsettings: {intent_threshold: 0.5, intent_floor: 0.5}\nnodes:\n  bye:\n    say: Bye.\n    hangup: true\n";
+        let e = crate::parse::parse_flow(src).unwrap_err();
+        assert!(
+            e.iter().any(|d| d.message.contains("intent_floor (0.5) must be below intent_threshold (0.5)")),
+            "{e:?}"
+        );
     }
 
     #[test]

@@ -139,6 +139,20 @@ impl KbIndex {
         self
     }
 
+    /// Every question, example and out-of-scope vector as the model gave it (center added
+    /// back): the texts that are no intent, for the intent ranker.
+    #[must_use]
+    pub fn raw_asks_and_negatives(&self) -> Vec<Vec<f32>> {
+        let add = |v: &Vec<f32>| -> Vec<f32> {
+            if self.center.len() == v.len() {
+                v.iter().zip(&self.center).map(|(x, c)| x + c).collect()
+            } else {
+                v.clone()
+            }
+        };
+        self.asks.iter().flatten().chain(&self.negatives).map(add).collect()
+    }
+
     /// `e` with the index's center subtracted (unchanged without centering).
     fn centered(&self, e: &[f32]) -> Vec<f32> {
         if self.center.len() == e.len() {

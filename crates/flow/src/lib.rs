@@ -114,8 +114,9 @@ impl Bundle {
             let texts: Vec<&str> = intent.examples.iter().map(String::as_str).collect();
             vectors.push((name.clone(), model.embed(&texts)?));
         }
-        self.intents = IntentIndex::from_vectors(vectors);
         self.kb_index = KbIndex::build(&self.kb, model)?;
+        let other = self.kb_index.raw_asks_and_negatives();
+        self.intents = IntentIndex::with_other(vectors, &other);
         Ok(())
     }
 }

@@ -83,7 +83,8 @@ fn paraphrases_and_out_of_scope_with_the_model() {
         hits += usize::from(got.as_deref() == Some(want));
     }
     eprintln!("{hits}/8 paraphrased intents matched");
-    assert!(hits >= 6, "only {hits}/8 paraphrased requests reached their intent");
+    // Measured: 8/8 with the intent ranker and intent_floor (7/8 with the nearest example).
+    assert!(hits >= 7, "only {hits}/8 paraphrased requests reached their intent");
     for q in ["What is the capital of France?", "Can you recommend a good pizza place nearby?"] {
         let (faq, intent, say) = ask(&m, &b, q);
         eprintln!("{q:?} -> faq {faq:?} intent {intent:?}: {say}");

@@ -349,8 +349,15 @@ impl FlowMachine {
     /// on Saturdays" is nearer the hours entry than "do you have any openings on Tuesday").
     /// A keyword rule is the flow author's explicit word and is not second-guessed.
     pub(super) fn faq_nearer(&self, hit: Option<&Hit<'_>>, im: &IntentMatch) -> bool {
-        im.source == Source::Embedding
-            && hit.is_some_and(|h| h.score >= self.b.flow.settings.faq_threshold && h.ask > im.confidence)
+        let s = &self.b.flow.settings;
+        // An intent under the threshold (let in by the ranker) also gives way to an entry in
+        // the FAQ confirmation band: "are you asking ...?" costs less than a wrong route.
+        let floor = if im.confidence < s.intent_threshold {
+            s.faq_confirm_threshold.unwrap_or(s.faq_threshold)
+        } else {
+            s.faq_threshold
+        };
+        im.source == Source::Embedding && hit.is_some_and(|h| h.score >= floor && h.ask > im.confidence)
     }
 
     fn faq_unknown(&mut self) {

@@ -409,3 +409,54 @@ fn intent_confirm_threshold_must_be_below_intent_threshold() {
     let e = parse_flow(&src).unwrap_err();
     assert!(e.iter().any(|d| d.message.contains("intent_confirm_threshold (0.7) must be below")), "{e:?}");
 }
+
+#[test]
+fn an_intent_let_in_under_the_threshold_gives_way_to_an_faq_entry_in_the_band() {
+    fn unit(parts: &[f32]) -> Vec<f32> {
+        let mut v = [0.0f32; 8];
+        v[..parts.len()].copy_from_slice(parts);
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.iter().map(|x| x / n).collect()
+    }
+    // `book` on axes 0-1, other texts on axis 5, the KB's question on axis 6. The caller's
+    // words lean to `book` (cosine 0.63, under intent_threshold but over intent_floor, the
+    // ranker finds it likelier than the other texts) and nearer still to the KB question
+    // (cosine 0.75, in the FAQ confirmation band).
+    let machine_with = |settings: &str| {
+        let src = FAQ_FLOW
+            .replace("settings: {faq_threshold: 0.7, faq_confirm_threshold: 0.4}", settings)
+            .replace("book: {keywords: [book]}", "book: {keywords: [book], examples: [a booking]}");
+        let flow = parse_flow(&src).unwrap();
+        let kb = Kb::parse(
+            "entries:\n  - id: hours\n    question: What are your opening hours?\n    answer: Nine to five.\n",
+        )
+        .unwrap();
+        let book = (0..4).map(|i| unit(&[1.0, 0.3, 0.05 * i as f32])).collect();
+        let other: Vec<Vec<f32>> =
+            (0..4).map(|i| unit(&[0.2, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.05 * i as f32])).collect();
+        let intents = crate::IntentIndex::with_other(vec![("book".into(), book)], &other);
+        let kb_index = crate::KbIndex::from_vectors(vec![unit(&[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0])]);
+        let b = Arc::new(Bundle { flow, kb, intents, kb_index });
+        let mut m = started(&b);
+        let ev = Event::Utterance {
+            text: "zzz".into(),
+            confidence: 0.9,
+            embedding: Some(unit(&[1.0, 0.3, 0.0, 0.0, 0.0, 0.0, 1.2])),
+        };
+        let r = step(&mut m, Instant::from_millis(1000), Some(ev)).unwrap();
+        (m.turn().intent.as_ref().map(|i| i.name.clone()), r.say)
+    };
+    let (intent, say) = machine_with(
+        "settings: {intent_threshold: 0.9, intent_floor: 0.4, faq_threshold: 0.9, faq_confirm_threshold: 0.3}",
+    );
+    assert_eq!(intent, None);
+    assert_eq!(say, "Just to be sure, are you asking: What are your opening hours?");
+    // Without the band the let-in intent stands (no FAQ answer reaches faq_threshold).
+    let (intent, _) =
+        machine_with("settings: {intent_threshold: 0.9, intent_floor: 0.4, faq_threshold: 0.9}");
+    assert_eq!(intent.as_deref(), Some("book"));
+    // Without the floor: no intent, no answer.
+    let (intent, say) = machine_with("settings: {intent_threshold: 0.9, faq_threshold: 0.9}");
+    assert_eq!(intent, None);
+    assert!(say.contains("don't have an answer"), "{say}");
+}

@@ -133,10 +133,11 @@ fn flow(cx: &mut Ctx, root: &Y<'_>) -> Option<Flow> {
 
 fn settings(cx: &mut Ctx, y: &Y<'_>) -> Settings {
     let mut s = Settings::default();
-    let (mut confirm, mut intent_confirm) = (None, None);
+    let (mut confirm, mut intent_confirm, mut floor) = (None, None, None);
     let keys = [
         "intent_threshold",
         "clarify_margin",
+        "intent_floor",
         "intent_confirm_threshold",
         "faq_threshold",
         "faq_confirm_threshold",
@@ -171,6 +172,10 @@ fn settings(cx: &mut Ctx, y: &Y<'_>) -> Settings {
                 match k.as_str() {
                     "intent_threshold" => s.intent_threshold = f,
                     "clarify_margin" => s.clarify_margin = f,
+                    "intent_floor" => {
+                        floor = Some((f, pos(v)));
+                        s.intent_floor = Some(f);
+                    }
                     "intent_confirm_threshold" => {
                         intent_confirm = Some((f, pos(v)));
                         s.intent_confirm_threshold = Some(f);
@@ -187,20 +192,32 @@ fn settings(cx: &mut Ctx, y: &Y<'_>) -> Settings {
     }
     // A confirmation band's lower edge must be below the threshold it extends.
     let bands = [
-        (confirm, "faq_confirm_threshold", s.faq_threshold, "faq_threshold", "\"are you asking: ...?\""),
+        (
+            confirm,
+            "faq_confirm_threshold",
+            s.faq_threshold,
+            "faq_threshold",
+            "the band between them is where the agent asks \"are you asking: ...?\"",
+        ),
         (
             intent_confirm,
             "intent_confirm_threshold",
             s.intent_threshold,
             "intent_threshold",
-            "\"did you want to ...?\"",
+            "the band between them is where the agent asks \"did you want to ...?\"",
+        ),
+        (
+            floor,
+            "intent_floor",
+            s.intent_threshold,
+            "intent_threshold",
+            "in the band between them the intent ranker decides whether it is an intent at all",
         ),
     ];
-    for (set, name, upper, upper_name, question) in bands {
+    for (set, name, upper, upper_name, hint) in bands {
         if let Some((f, p)) = set
             && f >= upper
         {
-            let hint = format!("the band between them is where the agent asks {question}");
             cx.err(p, "invalid", format!("{name} ({f}) must be below {upper_name} ({upper})"), hint);
         }
     }
