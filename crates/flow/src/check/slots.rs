@@ -240,6 +240,11 @@ pub(super) fn check_slots(flow: &Flow, out: &mut Vec<Diagnostic>) {
         let (Some(n), Some(Some(inn))) = (flow.nodes.get(i), ins.get(i).cloned()) else { continue };
         let mut outs = inn.clone();
         outs.extend(defs(n));
+        // A webhook that succeeds clears `webhook_error` (an earlier failure's), as the
+        // machine does.
+        if matches!(n.kind, NodeKind::Webhook(_)) {
+            outs.remove(WEBHOOK_ERROR);
+        }
         // Outcome edges (`none`, `declined`) leave before the node's slots are set.
         let mut succ: Vec<(&str, BTreeSet<String>)> = n
             .routes

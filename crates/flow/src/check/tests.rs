@@ -196,3 +196,37 @@ fn an_llm_fallback_sets_llm_error_and_a_route_sets_llm_route() {
     let d = diags(&LLM.replace("Checked.", "Checked {{llm_ok}}.").replace("({{llm_error}})", "({{llm_ok}})"));
     assert_eq!(d, vec![]);
 }
+
+#[test]
+fn a_webhook_that_succeeds_clears_an_earlier_webhook_error() {
+    // `second` runs only after `first` failed; on its success path the machine has removed
+    // `webhook_error`, so `tell` must not read it (its failure path may).
+    let src = "\
+flow: t
+business: Acme
+start: first
+global: {human: person}
+nodes:
+  first:
+    webhook: {url: 'http://example.com/a', on_failure: second}
+    next: done
+  second:
+    webhook: {url: 'http://example.com/b', on_failure: failed}
+    next: tell
+  tell:
+    say: 'Earlier: {{webhook_error}}.'
+    hangup: true
+  failed:
+    say: 'Now: {{webhook_error}}.'
+    hangup: true
+  done:
+    say: Bye.
+    hangup: true
+  person:
+    transfer: {queue: desk}
+";
+    let d = diags(src);
+    let unset: Vec<&Diagnostic> = d.iter().filter(|d| d.code == "unset-slot").collect();
+    assert_eq!(unset.len(), 1, "{d:?}");
+    assert!(unset[0].message.contains("node `tell`"), "{d:?}");
+}
