@@ -7,7 +7,7 @@
 //! as the chat simulator and the voice loop do it (embedded through
 //! `frontdesk_flow::spoken::embedding_text`, one machine step). The outcome is the routed
 //! intent (`book`, `change`), the FAQ entry answered, `idk` (the agent said it does not know or
-//! did not understand), `clarify:?` (it asked which of two intents) or `confirm:<id>` (it asked
+//! did not understand), `clarify:<a>|<b>` (it asked which of two intents) or `confirm:<id>` (it asked
 //! "are you asking: ...?" about an entry, or "did you want to ...?" about an intent). An expected column may list alternatives
 //! joined with `|`.
 //!
@@ -97,8 +97,8 @@ fn outcome(m: &MiniLm, b: &Arc<Bundle>, text: &str) -> anyhow::Result<(String, S
     }
     let label = if let Some(c) = t.actions.iter().find_map(|a| confirm(a)) {
         format!("confirm:{c}")
-    } else if t.actions.iter().any(|a| a == "clarify") {
-        format!("clarify:{}", t.intent.as_ref().map_or("?", |i| i.name.as_str()))
+    } else if let Some(a) = t.actions.iter().find(|a| a.starts_with("clarify:")) {
+        a.clone()
     } else if let Some(f) = &t.faq_id {
         f.clone()
     } else if let Some(i) = &t.intent {
@@ -169,7 +169,7 @@ fn main() -> anyhow::Result<()> {
             if asked {
                 y.asked += 1;
                 let about = got.split(':').nth(1).unwrap_or_default();
-                y.asked_right += usize::from(row.want.iter().any(|w| w == about));
+                y.asked_right += usize::from(row.want.iter().any(|w| about.split('|').any(|a| a == w)));
             } else if !ok && got != "idk" {
                 y.wrong += 1;
             }

@@ -63,7 +63,7 @@ impl FlowMachine {
                         let q = format!("Sorry, did you want to {da}, or {dc}?");
                         self.last_prompt = q.clone();
                         self.say(q);
-                        self.turn.actions.push("clarify".into());
+                        self.turn.actions.push(format!("clarify:{}|{}", a.name, c.name));
                         self.wait = Wait::Clarify(a, c);
                         self.relisten(now);
                     }

@@ -177,7 +177,7 @@ fn close_intents_get_a_clarifying_question() {
     step(&mut m, Instant::ZERO, Some(Event::Start)).unwrap();
     let r = said(&mut m, 1000, "bill hours");
     assert_eq!(r.say, "Sorry, did you want to hear our hours, or ask about a bill?");
-    assert_eq!(m.turn().actions, vec!["clarify"]);
+    assert_eq!(m.turn().actions, vec!["clarify:hours|billing"]);
     said(&mut m, 2000, "the second one");
     assert_eq!(m.turn().intent.as_ref().map(|i| i.name.as_str()), Some("billing"));
 }
@@ -345,7 +345,7 @@ fn keyword_rules_of_two_intents_are_decided_by_the_model_or_asked_without_one() 
     let mut m = started(&b);
     let ev = Event::Utterance { text: "my bill".into(), confidence: 0.9, embedding: None };
     let r = step(&mut m, Instant::from_millis(1000), Some(ev)).unwrap();
-    assert_eq!(m.turn().actions, vec!["clarify"], "{}", r.say);
+    assert_eq!(m.turn().actions, vec!["clarify:billing|hours"], "{}", r.say);
 }
 
 #[test]
