@@ -4,7 +4,8 @@
 //! ```text
 //! zcat /usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz |
 //!   RAYON_NUM_THREADS=1 cargo run --release -p frontdesk-asr-whisper --example eval_asr -- \
-//!   [--model tiny.en|base] [--margin-ms N] [--min-window-ms N] [--prompts DIR] [--limit N] [--hyp FILE] \
+//!   [--model tiny.en|base] [--margin-ms N] [--min-window-ms N] [--short-min-window-ms N]
+//!   [--short-audio-ms N] [--prompts DIR] [--limit N] [--hyp FILE] \
 //!   [--noisy] [--no-kv] [--encoder-only] [--seconds MIN-MAX]
 //!   [--stream [--partial-ms N] [--partial-growth PCT] [--partial-margin-ms N]]
 //!   [--write-audio DIR] [--cpu-time]
@@ -221,6 +222,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut limit = usize::MAX;
     let mut margin: Option<u32> = None;
     let mut min_window: Option<u32> = None;
+    let (mut short_window, mut short_audio): (Option<u32>, Option<u32>) = (None, None);
     let mut hyp_file: Option<PathBuf> = None;
     let mut audio_dir: Option<PathBuf> = None;
     let (mut noisy, mut kv, mut streaming, mut partial_ms) = (false, true, false, 600usize);
@@ -238,6 +240,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--limit" => limit = val()?.parse()?,
             "--margin-ms" => margin = Some(val()?.parse()?),
             "--min-window-ms" => min_window = Some(val()?.parse()?),
+            "--short-min-window-ms" => short_window = Some(val()?.parse()?),
+            "--short-audio-ms" => short_audio = Some(val()?.parse()?),
             "--hyp" => hyp_file = Some(PathBuf::from(val()?)),
             "--write-audio" => audio_dir = Some(PathBuf::from(val()?)),
             "--noisy" => noisy = true,
@@ -262,6 +266,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut o = m.options().clone();
     if let Some(ms) = min_window {
         o.min_window_ms = ms;
+    }
+    if let Some(ms) = short_window {
+        o.short_min_window_ms = ms;
+    }
+    if let Some(ms) = short_audio {
+        o.short_audio_ms = ms;
     }
     if let Some(ms) = margin {
         o.margin_ms = ms;
@@ -351,10 +361,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "all".into());
     let pct = |e: usize| 100.0 * e as f64 / ref_words.max(1) as f64;
     println!(
-        "model {} margin {} ms (input >= {} ms), threads {threads}, kv cache {kv}, {}{}, {} time",
+        "model {} margin {} ms (input >= {} ms, >= {} ms under {} ms), threads {threads}, kv cache {kv}, {}{}, {} time",
         model.id(),
         m.options().margin_ms,
         m.options().min_window_ms,
+        m.options().short_min_window_ms,
+        m.options().short_audio_ms,
         if noisy { "G.711 + pink noise 20 dB" } else { "clean" },
         if streaming {
             format!(
