@@ -67,8 +67,9 @@ pub struct Spanned<T> {
 pub struct Settings {
     /// Intent confidence below which an utterance is a no-match.
     pub intent_threshold: f32,
-    /// When the best two intents are closer than this, ask which one was meant (ranker
-    /// probabilities when a model is configured, else cosines).
+    /// When the best two intents are closer than this, ask which one was meant: the intent
+    /// ranker's probabilities when it decides (an embedding model and examples), else the best
+    /// example cosines. Without a model, a keyword tie is always asked.
     pub clarify_margin: f32,
     /// Optional, below `intent_threshold`: an utterance whose best cosine reaches it is still an
     /// intent when the ranker finds an intent likelier than the knowledge base's questions.

@@ -70,7 +70,8 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
 #[derive(Debug, Clone, Default)]
 pub struct IntentIndex {
     pub(crate) vectors: Vec<(String, Vec<Vec<f32>>)>,
-    /// Decides which intent when several pass the threshold (trained on the same vectors).
+    /// Decides which intent once the best cosine passes the threshold, and with `intent_floor`
+    /// whether an utterance under it is an intent (trained on the same vectors).
     pub(crate) ranker: Option<Ranker>,
 }
 
@@ -163,9 +164,10 @@ pub fn classify(
         && !index.is_empty()
     {
         let hit: Vec<&str> = kw.iter().map(|(_, name)| *name).collect();
+        // The ranker only when it knows every intent hit (a keyword-only intent has no vectors).
         let scored: Vec<(String, f32)> = match &index.ranker {
-            Some(r) => r.rank(&hit, e),
-            None => embedding_scores(index, &hit, e).into_iter().map(|m| (m.name, m.confidence)).collect(),
+            Some(r) if hit.iter().all(|h| r.knows(h)) => r.rank(&hit, e),
+            _ => embedding_scores(index, &hit, e).into_iter().map(|m| (m.name, m.confidence)).collect(),
         };
         match scored.as_slice() {
             [(a, pa), (b, pb), ..] if pa - pb < s.clarify_margin => {
@@ -379,7 +381,7 @@ mod tests {
     /// A flow with `book` and `change` at a menu and the given settings.
     fn flow(settings: &str) -> Flow {
         crate::parse::parse_flow(&format!(
-            "flow: t\nbusiness: B\nstart: menu\nsettings: {{{settings}}}\nintents:\n  book: {{examples: [a]}}\n  change: {{examples: [b]}}\nnodes:\n  menu:\n    menu: {{prompt: Hi, no_input: Hi?, no_match: Say book.}}\n    routes:\n      - {{intent: book, goto: bye}}\n      - {{intent: change, goto: bye}}\n  bye:\n    say: Bye.\n    hangup: true\n"
+            "flow: t\nbusiness: B\nstart: menu\nknowledge: kb.yaml\nsettings: {{{settings}}}\nintents:\n  book: {{examples: [a]}}\n  change: {{examples: [b]}}\nnodes:\n  menu:\n    menu: {{prompt: Hi, no_input: Hi?, no_match: Say book.}}\n    routes:\n      - {{intent: book, goto: bye}}\n      - {{intent: change, goto: bye}}\n  bye:\n    say: Bye.\n    hangup: true\n"
         ))
         .unwrap()
     }
@@ -447,8 +449,17 @@ mod tests {
     }
 
     #[test]
+    fn intent_floor_needs_a_knowledge_base() {
+        let src = "flow: t\nbusiness: B\nstart: bye\nsettings: {intent_threshold: 0.5, intent_floor: 0.3}\nnodes:\n  bye:\n    say: Bye.\n    hangup: true\n";
+        let e = crate::parse::parse_flow(src).unwrap_err();
+        assert!(e.iter().any(|d| d.message.contains("intent_floor needs a knowledge base")), "{e:?}");
+        let with_kb = src.replace("start: bye\n", "start: bye\nknowledge: kb.yaml\n");
+        assert!(crate::parse::parse_flow(&with_kb).is_ok());
+    }
+
+    #[test]
     fn intent_floor_must_be_below_intent_threshold() {
-        let src = "flow: t\nbusiness: B\nstart: bye\nsettings: {intent_threshold: 0.5, intent_floor: 0.5}\nnodes:\n  bye:\n    say: Bye.\n    hangup: true\n";
+        let src = "flow: t\nbusiness: B\nstart: bye\nknowledge: kb.yaml\nsettings: {intent_threshold: 0.5, intent_floor: 0.5}\nnodes:\n  bye:\n    say: Bye.\n    hangup: true\n";
         let e = crate::parse::parse_flow(src).unwrap_err();
         assert!(
             e.iter().any(|d| d.message.contains("intent_floor (0.5) must be below intent_threshold (0.5)")),

@@ -343,8 +343,9 @@ impl FlowMachine {
         }
     }
 
-    /// True when `hit` (the utterance's retrieval) reaches `faq_threshold` with a question or
-    /// example nearer to the utterance than the nearest example of `im`: an intent found by the embedding
+    /// True when `hit` (the utterance's retrieval) reaches `faq_threshold` (for an intent let in
+    /// under `intent_threshold` by `intent_floor`: `faq_confirm_threshold`) with a question or
+    /// example nearer to the utterance than `im`'s confidence (the best intent example cosine): an intent found by the embedding
     /// model gives way to an FAQ entry phrased more like what the caller said ("are you open
     /// on Saturdays" is nearer the hours entry than "do you have any openings on Tuesday").
     /// A keyword rule is the flow author's explicit word and is not second-guessed.

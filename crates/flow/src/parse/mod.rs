@@ -107,6 +107,18 @@ fn flow(cx: &mut Ctx, root: &Y<'_>) -> Option<Flow> {
     let resources = get(&top, "resources").and_then(|y| string(cx, y, "resources"));
     let inputs = get(&top, "inputs").map(|y| strings(cx, y, "inputs")).unwrap_or_default();
     let settings = get(&top, "settings").map(|y| settings(cx, y)).unwrap_or_default();
+    // The floor's "other" class is the knowledge base: without one it would let nothing in.
+    if settings.intent_floor.is_some()
+        && knowledge.is_none()
+        && let Some(y) = get(&top, "settings")
+    {
+        cx.err(
+            pos(y),
+            "missing",
+            "intent_floor needs a knowledge base: the intent ranker learns \"not an intent\" from its questions",
+            "add `knowledge: kb.yaml` at the top, or remove intent_floor",
+        );
+    }
     let intents = get(&top, "intents").map(|y| intents(cx, y)).unwrap_or_default();
     let global = get(&top, "global").map(|y| globals(cx, y)).unwrap_or_default();
     let llm_fallback = get(&top, "llm_fallback").and_then(|y| llm::fallback(cx, y));
