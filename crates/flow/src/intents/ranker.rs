@@ -11,7 +11,7 @@
 //! are the same idea, trained once at load instead of offline).
 //!
 //! Training is full-batch gradient descent with L2 regularisation, from zero weights, in a fixed
-//! order: deterministic, about 0.14 s for the clinic flow's 743 vectors, once per flow load. A
+//! order: deterministic, about 0.12 s for the clinic flow's 743 vectors, once per flow load. A
 //! step that raises the loss is undone and the step size halved, so tight clusters (where a
 //! fixed step oscillates) still converge.
 
