@@ -353,6 +353,18 @@ pub fn repair_dtmf(digit: char) -> Option<Repair> {
     }
 }
 
+/// Hand-made embedding vectors for tests.
+#[cfg(test)]
+pub(crate) mod test_vectors {
+    /// A unit vector from its first components (the rest zero), in 16 dimensions.
+    pub(crate) fn unit(parts: &[f32]) -> Vec<f32> {
+        let mut v = [0.0f32; 16];
+        v[..parts.len()].copy_from_slice(parts);
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.iter().map(|x| x / n).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,12 +398,7 @@ mod tests {
         .unwrap()
     }
 
-    fn unit(parts: &[f32]) -> Vec<f32> {
-        let mut v = [0.0f32; 8];
-        v[..parts.len()].copy_from_slice(parts);
-        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-        v.iter().map(|x| x / n).collect()
-    }
+    use super::test_vectors::unit;
 
     /// `book` and `change` share a topic (axis 0) and differ by a cue (axis 1); the other
     /// texts (a knowledge base's questions) are about something else (axis 5).

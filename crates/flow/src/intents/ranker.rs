@@ -115,12 +115,9 @@ impl Ranker {
             .enumerate()
             .filter_map(|(i, n)| n.as_deref().filter(|n| allowed.contains(n)).map(|n| (i, n)))
             .collect();
-        let logits: Vec<f32> = idx.iter().map(|&(i, _)| logit(&self.weights[i], e)).collect();
-        let max = logits.iter().copied().fold(f32::MIN, f32::max);
-        let exps: Vec<f32> = logits.iter().map(|l| (l - max).exp()).collect();
-        let sum: f32 = exps.iter().sum();
-        let mut out: Vec<(String, f32)> =
-            idx.iter().zip(&exps).map(|(&(_, n), x)| (n.to_owned(), x / sum)).collect();
+        let mut p: Vec<f32> = idx.iter().map(|&(i, _)| logit(&self.weights[i], e)).collect();
+        normalise(&mut p);
+        let mut out: Vec<(String, f32)> = idx.iter().zip(&p).map(|(&(_, n), x)| (n.to_owned(), *x)).collect();
         out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         out
     }
@@ -135,13 +132,9 @@ impl Ranker {
         }
         let mut p = vec![0.0; self.names.len()];
         softmax_into(&self.weights, e, &mut p);
-        let mut best: Option<(usize, f32)> = None;
-        for (i, &pi) in p.iter().enumerate() {
-            if best.is_none_or(|(_, b)| pi > b) {
-                best = Some((i, pi));
-            }
-        }
-        best.and_then(|(i, _)| self.names[i].as_deref()).is_some_and(|n| allowed.contains(&n))
+        // The likeliest class (the first of equals).
+        let best = (0..p.len()).fold(0, |b, i| if p[i] > p[b] { i } else { b });
+        self.names[best].as_deref().is_some_and(|n| allowed.contains(&n))
     }
 }
 
@@ -171,6 +164,11 @@ fn softmax_into(w: &[Vec<f32>], x: &[f32], p: &mut [f32]) {
     for (pc, wc) in p.iter_mut().zip(w) {
         *pc = logit(wc, x);
     }
+    normalise(p);
+}
+
+/// Logits in, softmax probabilities out (the maximum subtracted first, so `exp` cannot overflow).
+fn normalise(p: &mut [f32]) {
     let max = p.iter().copied().fold(f32::MIN, f32::max);
     let mut sum = 0.0;
     for pc in p.iter_mut() {
@@ -186,12 +184,11 @@ fn softmax_into(w: &[Vec<f32>], x: &[f32], p: &mut [f32]) {
 mod tests {
     use super::*;
 
-    /// A unit vector from its first components (the rest zero), in 16 dimensions.
-    fn unit(parts: &[f32]) -> Vec<f32> {
-        let mut v = [0.0f32; 16];
-        v[..parts.len()].copy_from_slice(parts);
-        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-        v.iter().map(|x| x / n).collect()
+    use crate::intents::test_vectors::unit;
+
+    /// Questions about something else (axis 5), as a knowledge base's are.
+    fn kb_questions() -> Vec<Vec<f32>> {
+        (0..10).map(|i| unit(&[0.3, 0.0, 0.0, 0.0, 0.0, 1.0, 0.05 * i as f32])).collect()
     }
 
     /// Two intents on one topic (axis 0), told apart by a weak cue (axis 1: positive for
@@ -234,10 +231,7 @@ mod tests {
 
     #[test]
     fn an_intent_not_allowed_here_is_not_mistaken_for_an_allowed_one() {
-        let classes = topic_and_cue();
-        let other: Vec<Vec<f32>> =
-            (0..10).map(|i| unit(&[0.3, 0.0, 0.0, 0.0, 0.0, 1.0, 0.05 * i as f32])).collect();
-        let r = Ranker::train(&classes, &other).unwrap();
+        let r = Ranker::train(&topic_and_cue(), &kb_questions()).unwrap();
         // Clearly `book`: at a menu that offers only `change` it must not pass for `change`.
         let q = unit(&[1.0, 0.3]);
         assert!(r.intent_beats_other(&["book", "change"], &q));
@@ -275,10 +269,7 @@ mod tests {
     #[test]
     fn other_texts_are_told_from_intents() {
         let classes = topic_and_cue();
-        // Questions about something else (axis 5), as a knowledge base's are.
-        let other: Vec<Vec<f32>> =
-            (0..10).map(|i| unit(&[0.3, 0.0, 0.0, 0.0, 0.0, 1.0, 0.05 * i as f32])).collect();
-        let r = Ranker::train(&classes, &other).unwrap();
+        let r = Ranker::train(&classes, &kb_questions()).unwrap();
         assert!(r.intent_beats_other(&["book", "change"], &unit(&[1.0, 0.2])));
         assert!(!r.intent_beats_other(&["book", "change"], &unit(&[0.4, 0.0, 0.0, 0.0, 0.0, 1.0])));
         assert!(!r.intent_beats_other(&[], &unit(&[1.0, 0.2])), "no allowed intent");

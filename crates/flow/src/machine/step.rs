@@ -345,9 +345,10 @@ impl FlowMachine {
 
     /// True when `hit` (the utterance's retrieval) reaches `faq_threshold` (for an intent let in
     /// under `intent_threshold` by `intent_floor`: `faq_confirm_threshold`) with a question or
-    /// example nearer to the utterance than `im`'s confidence (the best intent example cosine): an intent found by the embedding
-    /// model gives way to an FAQ entry phrased more like what the caller said ("are you open
-    /// on Saturdays" is nearer the hours entry than "do you have any openings on Tuesday").
+    /// example nearer to the utterance than `im`'s confidence (the best intent example cosine):
+    /// an intent found by the embedding model gives way to an FAQ entry phrased more like what
+    /// the caller said ("are you open on Saturdays" is nearer the hours entry than "do you have
+    /// any openings on Tuesday").
     /// A keyword rule is the flow author's explicit word and is not second-guessed.
     pub(super) fn faq_nearer(&self, hit: Option<&Hit<'_>>, im: &IntentMatch) -> bool {
         let s = &self.b.flow.settings;

@@ -412,12 +412,7 @@ fn intent_confirm_threshold_must_be_below_intent_threshold() {
 
 #[test]
 fn an_intent_let_in_under_the_threshold_gives_way_to_an_faq_entry_in_the_band() {
-    fn unit(parts: &[f32]) -> Vec<f32> {
-        let mut v = [0.0f32; 8];
-        v[..parts.len()].copy_from_slice(parts);
-        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-        v.iter().map(|x| x / n).collect()
-    }
+    use crate::intents::test_vectors::unit;
     // `book` on axes 0-1, other texts on axis 5, the KB's question on axis 6. The caller's
     // words lean to `book` (cosine 0.63, under intent_threshold but over intent_floor, the
     // ranker finds it likelier than the other texts) and nearer still to the KB question
