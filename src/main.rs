@@ -104,6 +104,10 @@ struct ServeArgs {
     /// Models directory for the voice agent; default `FRONTDESK_MODELS`, else `./models`.
     #[arg(long = "models", value_name = "DIR")]
     models: Option<std::path::PathBuf>,
+    /// End of turn with the Smart Turn v3.2 model as well as the pause and the words: a pause
+    /// the model judges finished ends the turn sooner, one it judges unfinished waits longer.
+    #[arg(long)]
+    turn_model: bool,
     /// Seconds calls in progress may go on after a shutdown signal before they are hung up.
     #[arg(long, default_value_t = 30)]
     drain_timeout: u64,
@@ -155,7 +159,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let (app, voice) = match &args.app {
         Some(spec) => (App::parse(spec).map_err(|e| anyhow::anyhow!("--app: {e}"))?, None),
         None => {
-            let mut voice = voice_app(args.flow.clone(), args.models.clone())?;
+            let mut voice = voice_app(args.flow.clone(), args.models.clone(), args.turn_model)?;
             // Calls are recorded in the API's store (GET /v1/calls) and counted in its /metrics.
             voice.store = Some(api.store());
             voice.metrics = Some(api.metrics());
@@ -221,10 +225,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
 fn voice_app(
     flow: Option<std::path::PathBuf>,
     models: Option<std::path::PathBuf>,
+    turn_model: bool,
 ) -> anyhow::Result<VoiceApp> {
     let path = flow.unwrap_or_else(|| std::path::PathBuf::from("flows/clinic.yaml"));
-    let engines =
-        std::sync::Arc::new(VoiceEngines::load(models).map_err(|e| anyhow::anyhow!("voice agent: {e}"))?);
+    let engines = std::sync::Arc::new(
+        VoiceEngines::load_with(models, turn_model).map_err(|e| anyhow::anyhow!("voice agent: {e}"))?,
+    );
     let source =
         FlowSource::load(&path, &engines).map_err(|e| anyhow::anyhow!("--flow {}: {e}", path.display()))?;
     tracing::info!(flow = %path.display(), engines = ?engines, "voice agent ready");

@@ -360,7 +360,8 @@ fn faq_question_over_twilio_media_streams_is_answered() {
         ),
     )
     .unwrap();
-    let (gw, _) = start_agent(&data, false, &[]);
+    // With the Smart Turn model in the loop (`--turn-model`; the SIP tests run without it).
+    let (gw, _) = start_agent(&data, false, &["--turn-model"]);
     let url = format!("ws://127.0.0.1:{}/media/twilio?token={token}", gw.http);
     let reply = dir.join("reply.wav");
     let out = std::process::Command::new(venv_bin("streamdouble"))
@@ -387,6 +388,12 @@ fn faq_question_over_twilio_media_streams_is_answered() {
     // "We accept Blue Cross Blue Shield, Aetna, Cigna, UnitedHealthcare, Harvard Pilgrim, Tufts,
     // Medicare and MassHealth."
     expect_words("insurance answer", &t[1], &["accept", "blue", "cross", "shield"], &gw, &data);
+    // The model scored the question's pause: its answer is on the end-of-turn line.
+    let log = gw.log();
+    assert!(
+        log.lines().any(|l| l.contains("end of turn") && l.contains("turn_model=Some(")),
+        "no turn-model answer on an end of turn; log:\n{log}"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 

@@ -14,7 +14,8 @@
 # Environment: PROFILE=release (default) or dev (debug build, dependencies optimised);
 # FRONTDESK_MODELS (default ./models); OUT_DIR (default target/voicebench); FRONTDESK_BIN and
 # VOICEBENCH_BIN (prebuilt binaries: no cargo build); KEEP_DATA=1 (keep the data directory: its
-# call_turns table has what the recogniser heard on every turn).
+# call_turns table has what the recogniser heard on every turn); SERVE_FLAGS (more `serve` flags,
+# e.g. SERVE_FLAGS=--turn-model).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PROFILE="${PROFILE:-release}"
@@ -30,7 +31,7 @@ BENCH="${VOICEBENCH_BIN:-$TARGET/$DIR/voicebench}"
 [ -n "${FRONTDESK_BIN:-}" ] || cargo build $FLAG --bin frontdesk
 [ -n "${VOICEBENCH_BIN:-}" ] || cargo build $FLAG -p frontdesk-voicebench
 export FRONTDESK_MODELS="${FRONTDESK_MODELS:-$PWD/models}"
-"$BIN" models fetch onnxruntime silero-vad whisper-tiny.en piper-joe
+"$BIN" models fetch onnxruntime silero-vad whisper-tiny.en piper-joe minilm smart-turn
 
 # Caller audio: the turn-taking corpora and the benchmark turns (generated once, git-ignored).
 missing=()
@@ -50,7 +51,7 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 KEY=$("$BIN" apikey create --data "$DATA" --name voicebench 2>/dev/null)
 LOG="$OUT_DIR/serve-$STAMP.log"
 "$BIN" serve --http "127.0.0.1:$PORT" --sip off --data "$DATA" --flow flows/clinic.yaml \
-  --drain-timeout 1 2> "$LOG" &
+  --drain-timeout 1 ${SERVE_FLAGS:-} 2> "$LOG" &
 SERVER=$!
 # KEEP_DATA=1 keeps the server's data directory (its SQLite file holds every call's caller
 # turns with their transcripts and confidence, which the log redacts).

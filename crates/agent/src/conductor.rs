@@ -535,7 +535,7 @@ impl Agent {
             end_of_turn: open.rec.end_of_turn,
         });
         self.open_turn = Some(open);
-        info!(turn = self.turns, text = ?Pii::new(&text), "end of turn");
+        info!(turn = self.turns, text = ?Pii::new(&text), turn_model = ?t.eot_prob, "end of turn");
         if self.cfg.embed {
             self.embed_and_deliver(now, text, confidence);
         } else {

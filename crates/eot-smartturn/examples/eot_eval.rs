@@ -3,7 +3,8 @@
 //! (`pause` set) and complete utterances (`complete` set).
 //!
 //! Generate the audio first (`python3 eval/voice/gen_corpus.py audio`), then
-//! `cargo run --release -p frontdesk-eot-smartturn --example eot_eval -- [--split dev|test|all]`.
+//! `cargo run --release -p frontdesk-eot-smartturn --example eot_eval -- [--split dev|test|all]
+//! [--dump]` (`--dump`: Smart Turn's score at every pause of every clip, as TSV).
 //!
 //! Each 8 kHz clip goes through the real Silero VAD (32 ms frames). In speech, a frame below 0.35
 //! counts as silence and a frame at or above it restarts the count (the stop side of
@@ -92,6 +93,25 @@ fn decide(clip: &Clip, policy: Policy, st: &mut dyn FnMut(&Clip, usize) -> f32) 
     None
 }
 
+/// The frame counts at which each pause's silence first reaches [`PAUSE_MS`] (where the loop
+/// asks the turn model).
+fn pauses(clip: &Clip) -> Vec<usize> {
+    let (mut speaking, mut above, mut silent, mut out) = (false, 0, 0u32, Vec::new());
+    for (i, &p) in clip.probs.iter().enumerate() {
+        if !speaking || p >= STOP {
+            above = if p >= START { above + 1 } else { 0 };
+            speaking |= above >= START_FRAMES;
+            silent = 0;
+            continue;
+        }
+        silent += FRAME_MS;
+        if (PAUSE_MS..PAUSE_MS + FRAME_MS).contains(&silent) {
+            out.push(i + 1);
+        }
+    }
+    out
+}
+
 fn read_8k(path: &Path) -> Vec<f32> {
     let r = hound::WavReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert_eq!(r.spec().sample_rate, 8000, "{}", path.display());
@@ -156,6 +176,21 @@ fn main() {
             turn.predict(&audio).unwrap()
         })
     };
+
+    if args.iter().any(|a| a == "--dump") {
+        // One line per pause the VAD reports (silence reaching PAUSE_MS): whether the speech goes
+        // on after it ("mid") or it is the clip's last ("last"), and Smart Turn's score there.
+        println!("set\tid\tsource\tpause_ms\twhere\tp");
+        for clip in &clips {
+            for frames in pauses(clip) {
+                let at = frames as u32 * FRAME_MS;
+                let place = if at < clip.end_ms { "mid" } else { "last" };
+                let p = st(clip, frames);
+                println!("{}\t{}\t{}\t{at}\t{place}\t{p:.3}", clip.set, clip.id, clip.source);
+            }
+        }
+        return;
+    }
 
     let n = |set: &str| clips.iter().filter(|c| c.set == set).count();
     println!("split {split}: {} pause clips, {} complete clips", n("pause"), n("complete"));

@@ -17,7 +17,9 @@
 //!
 //! Audio goes through one streaming [`Resampler`] from the voice's rate to the call's rate, so
 //! clause joints are continuous; the last chunk carries the resampler's flushed tail. A silence of
-//! `sentence_silence_ms` follows each clause that ends a sentence (`.`, `!`, `?`).
+//! `sentence_silence_ms` follows each clause that ends a sentence (`.`, `!`, `?`). The voice's
+//! own lead-in (Piper starts every clause with 40 to 60 ms of near silence) is cut to
+//! [`LEAD_IN_MS`] at the start of an utterance, so the caller hears the answer that much sooner.
 //!
 //! Two ways to consume: [`TtsStream::next_blocking`] (a plain thread) and [`TtsStream::next`]
 //! (async; cancel-safe: a `select!` that drops the future loses nothing, the ticket stays queued).
@@ -65,7 +67,9 @@ impl StreamOptions {
 
 /// Silence kept on each side of the seam where a long first clause was cut.
 pub const SEAM_GAP_MS: u32 = 25;
-/// Samples quieter than this (about -40 dBFS) count as silence at a seam.
+/// Silence kept before the first sound of an utterance.
+pub const LEAD_IN_MS: u32 = 10;
+/// Samples quieter than this (about -40 dBFS) count as silence at a seam and at the start.
 const SILENCE: f32 = 0.01;
 
 /// How a piece of text joins the next one.
@@ -131,6 +135,9 @@ pub(crate) struct Joiner {
     resampler: Resampler,
     silence: usize,
     seam_gap: usize,
+    lead_in: usize,
+    /// Whether audio has been pushed (the utterance's start is behind).
+    started: bool,
 }
 
 impl Joiner {
@@ -140,6 +147,8 @@ impl Joiner {
             resampler: Resampler::new(src, opts.out_rate).map_err(codec_err)?,
             silence: src.samples_in_ms(opts.sentence_silence_ms),
             seam_gap: src.samples_in_ms(SEAM_GAP_MS),
+            lead_in: src.samples_in_ms(LEAD_IN_MS),
+            started: false,
         })
     }
 
@@ -161,6 +170,14 @@ impl Joiner {
                 pcm.drain(..start.saturating_sub(self.seam_gap));
             }
             Join::Clause => {}
+        }
+        if !self.started {
+            // The utterance's first sound comes after the voice's lead-in: keep only LEAD_IN_MS
+            // of it. A clause of silence alone waits for the next one to start the utterance.
+            if let Some(first) = pcm.iter().position(|s| s.abs() > SILENCE) {
+                pcm.drain(..first.saturating_sub(self.lead_in));
+                self.started = true;
+            }
         }
         if ends_sentence(clause) && !last {
             pcm.resize(pcm.len() + self.silence, 0.0);
@@ -353,6 +370,47 @@ mod tests {
         )
         .unwrap();
         assert_eq!(same, chunks.iter().flat_map(|c| c.pcm.clone()).collect::<Vec<_>>());
+    }
+
+    /// A voice that starts every clause with 50 ms of silence, as Piper does.
+    struct LeadIn;
+
+    impl Synthesizer for LeadIn {
+        fn name(&self) -> &str {
+            "lead-in"
+        }
+        fn rate(&self) -> u32 {
+            16000
+        }
+        fn synthesize_clause(&self, _clause: &str) -> Result<Vec<f32>, EngineError> {
+            let tone = (0..1600).map(|i| (i as f32 * 440.0 * std::f32::consts::TAU / 16000.0).sin() * 0.5);
+            Ok(std::iter::repeat_n(0.0, 800).chain(tone).collect())
+        }
+    }
+
+    /// Samples before the first one louder than `SILENCE`.
+    fn lead(pcm: &[f32]) -> usize {
+        pcm.iter().position(|s| s.abs() > SILENCE).unwrap_or(pcm.len())
+    }
+
+    #[test]
+    fn the_utterance_starts_after_a_short_lead_in_and_later_clauses_keep_theirs() {
+        let opts = StreamOptions::new(SampleRate::Hz8000);
+        let pool = Arc::new(InferencePool::new(1, 16));
+        let chunks: Vec<Chunk> = TtsStream::new(Arc::new(LeadIn), pool, "One two. Three four.", opts)
+            .unwrap()
+            .map(|c| c.unwrap())
+            .collect();
+        assert_eq!(chunks.len(), 2);
+        // 10 ms at 8 kHz is 80 samples, plus the resampler's delay (about 30); not 400 (50 ms).
+        let first = lead(&chunks[0].pcm);
+        assert!((80..=130).contains(&first), "utterance lead-in {first} samples");
+        // The second clause follows the first's sentence silence with its own 50 ms.
+        let second = lead(&chunks[1].pcm);
+        assert!(second >= 380, "second clause lead-in {second} samples");
+        // The cached (whole-text) path trims the same.
+        let whole = synthesize_text(&LeadIn, "One two. Three four.", &opts).unwrap();
+        assert_eq!(lead(&whole), first);
     }
 
     #[test]

@@ -88,10 +88,18 @@ impl VoiceEngines {
     /// Loads Silero VAD, Whisper tiny.en and the Piper voice from the models directory
     /// (`models`, else `FRONTDESK_MODELS`, else `./models`), on a pool of one thread per core,
     /// and the MiniLM embedder when it is installed (intents and FAQ by meaning; without it the
-    /// flow uses keyword rules and word overlap). No turn model: Smart Turn alone ended turns
-    /// early more often than the 700 ms pause policy (see docs/performance.md); set
-    /// [`VoiceEngines::turn`] to use one.
+    /// flow uses keyword rules and word overlap). No turn model: see [`VoiceEngines::load_with`].
     pub fn load(models: Option<PathBuf>) -> Result<VoiceEngines, frontdesk_engines::EngineError> {
+        Self::load_with(models, false)
+    }
+
+    /// As [`VoiceEngines::load`], and with `turn_model` the Smart Turn v3.2 end-of-turn model
+    /// (`serve --turn-model`): each pause then asks it whether the caller has finished, and the
+    /// end-of-turn policy combines its answer with the words (docs/voice.md).
+    pub fn load_with(
+        models: Option<PathBuf>,
+        turn_model: bool,
+    ) -> Result<VoiceEngines, frontdesk_engines::EngineError> {
         use frontdesk_engines::EngineError;
         let paths = frontdesk_models::ModelPaths::from_env(models)
             .map_err(|e| EngineError::Input(format!("models directory: {e}")))?;
@@ -109,13 +117,18 @@ impl VoiceEngines {
             }
             Err(e) => return Err(e),
         };
+        let turn: Option<Arc<dyn EndOfTurnFactory>> = if turn_model {
+            Some(Arc::new(frontdesk_eot_smartturn::SmartTurnFactory::load(&paths)?))
+        } else {
+            None
+        };
         Ok(VoiceEngines {
             pool: Arc::new(InferencePool::with_default_size()),
             vad_pool: Arc::new(InferencePool::new(1, VAD_QUEUE)),
             vad: Arc::new(vad),
             asr: Arc::new(asr),
             tts: Arc::new(tts),
-            turn: None,
+            turn,
             embedder,
             prompts: Arc::new(PromptCache::new(PROMPT_BUDGET)),
         })
