@@ -115,7 +115,8 @@ struct ServeArgs {
     /// (X-Twilio-Signature). Without it, connections need an API key (`?token=<key>`).
     #[arg(long, env = "FRONTDESK_TWILIO_AUTH_TOKEN", hide_env_values = true)]
     twilio_auth_token: Option<String>,
-    /// Data directory (frontdesk.db: flows, calls, API keys...) for the HTTP API at /v1.
+    /// Data directory: frontdesk.db (flows, calls, API keys... for the HTTP API at /v1) and
+    /// prompt-cache/ (the flows' fixed prompts as audio, so a restart need not synthesise them).
     #[arg(long, env = "FRONTDESK_DATA", default_value = frontdesk_store::DEFAULT_DATA_DIR)]
     data: std::path::PathBuf,
 }
@@ -159,7 +160,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let (app, voice) = match &args.app {
         Some(spec) => (App::parse(spec).map_err(|e| anyhow::anyhow!("--app: {e}"))?, None),
         None => {
-            let mut voice = voice_app(args.flow.clone(), args.models.clone(), args.turn_model)?;
+            let mut voice = voice_app(args.flow.clone(), args.models.clone(), args.turn_model, &args.data)?;
             // Calls are recorded in the API's store (GET /v1/calls) and counted in its /metrics.
             voice.store = Some(api.store());
             voice.metrics = Some(api.metrics());
@@ -226,11 +227,14 @@ fn voice_app(
     flow: Option<std::path::PathBuf>,
     models: Option<std::path::PathBuf>,
     turn_model: bool,
+    data: &std::path::Path,
 ) -> anyhow::Result<VoiceApp> {
     let path = flow.unwrap_or_else(|| std::path::PathBuf::from("flows/clinic.yaml"));
-    let engines = std::sync::Arc::new(
-        VoiceEngines::load_with(models, turn_model).map_err(|e| anyhow::anyhow!("voice agent: {e}"))?,
-    );
+    let mut engines =
+        VoiceEngines::load_with(models, turn_model).map_err(|e| anyhow::anyhow!("voice agent: {e}"))?;
+    // Fixed prompts are synthesised once and kept in the data directory: a restart reads them.
+    engines.keep_prompts_in(&data.join("prompt-cache")).map_err(|e| anyhow::anyhow!("--data: {e}"))?;
+    let engines = std::sync::Arc::new(engines);
     let source =
         FlowSource::load(&path, &engines).map_err(|e| anyhow::anyhow!("--flow {}: {e}", path.display()))?;
     tracing::info!(flow = %path.display(), engines = ?engines, "voice agent ready");

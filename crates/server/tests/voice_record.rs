@@ -210,3 +210,28 @@ async fn a_voice_call_is_recorded_with_its_turns_and_its_scheduling_turn_complet
     done.await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `serve` keeps the fixed prompts in its data directory: a second load of the flow (a restart)
+/// reads every prompt instead of synthesising it (the cache's own tests compare the audio).
+#[test]
+fn a_restart_reads_the_fixed_prompts_from_the_data_directory() {
+    let dir = data_dir("prompt-cache").join("prompt-cache");
+    let flow = root().join("flows/reminder.yaml");
+    let mut engines = VoiceEngines::load(Some(models_dir()))
+        .unwrap_or_else(|e| panic!("{e} (this test needs the models: run `frontdesk models fetch`)"));
+    engines.keep_prompts_in(&dir).unwrap();
+    FlowSource::load(&flow, &engines).unwrap();
+    let first = engines.prompts.clone();
+    assert_eq!(first.loaded_from_disk(), 0, "an empty directory has nothing to read");
+    let n = first.len();
+    assert!(n >= 5, "the reminder flow has fixed prompts ({n})");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), n, "one file per prompt");
+
+    // A new process: a fresh cache on the same directory.
+    engines.keep_prompts_in(&dir).unwrap();
+    FlowSource::load(&flow, &engines).unwrap();
+    assert_eq!(engines.prompts.loaded_from_disk(), n as u64, "every prompt read back");
+    assert_eq!(engines.prompts.len(), n);
+    assert_eq!(engines.prompts.samples(), first.samples(), "the same audio, sample for sample in length");
+    std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
+}

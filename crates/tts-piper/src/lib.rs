@@ -9,7 +9,7 @@
 //!   [`frontdesk_engines::pool::InferencePool`], resampled to the call's rate; dropping it cancels.
 //!   A long first clause is cut once at a phrase boundary ([`first`]) so the first audio costs a
 //!   few words of synthesis; the halves are joined without a pause.
-//! - [`cache::PromptCache`] holds fixed prompts' audio in memory.
+//! - [`cache::PromptCache`] holds fixed prompts' audio in memory, and optionally on disk.
 //! - [`speakable`] rewrites clock times ("10:00 AM") into the words people say before espeak-ng
 //!   reads them, for both voices.
 //!

@@ -135,6 +135,16 @@ impl VoiceEngines {
     }
 }
 
+impl VoiceEngines {
+    /// Keeps the fixed prompts' audio in `dir` as well as in memory, so a restart reads them
+    /// instead of synthesising them again (`serve` uses `prompt-cache` in its data directory).
+    /// Call it before loading a flow.
+    pub fn keep_prompts_in(&mut self, dir: &Path) -> Result<(), frontdesk_engines::EngineError> {
+        self.prompts = Arc::new(PromptCache::with_dir(PROMPT_BUDGET, dir)?);
+        Ok(())
+    }
+}
+
 impl std::fmt::Debug for VoiceEngines {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VoiceEngines")
@@ -227,13 +237,19 @@ fn load_bundle(
     let texts = fixed_prompts(&bundle);
     let synth = engines.tts.as_ref();
     let mut cached = 0;
+    let disk_before = engines.prompts.loaded_from_disk();
     for t in &texts {
         match engines.prompts.get_or_synthesize(synth, t, SampleRate::Hz8000) {
             Ok(_) => cached += 1,
             Err(e) => warn!(error = %e, "cannot pre-synthesise a prompt; it will be synthesised per call"),
         }
     }
-    info!(flow = %path.display(), prompts = cached, "flow loaded; fixed prompts synthesised");
+    info!(
+        flow = %path.display(),
+        prompts = cached,
+        from_disk = engines.prompts.loaded_from_disk() - disk_before,
+        "flow loaded; fixed prompts synthesised or read from the prompt cache"
+    );
     let yaml = String::from_utf8_lossy(&text).into_owned();
     Ok(LoadedFlow {
         bundle: Arc::new(bundle),
