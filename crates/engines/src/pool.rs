@@ -5,10 +5,14 @@
 //! (by default one per core: these models run as fast on one thread as on two, so parallelism
 //! comes from running several calls' jobs at once).
 //!
-//! Jobs come in two [`Priority`] lanes: a worker always takes the oldest `Urgent` job first
-//! (final transcripts, end-of-turn and embedding calls, synthesis: work a caller is waiting for)
-//! and only then the oldest `Background` job (partial transcripts, which only make the final
-//! faster). Under load, a FIFO queue made a call's final transcript wait behind every other
+//! Jobs come in three [`Priority`] lanes: a worker takes the oldest `Quick` job first (embeddings
+//! of a caller's words: about 10 ms each, and the flow cannot answer without them), then the
+//! oldest `Urgent` job (final transcripts, end-of-turn calls, synthesis: work a caller is waiting
+//! for) and only then the oldest `Background` job (partial transcripts, which only make the final
+//! faster). Shortest first: with 16 calls, an embedding queued behind other calls' decodes held
+//! a fifth of the flow's answers up by 50 to 700 ms (the server now runs embeddings on the
+//! one-thread pool of its VAD frames, in the quick lane, so they do not wait for a running
+//! decode either). Under load, a FIFO queue made a call's final transcript wait behind every other
 //! call's partial decodes; with lanes, partials are what waits, and their deadlines drop the ones
 //! that went stale. Lanes order what waits, but a running job is never interrupted: work that
 //! must not wait behind a long decode at all (the voice loop's VAD frames) gets a pool of its own.
@@ -44,6 +48,9 @@ struct Queued {
 /// Which lane a job waits in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Priority {
+    /// A short job someone is waiting for (an embedding: about 10 ms): taken before any other,
+    /// so it never waits behind a queue of decodes and syntheses it would barely delay.
+    Quick,
     /// Someone is waiting for the result now: taken before any background job.
     #[default]
     Urgent,
@@ -51,9 +58,10 @@ pub enum Priority {
     Background,
 }
 
-/// The two lanes and the shutdown flag.
+/// The three lanes and the shutdown flag.
 #[derive(Default)]
 struct Lanes {
+    quick: VecDeque<Queued>,
     urgent: VecDeque<Queued>,
     background: VecDeque<Queued>,
     closed: bool,
@@ -61,11 +69,11 @@ struct Lanes {
 
 impl Lanes {
     fn len(&self) -> usize {
-        self.urgent.len() + self.background.len()
+        self.quick.len() + self.urgent.len() + self.background.len()
     }
 
     fn pop(&mut self) -> Option<Queued> {
-        self.urgent.pop_front().or_else(|| self.background.pop_front())
+        self.quick.pop_front().or_else(|| self.urgent.pop_front()).or_else(|| self.background.pop_front())
     }
 }
 
@@ -248,6 +256,7 @@ impl InferencePool {
         }
         let late_slot = slot.clone();
         let lane = match priority {
+            Priority::Quick => &mut q.quick,
             Priority::Urgent => &mut q.urgent,
             Priority::Background => &mut q.background,
         };
@@ -371,7 +380,7 @@ mod tests {
     }
 
     #[test]
-    fn urgent_jobs_overtake_queued_background_jobs() {
+    fn quick_jobs_go_first_and_urgent_ones_overtake_background_ones() {
         let pool = InferencePool::new(1, 16);
         let (release, gate) = mpsc::channel::<()>();
         let (started_tx, started) = mpsc::channel::<()>();
@@ -392,12 +401,13 @@ mod tests {
         let b1 = pool.submit_in(Priority::Background, None, push("partial 1"));
         let b2 = pool.submit_in(Priority::Background, None, push("partial 2"));
         let u1 = pool.submit(None, push("final"));
-        let u2 = pool.submit_in(Priority::Urgent, None, push("vad"));
-        assert_eq!(pool.queued(), 4);
+        let u2 = pool.submit_in(Priority::Urgent, None, push("tts"));
+        let q1 = pool.submit_in(Priority::Quick, None, push("embed"));
+        assert_eq!(pool.queued(), 5);
         release.send(()).unwrap();
-        for t in [blocker, b1, b2, u1, u2] {
+        for t in [blocker, b1, b2, u1, u2, q1] {
             t.wait().unwrap();
         }
-        assert_eq!(*order.lock().unwrap(), ["final", "vad", "partial 1", "partial 2"]);
+        assert_eq!(*order.lock().unwrap(), ["embed", "final", "tts", "partial 1", "partial 2"]);
     }
 }

@@ -175,7 +175,12 @@ impl Shell {
             Job::Embed { id, text } => match &e.embedder {
                 Some(m) => {
                     let m = m.clone();
-                    self.submit(
+                    // About 10 ms, and the flow's answer waits on it: on the light pool with the
+                    // VAD frames, never behind a decode or a synthesis.
+                    let pool = self.app.engines.vad_pool.clone();
+                    self.submit_on(
+                        &pool,
+                        Priority::Quick,
                         move || {
                             m.embed(&[text.expose().as_str()])?
                                 .pop()

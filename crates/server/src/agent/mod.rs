@@ -66,9 +66,11 @@ const PROMPT_BUDGET: usize = 8000 * 600;
 pub struct VoiceEngines {
     /// Where model work runs.
     pub pool: Arc<InferencePool>,
-    /// Where VAD frames run (every call's): one thread of its own, so the speech onset that
-    /// holds the agent's audio at a barge-in, and the pause that ends a turn, never wait behind
-    /// a decode or a synthesis on [`VoiceEngines::pool`].
+    /// Where the short jobs run: every call's VAD frames (a fraction of a millisecond each) and
+    /// the embeddings of callers' words (about 10 ms, in the quick lane), on one thread of its
+    /// own, so the speech onset that holds the agent's audio at a barge-in, the pause that ends a
+    /// turn and the embedding the flow's answer needs never wait behind a decode or a synthesis
+    /// on [`VoiceEngines::pool`].
     pub vad_pool: Arc<InferencePool>,
     /// Per-call VAD instances.
     pub vad: Arc<dyn VadFactory>,
