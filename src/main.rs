@@ -104,6 +104,10 @@ struct ServeArgs {
     /// Models directory for the voice agent; default `FRONTDESK_MODELS`, else `./models`.
     #[arg(long = "models", value_name = "DIR")]
     models: Option<std::path::PathBuf>,
+    /// Where the flows' fixed prompts are kept as audio (default: prompt-cache in --data), so a
+    /// restart need not synthesise them; several data directories may share one.
+    #[arg(long, value_name = "DIR")]
+    prompt_cache: Option<std::path::PathBuf>,
     /// End of turn with the Smart Turn v3.2 model as well as the pause and the words: a pause
     /// the model judges finished ends the turn sooner, one it judges unfinished waits longer.
     #[arg(long)]
@@ -115,8 +119,8 @@ struct ServeArgs {
     /// (X-Twilio-Signature). Without it, connections need an API key (`?token=<key>`).
     #[arg(long, env = "FRONTDESK_TWILIO_AUTH_TOKEN", hide_env_values = true)]
     twilio_auth_token: Option<String>,
-    /// Data directory: frontdesk.db (flows, calls, API keys... for the HTTP API at /v1) and
-    /// prompt-cache/ (the flows' fixed prompts as audio, so a restart need not synthesise them).
+    /// Data directory: frontdesk.db (flows, calls, API keys... for the HTTP API at /v1) and, unless
+    /// --prompt-cache says otherwise, prompt-cache/ (the flows' fixed prompts as audio).
     #[arg(long, env = "FRONTDESK_DATA", default_value = frontdesk_store::DEFAULT_DATA_DIR)]
     data: std::path::PathBuf,
 }
@@ -160,7 +164,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let (app, voice) = match &args.app {
         Some(spec) => (App::parse(spec).map_err(|e| anyhow::anyhow!("--app: {e}"))?, None),
         None => {
-            let mut voice = voice_app(args.flow.clone(), args.models.clone(), args.turn_model, &args.data)?;
+            let prompts = args.prompt_cache.clone().unwrap_or_else(|| args.data.join("prompt-cache"));
+            let mut voice = voice_app(args.flow.clone(), args.models.clone(), args.turn_model, &prompts)?;
             // Calls are recorded in the API's store (GET /v1/calls) and counted in its /metrics.
             voice.store = Some(api.store());
             voice.metrics = Some(api.metrics());
@@ -227,13 +232,13 @@ fn voice_app(
     flow: Option<std::path::PathBuf>,
     models: Option<std::path::PathBuf>,
     turn_model: bool,
-    data: &std::path::Path,
+    prompts: &std::path::Path,
 ) -> anyhow::Result<VoiceApp> {
     let path = flow.unwrap_or_else(|| std::path::PathBuf::from("flows/clinic.yaml"));
     let mut engines =
         VoiceEngines::load_with(models, turn_model).map_err(|e| anyhow::anyhow!("voice agent: {e}"))?;
-    // Fixed prompts are synthesised once and kept in the data directory: a restart reads them.
-    engines.keep_prompts_in(&data.join("prompt-cache")).map_err(|e| anyhow::anyhow!("--data: {e}"))?;
+    // Fixed prompts are synthesised once and kept on disk: a restart reads them.
+    engines.keep_prompts_in(prompts).map_err(|e| anyhow::anyhow!("--prompt-cache: {e}"))?;
     let engines = std::sync::Arc::new(engines);
     let source =
         FlowSource::load(&path, &engines).map_err(|e| anyhow::anyhow!("--flow {}: {e}", path.display()))?;

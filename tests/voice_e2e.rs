@@ -326,7 +326,10 @@ fn caller_talking_over_a_long_answer_stops_the_agent() {
         stopped * 1e3,
         BARGE_IN_BOUND_S * 1e3
     );
-    assert!(ran_on >= 3.0, "without the interruption the answer should run on: {ran_on:.1} s; {report}");
+    // The control shows the stop was the barge-in: its answer goes on well past the 0.6 s bound.
+    // (How far depends on when the answer started: from about 2.3 s when it comes at once to 6 s
+    // on a loaded machine.)
+    assert!(ran_on >= 1.5, "without the interruption the answer should run on: {ran_on:.1} s; {report}");
     // The interrupted call heard the start of the answer and never its end; the control heard both.
     let ti = transcribe_cuts(&recs[0].0, &recs[0].1, &[(ASK_AT, onset), (onset, dur(&recs[0].1))]);
     let tc = transcribe_cuts(&recs[1].0, &recs[1].1, &[(ASK_AT, dur(&recs[1].1))]);

@@ -27,6 +27,9 @@ pub fn start_agent(data: &Path, sip: bool, args: &[&str]) -> (Gateway, u16) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_frontdesk"));
     cmd.current_dir(repo()).args(["serve", "--http", &format!("127.0.0.1:{http}")]);
     cmd.arg("--models").arg(models()).arg("--data").arg(data);
+    // One prompt cache for every gateway of the test run (each has its own data directory): the
+    // clinic flow's prompts are synthesised once, not once per test.
+    cmd.arg("--prompt-cache").arg(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("prompt-cache"));
     if sip {
         let base = 40_000 + (sip_port % 100) * 200;
         cmd.args(["--sip", &format!("127.0.0.1:{sip_port}")]);
