@@ -132,11 +132,6 @@ impl PromptCache {
         Ok(PromptCache { dir: Some(dir.to_owned()), ..Self::new(budget_samples) })
     }
 
-    /// The directory prompts are kept in, if any.
-    pub fn dir(&self) -> Option<&Path> {
-        self.dir.as_deref()
-    }
-
     /// Prompts read from the directory instead of synthesised, since this cache was made.
     pub fn loaded_from_disk(&self) -> u64 {
         self.from_disk.load(Ordering::Relaxed)
@@ -228,23 +223,7 @@ impl PromptCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicUsize;
-
-    /// A voice that counts its clauses and says each as a short ramp.
-    struct Counting(AtomicUsize);
-
-    impl Synthesizer for Counting {
-        fn name(&self) -> &str {
-            "counting"
-        }
-        fn rate(&self) -> u32 {
-            8000
-        }
-        fn synthesize_clause(&self, clause: &str) -> Result<Vec<f32>, EngineError> {
-            self.0.fetch_add(1, Ordering::SeqCst);
-            Ok((0..400 + clause.len()).map(|i| (i % 50) as f32 / 100.0).collect())
-        }
-    }
+    use crate::fake::Fake;
 
     fn files(dir: &Path) -> Vec<PathBuf> {
         let mut v: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
@@ -256,11 +235,11 @@ mod tests {
     fn a_second_cache_on_the_same_directory_reads_instead_of_synthesising() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("prompts");
-        let voice = Counting(AtomicUsize::new(0));
+        let voice = Fake::new();
         let texts = ["Thanks for calling.", "How can I  help you today?"];
         let first = PromptCache::with_dir(1 << 20, &dir).unwrap();
         first.presynthesize(&voice, &texts, SampleRate::Hz8000).unwrap();
-        let synthesised = voice.0.load(Ordering::SeqCst);
+        let synthesised = voice.calls();
         assert_eq!(synthesised, 2);
         assert_eq!(first.loaded_from_disk(), 0);
         // One whole file per prompt, nothing temporary left.
@@ -270,23 +249,23 @@ mod tests {
 
         let second = PromptCache::with_dir(1 << 20, &dir).unwrap();
         second.presynthesize(&voice, &texts, SampleRate::Hz8000).unwrap();
-        assert_eq!(voice.0.load(Ordering::SeqCst), synthesised, "read back, not synthesised");
+        assert_eq!(voice.calls(), synthesised, "read back, not synthesised");
         assert_eq!(second.loaded_from_disk(), 2);
         for t in texts {
             assert_eq!(
-                second.get("counting", t, SampleRate::Hz8000).unwrap(),
-                first.get("counting", t, SampleRate::Hz8000).unwrap()
+                second.get(voice.name(), t, SampleRate::Hz8000).unwrap(),
+                first.get(voice.name(), t, SampleRate::Hz8000).unwrap()
             );
         }
         // Another rate is another prompt.
         second.get_or_synthesize(&voice, texts[0], SampleRate::Hz16000).unwrap();
-        assert_eq!(voice.0.load(Ordering::SeqCst), synthesised + 1);
+        assert_eq!(voice.calls(), synthesised + 1);
     }
 
     #[test]
     fn a_truncated_or_foreign_file_is_synthesised_again_and_replaced() {
         let tmp = tempfile::tempdir().unwrap();
-        let voice = Counting(AtomicUsize::new(0));
+        let voice = Fake::new();
         let text = "We are open Monday to Friday.";
         let good = PromptCache::with_dir(1 << 20, tmp.path()).unwrap();
         let audio = good.get_or_synthesize(&voice, text, SampleRate::Hz8000).unwrap();
@@ -294,11 +273,11 @@ mod tests {
         let bytes = std::fs::read(&file).unwrap();
         for bad in [bytes[..bytes.len() - 3].to_vec(), b"RIFF....WAVEfmt ".to_vec(), Vec::new()] {
             std::fs::write(&file, &bad).unwrap();
-            let before = voice.0.load(Ordering::SeqCst);
+            let before = voice.calls();
             let cache = PromptCache::with_dir(1 << 20, tmp.path()).unwrap();
             assert_eq!(cache.get_or_synthesize(&voice, text, SampleRate::Hz8000).unwrap(), audio);
             assert_eq!(cache.loaded_from_disk(), 0);
-            assert_eq!(voice.0.load(Ordering::SeqCst), before + 1, "synthesised again");
+            assert_eq!(voice.calls(), before + 1, "synthesised again");
             assert_eq!(std::fs::read(&file).unwrap(), bytes, "the file is whole again");
         }
     }

@@ -18,6 +18,8 @@
 
 pub mod cache;
 pub mod espeak;
+#[cfg(test)]
+mod fake;
 pub mod first;
 pub mod phonemize;
 pub mod piper;

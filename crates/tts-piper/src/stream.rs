@@ -72,6 +72,11 @@ pub const LEAD_IN_MS: u32 = 10;
 /// Samples quieter than this (about -40 dBFS) count as silence at a seam and at the start.
 const SILENCE: f32 = 0.01;
 
+/// Where the first sound of `pcm` is (the first sample louder than [`SILENCE`]), if any.
+fn first_sound(pcm: &[f32]) -> Option<usize> {
+    pcm.iter().position(|s| s.abs() > SILENCE)
+}
+
 /// How a piece of text joins the next one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Join {
@@ -166,7 +171,7 @@ impl Joiner {
                 pcm.truncate((end + self.seam_gap).min(pcm.len()));
             }
             Join::SeamAfter => {
-                let start = pcm.iter().position(|s| s.abs() > SILENCE).unwrap_or(pcm.len());
+                let start = first_sound(&pcm).unwrap_or(pcm.len());
                 pcm.drain(..start.saturating_sub(self.seam_gap));
             }
             Join::Clause => {}
@@ -174,7 +179,7 @@ impl Joiner {
         if !self.started {
             // The utterance's first sound comes after the voice's lead-in: keep only LEAD_IN_MS
             // of it. A clause of silence alone waits for the next one to start the utterance.
-            if let Some(first) = pcm.iter().position(|s| s.abs() > SILENCE) {
+            if let Some(first) = first_sound(&pcm) {
                 pcm.drain(..first.saturating_sub(self.lead_in));
                 self.started = true;
             }
@@ -314,39 +319,14 @@ pub fn synthesize_text(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use crate::fake::Fake;
     use std::sync::mpsc;
-
-    /// 100 ms of a 440 Hz tone per clause at 16 kHz, counting calls; optionally held at a gate.
-    struct Fake {
-        calls: AtomicUsize,
-        gate: Option<std::sync::Mutex<mpsc::Receiver<()>>>,
-    }
-
-    impl Synthesizer for Fake {
-        fn name(&self) -> &str {
-            "fake"
-        }
-        fn rate(&self) -> u32 {
-            16000
-        }
-        fn synthesize_clause(&self, clause: &str) -> Result<Vec<f32>, EngineError> {
-            self.calls.fetch_add(1, Ordering::SeqCst);
-            if let Some(g) = &self.gate {
-                let _ = g.lock().unwrap().recv();
-            }
-            if clause.contains("fail") {
-                return Err(EngineError::Inference("failed on purpose".into()));
-            }
-            Ok((0..1600).map(|i| (i as f32 * 440.0 * std::f32::consts::TAU / 16000.0).sin() * 0.5).collect())
-        }
-    }
 
     const TEXT: &str = "One two three, four five six. Seven eight nine, ten eleven twelve. Done now.";
 
     #[test]
     fn chunks_come_clause_by_clause_resampled_with_sentence_gaps() {
-        let synth = Arc::new(Fake { calls: AtomicUsize::new(0), gate: None });
+        let synth = Arc::new(Fake::new());
         let pool = Arc::new(InferencePool::new(2, 16));
         let s = TtsStream::new(synth, pool, TEXT, StreamOptions::new(SampleRate::Hz8000)).unwrap();
         let chunks: Vec<Chunk> = s.map(|c| c.unwrap()).collect();
@@ -363,44 +343,24 @@ mod tests {
         let total: usize = chunks.iter().map(|c| c.pcm.len()).sum();
         let expected = 5 * 800 + 2 * 1600;
         assert!(total.abs_diff(expected) <= 40, "{total} vs {expected}");
-        let same = synthesize_text(
-            &Fake { calls: AtomicUsize::new(0), gate: None },
-            TEXT,
-            &StreamOptions::new(SampleRate::Hz8000),
-        )
-        .unwrap();
+        let same = synthesize_text(&Fake::new(), TEXT, &StreamOptions::new(SampleRate::Hz8000)).unwrap();
         assert_eq!(same, chunks.iter().flat_map(|c| c.pcm.clone()).collect::<Vec<_>>());
-    }
-
-    /// A voice that starts every clause with 50 ms of silence, as Piper does.
-    struct LeadIn;
-
-    impl Synthesizer for LeadIn {
-        fn name(&self) -> &str {
-            "lead-in"
-        }
-        fn rate(&self) -> u32 {
-            16000
-        }
-        fn synthesize_clause(&self, _clause: &str) -> Result<Vec<f32>, EngineError> {
-            let tone = (0..1600).map(|i| (i as f32 * 440.0 * std::f32::consts::TAU / 16000.0).sin() * 0.5);
-            Ok(std::iter::repeat_n(0.0, 800).chain(tone).collect())
-        }
     }
 
     /// Samples before the first one louder than `SILENCE`.
     fn lead(pcm: &[f32]) -> usize {
-        pcm.iter().position(|s| s.abs() > SILENCE).unwrap_or(pcm.len())
+        first_sound(pcm).unwrap_or(pcm.len())
     }
 
     #[test]
     fn the_utterance_starts_after_a_short_lead_in_and_later_clauses_keep_theirs() {
         let opts = StreamOptions::new(SampleRate::Hz8000);
         let pool = Arc::new(InferencePool::new(1, 16));
-        let chunks: Vec<Chunk> = TtsStream::new(Arc::new(LeadIn), pool, "One two. Three four.", opts)
-            .unwrap()
-            .map(|c| c.unwrap())
-            .collect();
+        let chunks: Vec<Chunk> =
+            TtsStream::new(Arc::new(Fake::with_lead(800)), pool, "One two. Three four.", opts)
+                .unwrap()
+                .map(|c| c.unwrap())
+                .collect();
         assert_eq!(chunks.len(), 2);
         // 10 ms at 8 kHz is 80 samples, plus the resampler's delay (about 30); not 400 (50 ms).
         let first = lead(&chunks[0].pcm);
@@ -409,14 +369,14 @@ mod tests {
         let second = lead(&chunks[1].pcm);
         assert!(second >= 380, "second clause lead-in {second} samples");
         // The cached (whole-text) path trims the same.
-        let whole = synthesize_text(&LeadIn, "One two. Three four.", &opts).unwrap();
+        let whole = synthesize_text(&Fake::with_lead(800), "One two. Three four.", &opts).unwrap();
         assert_eq!(lead(&whole), first);
     }
 
     #[test]
     fn dropping_the_stream_cancels_the_remaining_clauses() {
         let (open, gate) = mpsc::channel();
-        let synth = Arc::new(Fake { calls: AtomicUsize::new(0), gate: Some(std::sync::Mutex::new(gate)) });
+        let synth = Arc::new(Fake::gated(gate));
         let pool = Arc::new(InferencePool::new(1, 16));
         let mut s =
             TtsStream::new(synth.clone(), pool.clone(), TEXT, StreamOptions::new(SampleRate::Hz16000))
@@ -433,13 +393,13 @@ mod tests {
         }
         drop(Arc::try_unwrap(pool).unwrap()); // joins the worker
         // Clause 0, and at most the one running when the stream was dropped: never all five.
-        let calls = synth.calls.load(Ordering::SeqCst);
+        let calls = synth.calls();
         assert!((1..=2).contains(&calls), "{calls} clauses synthesised");
     }
 
     #[test]
     fn an_error_ends_the_stream_and_async_next_works() {
-        let synth = Arc::new(Fake { calls: AtomicUsize::new(0), gate: None });
+        let synth = Arc::new(Fake::new());
         let pool = Arc::new(InferencePool::new(1, 16));
         let text = "First clause is fine. This one will fail. Never reached.";
         let mut s = TtsStream::new(synth, pool, text, StreamOptions::new(SampleRate::Hz16000)).unwrap();

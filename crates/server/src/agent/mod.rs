@@ -97,7 +97,7 @@ impl VoiceEngines {
 
     /// As [`VoiceEngines::load`], and with `turn_model` the Smart Turn v3.2 end-of-turn model
     /// (`serve --turn-model`): each pause then asks it whether the caller has finished, and the
-    /// end-of-turn policy combines its answer with the words (docs/voice.md).
+    /// end-of-turn policy combines its answer with the words (`frontdesk_agent::policy`).
     pub fn load_with(
         models: Option<PathBuf>,
         turn_model: bool,
@@ -135,9 +135,7 @@ impl VoiceEngines {
             prompts: Arc::new(PromptCache::new(PROMPT_BUDGET)),
         })
     }
-}
 
-impl VoiceEngines {
     /// Keeps the fixed prompts' audio in `dir` as well as in memory, so a restart reads them
     /// instead of synthesising them again (`serve` uses `prompt-cache` in its data directory).
     /// Call it before loading a flow.
