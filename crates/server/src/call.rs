@@ -121,7 +121,11 @@ pub(crate) fn call_pair(info: CallInfo) -> (Call, CallPort) {
 impl CallPort {
     /// Forwards caller audio without waiting; counts a drop when the application is behind.
     pub(crate) fn audio(&mut self, frame: Vec<i16>) {
-        if self.input.try_send(CallInput::Audio(frame)).is_err() {
+        // A full queue is the application falling behind; a closed one, an application that has
+        // finished with the call (its hang-up is on the way out).
+        if let Err(tokio::sync::mpsc::error::TrySendError::Full(_)) =
+            self.input.try_send(CallInput::Audio(frame))
+        {
             self.dropped_frames += 1;
         }
     }

@@ -15,6 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 const WAIT: Duration = Duration::from_secs(10);
 const TWILIO_TOKEN: &str = "transports-test-token";
@@ -206,6 +207,90 @@ async fn twilio_media_stream_echo_and_events() {
     }
     let _ = srv.stop.send(());
     srv.done.await.unwrap();
+}
+
+/// A signed Twilio Media Streams connection that has sent `connected` and `start`.
+async fn twilio_stream(
+    srv: &Running,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>> {
+    let url = format!("ws://{}/media/twilio", srv.http);
+    let sig = frontdesk_server::twilio::auth::signature(TWILIO_TOKEN, &url, &[]);
+    let mut req =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url).unwrap();
+    req.headers_mut().insert("X-Twilio-Signature", sig.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    ws.send(Message::text(r#"{"event":"connected","protocol":"Call","version":"1.0.0"}"#)).await.unwrap();
+    ws.send(Message::text(
+        r#"{"event":"start","sequenceNumber":"1","streamSid":"MZ7","start":{"accountSid":"AC1","streamSid":"MZ7",
+        "callSid":"CA7","tracks":["inbound"],"customParameters":{},
+        "mediaFormat":{"encoding":"audio/x-mulaw","sampleRate":8000,"channels":1}}}"#,
+    ))
+    .await
+    .unwrap();
+    ws
+}
+
+/// Reads until the server closes; answers `mark`s like Twilio (once the audio before them has
+/// played). Returns the close frame's code, and how many media messages came.
+async fn twilio_until_close(
+    ws: &mut tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>,
+) -> (Option<CloseCode>, usize) {
+    let mut media = 0;
+    loop {
+        match tokio::time::timeout(WAIT, ws.next()).await.expect("server went silent") {
+            Some(Ok(Message::Close(frame))) => return (frame.map(|f| f.code), media),
+            None | Some(Err(_)) => return (None, media),
+            Some(Ok(Message::Text(t))) => {
+                let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+                match v["event"].as_str() {
+                    Some("media") => media += 1,
+                    Some("mark") => {
+                        let back = serde_json::json!({"event": "mark", "streamSid": "MZ7",
+                            "sequenceNumber": "9", "mark": {"name": v["mark"]["name"]}});
+                        ws.send(Message::text(back.to_string())).await.unwrap();
+                    }
+                    _ => {}
+                }
+            }
+            Some(Ok(_)) => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn twilio_close_codes_tell_an_agent_hang_up_from_a_failure() {
+    // The playback app plays its file and hangs up: a normal close (1000), after the audio.
+    let dir = std::env::temp_dir().join(format!("fd-twclose-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("p.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 8000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&path, spec).unwrap();
+    tone(800, 3).iter().for_each(|s| w.write_sample(*s).unwrap());
+    w.finalize().unwrap();
+    let srv =
+        start(App::parse(&format!("playback:{}", path.display())).unwrap(), Duration::from_secs(5)).await;
+    let mut ws = twilio_stream(&srv).await;
+    let (code, media) = twilio_until_close(&mut ws).await;
+    assert_eq!(code, Some(CloseCode::Normal), "the agent's hang-up closes with 1000");
+    assert_eq!(media, 5, "the whole file (800 samples = 5 frames) before the close");
+
+    // A stream that keeps sending garbage is closed as a policy violation (1008), not 1000.
+    let mut ws = twilio_stream(&srv).await;
+    for _ in 0..25 {
+        if ws.send(Message::text("not json at all")).await.is_err() {
+            break;
+        }
+    }
+    let (code, _) = twilio_until_close(&mut ws).await;
+    assert_eq!(code, Some(CloseCode::Policy), "malformed messages close with 1008");
+    let _ = srv.stop.send(());
+    srv.done.await.unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[tokio::test]

@@ -8,6 +8,8 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tracing::{info, warn};
 
 use super::message::{Inbound, MarkName, Outbound, Start};
@@ -19,6 +21,35 @@ use crate::shutdown::Shutdown;
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// Malformed messages tolerated on one stream before it is closed.
 const MAX_BAD_MESSAGES: u32 = 20;
+
+/// Why the gateway closes a stream, sent as the WebSocket close code so the far end can tell a
+/// call the agent ended (1000) from a failure (1008, 1011).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ending {
+    /// The caller's side stopped or closed; the close is only acknowledged.
+    Caller,
+    /// The agent hung up (the flow ended the call, or transferred it where it cannot): 1000.
+    Agent,
+    /// Too many malformed messages: 1008 (policy).
+    Malformed,
+    /// The application ended without hanging up, or sending failed: 1011 (internal error).
+    Failed,
+    /// The gateway is shutting down: 1001 (going away).
+    Shutdown,
+}
+
+impl Ending {
+    fn frame(self) -> Option<CloseFrame> {
+        let (code, reason) = match self {
+            Ending::Caller => return None,
+            Ending::Agent => (CloseCode::Normal, "call ended by the agent"),
+            Ending::Malformed => (CloseCode::Policy, "too many malformed messages"),
+            Ending::Failed => (CloseCode::Error, "the call's application ended unexpectedly"),
+            Ending::Shutdown => (CloseCode::Away, "the gateway is shutting down"),
+        };
+        Some(CloseFrame { code, reason: reason.into() })
+    }
+}
 
 async fn wait_for_start<S>(ws: &mut WebSocketStream<S>) -> Result<Start, String>
 where
@@ -57,14 +88,14 @@ where
 
     let frame_len = SampleRate::Hz8000.frame_len();
     let (mut pending, mut pcm, mut ulaw, mut bad) = (Vec::<i16>::new(), Vec::new(), Vec::new(), 0u32);
-    loop {
+    let ending = loop {
         tokio::select! {
             msg = ws.next() => {
                 let text = match msg {
                     Some(Ok(Message::Text(text))) => text,
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
                         port.event(CallInput::Hangup).await;
-                        break;
+                        break Ending::Caller;
                     }
                     Some(Ok(_)) => continue, // binary, ping, pong: tungstenite answers pings itself
                 };
@@ -98,12 +129,14 @@ where
                         warn!(stream = %sid, "bad twilio message ({bad}): {e}");
                         if bad > MAX_BAD_MESSAGES {
                             port.event(CallInput::Hangup).await;
-                            break;
+                            break Ending::Malformed;
                         }
                     }
                 }
-                if port.input.is_closed() || port.hung_up {
-                    break;
+                // An application that has ended is seen on the output side: its last command
+                // (a hang-up, or nothing) decides how the stream is closed.
+                if port.hung_up {
+                    break Ending::Caller;
                 }
             }
             cmd = port.output.recv() => {
@@ -118,25 +151,26 @@ where
                         warn!(stream = %sid, "twilio media streams cannot transfer calls: ignored");
                         continue;
                     }
-                    Some(CallOutput::Hangup) | None => break,
+                    Some(CallOutput::Hangup) => break Ending::Agent,
+                    None => break Ending::Failed,
                 };
                 if ws.send(Message::text(out.to_json())).await.is_err() {
                     port.event(CallInput::Hangup).await;
-                    break;
+                    break Ending::Failed;
                 }
             }
             _ = shutdown.hang_up.cancelled() => {
                 port.event(CallInput::Hangup).await;
-                break;
+                break Ending::Shutdown;
             }
         }
-    }
+    };
     if port.dropped_frames > 0 {
         warn!(dropped = port.dropped_frames, "caller audio frames dropped: the application fell behind");
     }
     drop(port);
     let _ = app_task.await;
-    let _ = ws.close(None).await;
+    let _ = ws.close(ending.frame()).await;
 }
 
 /// Queues a control event without awaiting inside the parse closure; events are rare, so a full
@@ -155,5 +189,10 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     warn!("{why}");
-    let _ = ws.close(None).await;
+    // A close frame's reason fits in 123 bytes; the log line above has all of it.
+    let mut end = why.len().min(120);
+    while !why.is_char_boundary(end) {
+        end -= 1;
+    }
+    let _ = ws.close(Some(CloseFrame { code: CloseCode::Policy, reason: why[..end].to_owned().into() })).await;
 }
