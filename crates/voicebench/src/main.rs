@@ -67,6 +67,13 @@ struct Args {
     /// Also write every call's record (clips played, voiced agent spans, clears) here, as JSON.
     #[arg(long)]
     dump: Option<PathBuf>,
+    /// Share of load turns after which the caller talks over the agent's reply (see
+    /// `scenario::LoadMix`; 0: every caller waits for every whole reply).
+    #[arg(long, default_value_t = scenario::LoadMix::default().interrupt)]
+    interrupt: f64,
+    /// Share of load turns made of two clips said in one breath (`scenario::LoadMix::join`).
+    #[arg(long, default_value_t = scenario::LoadMix::default().join)]
+    join: f64,
     /// Seed of the load callers' choices.
     #[arg(long, default_value_t = 7)]
     seed: u64,
@@ -134,6 +141,8 @@ async fn run_load(
     for i in 0..args.calls {
         let (target, pool, s) = (target.clone(), pool.to_vec(), s.clone());
         let mut rng = Rng::new(args.seed.wrapping_mul(1000).wrapping_add(i as u64));
+        let mix =
+            scenario::LoadMix { interrupt: args.interrupt, join: args.join, ..scenario::LoadMix::default() };
         set.spawn(async move {
             tokio::time::sleep(stagger * i as u32).await;
             let mut recs = Vec::new();
@@ -142,7 +151,7 @@ async fn run_load(
                 if left < Duration::from_secs(5) {
                     break;
                 }
-                let steps = scenario::load_call(&pool, left.as_secs_f64() * 1000.0, &mut rng, &s);
+                let steps = scenario::load_call(&pool, left.as_secs_f64() * 1000.0, &mut rng, &s, &mix);
                 match ws::run_call(&target, &format!("load{i:03}-{n}"), Caller::new(steps), left).await {
                     Ok(r) => {
                         let again = r.ended != ws::Ended::Caller;
@@ -262,16 +271,23 @@ async fn run(args: Args) -> Result<Summary, BenchError> {
     }
     if want.contains(&"load") {
         let sets = load_sets(&args, &["kbq", "faq"])?;
-        let pool: Vec<Arc<Clip>> = sets["kbq"].iter().chain(&sets["faq"]).cloned().collect();
+        // Each recording carries 0.6 s of line noise before the caller and 2.5 s after: a caller
+        // who talks 40 % of the time does not wait that out every turn.
+        let pool: Vec<Arc<Clip>> =
+            sets["kbq"].iter().chain(&sets["faq"]).map(|c| Arc::new(c.trimmed(200, 300))).collect();
         let before = args.server_pid.and_then(report::rss_mib).unwrap_or(0.0);
         let (recs, rss) = run_load(&target, &pool, &args, &s).await;
         dump(&recs);
-        let turns = all_turns(&recs, &["load"], &s);
+        let turns = all_turns(&recs, &["load", scenario::LOAD_OVER], &s);
+        let over: Vec<_> = turns.iter().filter(|t| t.tag == scenario::LOAD_OVER).cloned().collect();
         let health: Vec<_> = recs.iter().map(|r| scenario::health(r, &s)).collect();
         let mut l = LoadStats {
             calls: args.calls,
             duration_s: args.duration as f64,
             turns: TurnStats::of(&turns),
+            over_turns: TurnStats::of(&over),
+            interrupt: args.interrupt,
+            join: args.join,
             rss_before_mib: before,
             ..LoadStats::default()
         };

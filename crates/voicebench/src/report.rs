@@ -108,12 +108,20 @@ pub struct LoadStats {
     pub calls: usize,
     /// Seconds.
     pub duration_s: f64,
-    /// Calls placed (a dropped call is replaced).
+    /// Calls placed (a call that ends before the run does is replaced).
     pub placed: usize,
-    /// Calls the server ended or that failed.
+    /// Calls the server closed without the agent hanging up, or that failed.
     pub dropped: usize,
+    /// Calls the agent ended (close code 1000: the flow hung up or handed the call over).
+    pub agent_ended: usize,
     /// Voice-to-voice of every turn.
     pub turns: TurnStats,
+    /// The turns the caller began over the agent's reply (part of `turns`).
+    pub over_turns: TurnStats,
+    /// Share of turns after which the caller talked over the reply (the run's setting).
+    pub interrupt: f64,
+    /// Share of turns made of two clips (the run's setting).
+    pub join: f64,
     /// Inter-arrival gaps over the threshold, all calls.
     pub gaps: usize,
     /// Calls with at least one gap.
@@ -139,6 +147,7 @@ impl LoadStats {
     pub fn add_health(&mut self, hs: &[CallHealth]) {
         self.placed = hs.len();
         self.dropped = hs.iter().filter(|h| h.dropped).count();
+        self.agent_ended = hs.iter().filter(|h| h.agent_ended).count();
         self.gaps = hs.iter().map(|h| h.gaps).sum();
         self.calls_with_gaps = hs.iter().filter(|h| h.gaps > 0).count();
         self.max_gap_ms = hs.iter().map(|h| h.max_gap_ms).fold(0.0, f64::max);
@@ -312,11 +321,18 @@ pub fn rows(s: &Summary) -> Vec<[String; 4]> {
             verdict(l.gaps == 0, l.placed),
         );
         row(
+            "  of which begun over the agent's reply",
+            format!("{} (left out: {})", l.over_turns.v2v.n, l.over_turns.overlapped),
+            "",
+            "",
+        );
+        row(
             "  dropped calls",
             format!("{} of {}", l.dropped, l.placed),
             "0",
             verdict(l.dropped == 0, l.placed),
         );
+        row("  calls the agent ended (hang-up, hand-over)", l.agent_ended.to_string(), "", "");
         row("  caller speaking share", format!("{:.0} %", 100.0 * l.caller_share), "~40 %", "");
         row("  caller send lateness p99 (worst call)", format!("{:.1} ms", l.send_late_p99_ms), "", "");
         row(

@@ -134,18 +134,72 @@ pub fn over_calls(ask: &Arc<Clip>, over: &[Arc<Clip>], controls: usize, s: &Sett
     over.iter().map(|c| one(c, "over")).chain((0..controls).map(|_| one(&control, "control"))).collect()
 }
 
+/// How load callers behave.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct LoadMix {
+    /// Share of turns after which the caller talks over the agent's reply (callers cut long
+    /// answers short once they have heard enough) instead of waiting for it to end.
+    pub interrupt: f64,
+    /// The agent's reply plays this long (ms, uniform in the range) before the caller talks over it.
+    pub interrupt_after_ms: (f64, f64),
+    /// Share of turns in which the caller asks two things in one breath: two clips with a
+    /// 250-400 ms gap (shorter than any end-of-turn pause), one turn.
+    pub join: f64,
+}
+
+impl Default for LoadMix {
+    /// Chosen so the callers speak about 40 % of the time with the clinic's FAQ answers (the
+    /// issue's load profile); the run reports the share it got.
+    fn default() -> LoadMix {
+        LoadMix { interrupt: 0.9, interrupt_after_ms: (500.0, 1500.0), join: 0.5 }
+    }
+}
+
+/// Tag of a load turn the caller began while the agent was answering the last one.
+pub const LOAD_OVER: &str = "load-over";
+/// Tag of the first clip of a load turn made of two (not a turn of its own).
+pub const LOAD_LEAD: &str = "load-lead";
+
 /// One load call's script: after the greeting, turns from `pool` with a random pause before
-/// each, enough for `duration_ms`.
-pub fn load_call(pool: &[Arc<Clip>], duration_ms: f64, rng: &mut Rng, s: &Settings) -> Vec<Step> {
+/// each, enough for `duration_ms`. After a turn the caller either waits for the whole reply or
+/// (`mix.interrupt` of the time) lets it play a while and talks over it with the next turn.
+pub fn load_call(
+    pool: &[Arc<Clip>],
+    duration_ms: f64,
+    rng: &mut Rng,
+    s: &Settings,
+    mix: &LoadMix,
+) -> Vec<Step> {
     let mut steps = vec![wait_reply(s)];
     let mut t = 0.0;
+    let mut over = false;
     while t < duration_ms && !pool.is_empty() {
         let c = &pool[rng.below(pool.len())];
         let pause = rng.range(200.0, 800.0);
         steps.push(Step::Silence { ms: pause });
-        steps.push(play(c, "load"));
-        steps.push(wait_reply(s));
-        t += pause + f64::from(c.duration_ms()) + 3000.0;
+        let tag = if over { LOAD_OVER } else { "load" };
+        if rng.range(0.0, 1.0) < mix.join {
+            let gap = rng.range(250.0, 400.0);
+            steps.push(play(c, LOAD_LEAD));
+            steps.push(Step::Silence { ms: gap });
+            t += f64::from(c.duration_ms()) + gap;
+            let c = &pool[rng.below(pool.len())];
+            steps.push(play(c, tag));
+            t += f64::from(c.duration_ms());
+        } else {
+            steps.push(play(c, tag));
+            t += f64::from(c.duration_ms());
+        }
+        t += pause;
+        over = rng.range(0.0, 1.0) < mix.interrupt;
+        if over {
+            let after = rng.range(mix.interrupt_after_ms.0, mix.interrupt_after_ms.1);
+            steps.push(Step::WaitSpeaking { speaking_ms: after, timeout_ms: s.reply_timeout_ms });
+            t += after + 1000.0;
+        } else {
+            steps.push(wait_reply(s));
+            t += 3000.0;
+        }
     }
     steps
 }
@@ -162,8 +216,9 @@ pub struct Turn {
     /// The agent spoke between the caller's first and last sound.
     pub premature: bool,
     /// The agent was still talking (a late reply to the previous turn) within 1 s before the
-    /// caller's first sound: the turn says nothing about latency or premature starts and is
-    /// left out of both.
+    /// caller's first sound, or, for a turn the caller began over the agent's reply
+    /// ([`LOAD_OVER`]), in the last 500 ms of the caller's sound: the turn says nothing about
+    /// latency or premature starts and is left out of both.
     pub overlap: bool,
     /// No reply, but the record ended less than a reply timeout after the caller's last sound
     /// (the run's time was up): not counted as a missing reply.
@@ -180,8 +235,14 @@ pub fn turns(rec: &CallRecord, tags: &[&str], s: &Settings) -> Vec<Turn> {
         .map(|(i, p)| {
             let next = rec.played.get(i + 1).map_or(rec.end_ms, |n| n.start_ms);
             let v2v_ms = analysis::first_voiced_between(f, p.sound_end_ms, next).map(|t| t - p.sound_end_ms);
-            let overlap =
-                analysis::first_voiced_between(f, p.sound_start_ms - 1000.0, p.sound_start_ms).is_some();
+            // A turn the caller began over the agent's reply says something only once the agent
+            // has stopped: left out when it was still talking in the caller's last 500 ms.
+            let overlap = if p.tag == LOAD_OVER {
+                analysis::first_voiced_between(f, p.sound_end_ms - 500.0, p.sound_end_ms).is_some()
+            } else {
+                analysis::first_voiced_between(f, p.sound_start_ms - 1000.0, p.sound_start_ms).is_some()
+            };
+            let premature_from = if p.tag == LOAD_OVER { p.sound_end_ms - 500.0 } else { p.sound_start_ms };
             Turn {
                 tag: p.tag.clone(),
                 clip: p.clip.clone(),
@@ -190,7 +251,7 @@ pub fn turns(rec: &CallRecord, tags: &[&str], s: &Settings) -> Vec<Turn> {
                 cut: v2v_ms.is_none()
                     && i + 1 == rec.played.len()
                     && rec.end_ms - p.sound_end_ms < s.reply_timeout_ms,
-                premature: analysis::first_voiced_between(f, p.sound_start_ms, p.sound_end_ms).is_some(),
+                premature: analysis::first_voiced_between(f, premature_from, p.sound_end_ms).is_some(),
             }
         })
         .collect()
@@ -260,8 +321,11 @@ pub struct CallHealth {
     pub gaps: usize,
     /// The longest inter-arrival time, ms.
     pub max_gap_ms: f64,
-    /// The server ended the call (or the socket failed) before the caller did.
+    /// The server ended the call before the caller did, other than by the agent hanging up
+    /// (close code 1000), or the socket failed.
     pub dropped: bool,
+    /// The agent hung up (the flow ended the call, or handed it over where it cannot).
+    pub agent_ended: bool,
     /// Caller sound / call length.
     pub caller_share: f64,
     /// 99th percentile of how late the caller's frames were sent, ms.
@@ -283,7 +347,8 @@ pub fn health(rec: &CallRecord, s: &Settings) -> CallHealth {
         frames: rec.frames.len(),
         gaps: g.len(),
         max_gap_ms: max_gap,
-        dropped: rec.ended != Ended::Caller,
+        dropped: !matches!(rec.ended, Ended::Caller | Ended::AgentHungUp),
+        agent_ended: rec.ended == Ended::AgentHungUp,
         caller_share: if rec.end_ms > 0.0 { sound / rec.end_ms } else { 0.0 },
         send_late_p99_ms: p99,
     }
@@ -359,6 +424,61 @@ mod tests {
     }
 
     #[test]
+    fn a_turn_begun_over_the_reply_counts_once_the_agent_has_stopped() {
+        let s = Settings::default();
+        // The agent answers 2-3.9 s; the caller talks over it 3.4-6 s; the agent answers at 6.8 s.
+        let r = rec(
+            &[(2000.0, 3900.0), (6800.0, 8000.0)],
+            12_000.0,
+            vec![played(LOAD_OVER, 3000.0, 3400.0, 6000.0)],
+            vec![],
+        );
+        let t = &turns(&r, &["load", LOAD_OVER], &s)[0];
+        assert!(!t.overlap && !t.premature);
+        assert_eq!(t.v2v_ms, Some(800.0));
+        // The agent never stopped: left out, whatever came after.
+        let r = rec(&[(2000.0, 9000.0)], 12_000.0, vec![played(LOAD_OVER, 3000.0, 3400.0, 6000.0)], vec![]);
+        assert!(turns(&r, &[LOAD_OVER], &s)[0].overlap);
+        // The same start counted as an ordinary turn would be left out from the beginning.
+        let r = rec(
+            &[(2000.0, 3900.0), (6800.0, 8000.0)],
+            12_000.0,
+            vec![played("load", 3000.0, 3400.0, 6000.0)],
+            vec![],
+        );
+        assert!(turns(&r, &["load"], &s)[0].overlap);
+    }
+
+    #[test]
+    fn load_callers_talk_over_replies_as_often_as_asked() {
+        let s = Settings::default();
+        let c = control_clip(3000);
+        let count = |mix: LoadMix| {
+            let steps = load_call(&[c.clone()], 600_000.0, &mut Rng::new(1), &s, &mix);
+            let overs =
+                steps.iter().filter(|st| matches!(st, Step::Play { tag, .. } if tag == LOAD_OVER)).count();
+            let plays = steps.iter().filter(|st| matches!(st, Step::Play { .. })).count();
+            (overs, plays)
+        };
+        let (overs, plays) = count(LoadMix { interrupt: 0.0, join: 0.0, ..LoadMix::default() });
+        assert_eq!(overs, 0);
+        assert!(plays > 50);
+        let (overs, plays) = count(LoadMix { join: 0.0, ..LoadMix::default() });
+        let share = overs as f64 / plays as f64;
+        assert!((0.8..0.97).contains(&share), "{overs} of {plays}");
+        // Joined turns: a lead clip, a short gap, then the turn's clip.
+        let steps = load_call(&[c.clone()], 600_000.0, &mut Rng::new(2), &s, &LoadMix::default());
+        let leads: Vec<usize> = (0..steps.len())
+            .filter(|&i| matches!(&steps[i], Step::Play { tag, .. } if tag == LOAD_LEAD))
+            .collect();
+        assert!(leads.len() > 20, "{} joined turns", leads.len());
+        for i in leads {
+            assert!(matches!(steps[i + 1], Step::Silence { ms } if (250.0..400.0).contains(&ms)));
+            assert!(matches!(&steps[i + 2], Step::Play { tag, .. } if tag != LOAD_LEAD));
+        }
+    }
+
+    #[test]
     fn a_barge_in_stops_the_agent_and_a_backchannel_does_not() {
         let s = Settings::default();
         // The agent answers 2-12 s; the caller interrupts at 4 s (sound to 4.4 s); the agent's
@@ -410,7 +530,7 @@ mod tests {
         assert_eq!(calls[0].len(), 5);
         assert_eq!(over_calls(&c, std::slice::from_ref(&c), 2, &s).len(), 3);
         let mut rng = Rng::new(1);
-        assert!(load_call(&[c], 60_000.0, &mut rng, &s).len() > 10);
+        assert!(load_call(&[c], 60_000.0, &mut rng, &s, &LoadMix::default()).len() > 10);
         assert!((0..100).all(|_| (2.0..3.0).contains(&rng.range(2.0, 3.0))));
     }
 }

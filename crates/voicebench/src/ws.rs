@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::time::MissedTickBehavior;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::analysis::{AgentFrame, VOICED_DB, level_db};
 use crate::caller::{Caller, Played, TimedOut};
@@ -30,7 +31,10 @@ pub fn now() -> Instant {
 pub enum Ended {
     /// The caller's script ran out or the time was up; the caller sent `stop`.
     Caller,
-    /// The server closed the WebSocket.
+    /// The agent ended the call: the server closed the WebSocket with code 1000 (a hang-up the
+    /// flow decided, or a transfer the gateway cannot make on this transport).
+    AgentHungUp,
+    /// The server closed the WebSocket otherwise (another code, none, or the connection went).
     ServerClosed,
     /// The WebSocket failed.
     Error(String),
@@ -107,6 +111,24 @@ fn media(sid: &str, k: u64, payload: &[u8]) -> String {
     .to_string()
 }
 
+/// After a failed send: whether the server had closed the call, and how (its close frame may
+/// still be waiting to be read). `None` when nothing explains the failure.
+async fn closed_by<S>(ws: &mut S) -> Option<Ended>
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    loop {
+        match tokio::time::timeout(Duration::from_millis(500), ws.next()).await {
+            Ok(Some(Ok(Message::Close(Some(f))))) if f.code == CloseCode::Normal => {
+                return Some(Ended::AgentHungUp);
+            }
+            Ok(Some(Ok(Message::Close(_)))) => return Some(Ended::ServerClosed),
+            Ok(Some(Ok(_))) => {}
+            Ok(Some(Err(_)) | None) | Err(_) => return None,
+        }
+    }
+}
+
 /// Runs one call: `caller` speaks until its script ends or `max` has passed.
 pub async fn run_call(
     target: &Target,
@@ -165,6 +187,10 @@ pub async fn run_call(
                 let at = ms(now());
                 let text = match msg {
                     Some(Ok(Message::Text(t))) => t,
+                    Some(Ok(Message::Close(Some(f)))) if f.code == CloseCode::Normal => {
+                        rec.ended = Ended::AgentHungUp;
+                        break;
+                    }
                     Some(Ok(Message::Close(_))) | None => { rec.ended = Ended::ServerClosed; break; }
                     Some(Err(e)) => { rec.ended = Ended::Error(e.to_string()); break; }
                     Some(Ok(_)) => continue,
@@ -191,7 +217,8 @@ pub async fn run_call(
                 }
                 let frame = caller.frame(k, ms(t));
                 if let Err(e) = ws.send(Message::text(media(&sid, k, frame))).await {
-                    rec.ended = Ended::Error(e.to_string());
+                    // The server's close may have crossed this frame: read what it sent last.
+                    rec.ended = closed_by(&mut ws).await.unwrap_or(Ended::Error(e.to_string()));
                     break;
                 }
                 rec.lateness.push(late);
