@@ -33,7 +33,7 @@ use frontdesk_voice::{
 use tracing::{debug, info, warn};
 
 use crate::AgentError;
-use crate::io::{Action, AgentConfig, Job, TtsChunk, VAD_FRAME};
+use crate::io::{Action, AgentConfig, Job, Partials, TtsChunk, VAD_FRAME};
 use crate::policy::{BargeInMode, TurnDecision, TurnState};
 use crate::record::Record;
 use crate::timing::{BargeInTiming, OpenTurn, Timing, TurnTiming};
@@ -244,6 +244,11 @@ impl Agent {
             let id = self.id();
             self.jobs.push_back(Job::Vad { id, pcm: frame });
         }
+        let partials = match self.cfg.partials {
+            Partials::Always => true,
+            Partials::OverAgent => self.is_speaking() || self.paused.is_some(),
+        };
+        self.asr.set_partials(partials);
         let mut up = Vec::with_capacity(f.len() * 2 + 8);
         if self.up.push_f32(&f, &mut up).is_ok() {
             self.asr.push_audio(&up);

@@ -28,6 +28,8 @@ pub struct AgentConfig {
     pub vad: HysteresisConfig,
     /// When partial and final decodes are asked.
     pub asr: StreamConfig,
+    /// Which caller speech gets partial decodes.
+    pub partials: Partials,
     /// Barge-in mode per flow node id (nodes not listed: [`BargeInMode::Speech`]).
     pub node_modes: BTreeMap<String, BargeInMode>,
     /// Ask a turn model ([`Job::EndOfTurn`]) at each pause.
@@ -46,12 +48,26 @@ impl Default for AgentConfig {
             end_of_turn: EndOfTurnPolicy::default(),
             vad: HysteresisConfig { stop_ms: 200, ..HysteresisConfig::default() },
             asr: StreamConfig::default(),
+            partials: Partials::default(),
             node_modes: BTreeMap::new(),
             turn_model: false,
             embed: false,
             interdigit_ms: 3000,
         }
     }
+}
+
+/// Which caller speech the recogniser decodes partial transcripts of ([`AgentConfig::partials`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Partials {
+    /// Only speech while the agent is speaking (or holding its audio): the barge-in policy reads
+    /// those words. A turn spoken into silence waits for its final transcript anyway (the
+    /// end-of-turn policy needs the final), so its partials would be CPU spent for nothing, taken
+    /// from other calls' finals on a busy machine.
+    #[default]
+    OverAgent,
+    /// All caller speech (for a consumer of live partial transcripts).
+    Always,
 }
 
 /// Model work the agent asks for; report the result with the matching `handle_*`.

@@ -39,7 +39,7 @@ pub mod record;
 pub mod timing;
 
 pub use conductor::Agent;
-pub use io::{Action, AgentConfig, Effect, Job, TtsChunk, VAD_FRAME};
+pub use io::{Action, AgentConfig, Effect, Job, Partials, TtsChunk, VAD_FRAME};
 pub use policy::{BargeInDecision, BargeInMode, BargeInPolicy, EndOfTurnPolicy, TurnDecision};
 pub use record::Record;
 pub use timing::{BargeInTiming, Timing, TurnTiming};

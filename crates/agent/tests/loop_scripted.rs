@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use frontdesk_agent::{Action, Agent, AgentConfig, Job, Timing, TtsChunk};
+use frontdesk_agent::{Action, Agent, AgentConfig, Job, Partials, Timing, TtsChunk};
 use frontdesk_engines::{Transcript, split_clauses};
 use frontdesk_flow::{Bundle, FlowMachine};
 use frontdesk_types::{Digit, Instant};
@@ -47,6 +47,8 @@ struct Loop {
     cancelled: Vec<u64>,
     /// Every frame sent: when, and whether it held agent audio.
     sent: Vec<(Instant, bool)>,
+    /// Partial decodes asked for.
+    partials: usize,
 }
 
 impl Loop {
@@ -81,6 +83,7 @@ impl Loop {
             timings: vec![],
             cancelled: vec![],
             sent: vec![],
+            partials: 0,
         };
         l.drain();
         l
@@ -107,6 +110,7 @@ impl Loop {
                     }
                 }
                 Job::Transcribe(req) => {
+                    self.partials += usize::from(req.partial);
                     // A recogniser behind the caller: partials come back empty.
                     let text =
                         if req.partial && self.late_partials { String::new() } else { self.text.clone() };
@@ -541,4 +545,29 @@ fn speech_far_quieter_than_the_callers_own_turns_does_not_stop_the_agent() {
     l.level = 2500;
     speak_over(&mut l, "Wait, what about Sundays?", 0.9, 900, 300);
     assert!(l.actions.contains(&Action::Clear), "the caller did not stop the agent");
+}
+
+#[test]
+fn partials_are_decoded_for_speech_over_the_agent_only_unless_asked_for_always() {
+    for (partials, want_in_silence) in [(Partials::OverAgent, false), (Partials::Always, true)] {
+        let mut l = Loop::with(AgentConfig { partials, ..AgentConfig::default() });
+        l.ms(1000);
+        // Over the greeting: the barge-in policy needs the words.
+        l.text = "wait a moment".into();
+        l.speech = true;
+        l.ms(1600);
+        assert!(l.partials > 0, "{partials:?}: no partial over the agent");
+        l.speech = false;
+        l.ms(8000);
+        assert!(!l.agent.is_speaking(), "the agent should have answered and finished");
+        // Into silence: only the final, unless partials are wanted always.
+        let before = l.partials;
+        l.text = "what are your hours".into();
+        l.speech = true;
+        l.ms(2400);
+        l.speech = false;
+        l.ms(1500);
+        assert_eq!(l.partials > before, want_in_silence, "{partials:?}: {} partials", l.partials - before);
+        assert!(l.said.len() > 2, "the turn still got an answer: {:?}", l.said);
+    }
 }

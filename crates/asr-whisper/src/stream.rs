@@ -155,6 +155,8 @@ struct PendingFinal {
 #[derive(Debug)]
 pub struct StreamSession {
     cfg: StreamConfig,
+    /// Whether partial decodes are asked for (see [`StreamSession::set_partials`]).
+    partials: bool,
     hints: Vec<String>,
     buf: Vec<f32>,
     buf_start: u64,
@@ -173,6 +175,7 @@ impl StreamSession {
     pub fn new(cfg: StreamConfig) -> Self {
         Self {
             cfg,
+            partials: true,
             hints: Vec::new(),
             buf: Vec::new(),
             buf_start: 0,
@@ -184,6 +187,18 @@ impl StreamSession {
             next_segment: 0,
             requests: VecDeque::new(),
             events: VecDeque::new(),
+        }
+    }
+
+    /// Whether to ask for partial decodes from now on (on by default). A partial is speculative
+    /// work, worth its CPU only when something reads it: a voice loop needs the words of speech
+    /// over its own prompt (barge-in) but, for a turn spoken into silence, only the final. A
+    /// partial in flight still reports; finals are unaffected. Switched back on mid-segment, the
+    /// next partial follows the usual schedule.
+    pub fn set_partials(&mut self, on: bool) {
+        self.partials = on;
+        if on {
+            self.maybe_partial();
         }
     }
 
@@ -326,7 +341,7 @@ impl StreamSession {
         let grown = (a.last_partial_end - a.start) * u64::from(self.cfg.partial_growth_pct) / 100;
         let due = pos - a.start >= self.cfg.min_partial as u64
             && pos - a.last_partial_end >= grown.max(self.cfg.partial_interval as u64);
-        if self.partial_in_flight.is_some() || !due {
+        if !self.partials || self.partial_in_flight.is_some() || !due {
             return;
         }
         let (segment, start, draft) = (a.segment, a.start, a.draft.clone());

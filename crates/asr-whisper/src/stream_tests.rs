@@ -222,3 +222,31 @@ fn partials_get_rarer_as_the_segment_grows() {
     // Segment from 0: first at 200 ms, then 400, 800, 1600, 3200 ms (4 s pushed).
     assert_eq!(ends, vec![3200, 6400, 12_800, 25_600, 51_200]);
 }
+
+#[test]
+fn partials_switched_off_leave_only_the_final_and_resume_on_schedule() {
+    let mut s = StreamSession::new(small());
+    s.set_partials(false);
+    s.speech_start(0);
+    for n in 1..=6 {
+        s.push_audio(&block(n));
+        assert!(s.poll_request().is_none(), "no partial while switched off (block {n})");
+    }
+    // Switched on mid-segment: a partial of everything so far at once (it is overdue).
+    s.set_partials(true);
+    let req = s.poll_request().expect("a partial once switched on");
+    assert!(req.partial);
+    assert_eq!((req.start, req.end), (0, 9600));
+    run(&mut s, &req);
+    s.set_partials(false);
+    s.push_audio(&block(7));
+    s.push_audio(&block(8));
+    assert!(s.poll_request().is_none());
+    s.speech_end(12_800);
+    let fin = s.poll_request().expect("the final, partials or not");
+    assert!(!fin.partial);
+    assert_eq!((fin.start, fin.end), (0, 12_800));
+    run(&mut s, &fin);
+    let evs = events(&mut s);
+    assert!(matches!(evs.last(), Some(StreamEvent::Final { .. })), "{evs:?}");
+}
