@@ -196,10 +196,12 @@ async fn twilio_media_stream_echo_and_events() {
     ws.send(Message::text(r#"{"event":"stop","sequenceNumber":"20","streamSid":"MZ42","stop":{}}"#))
         .await
         .unwrap();
-    // The server ends the call and closes the socket.
+    // The server ends the call and closes the socket (reading on after its close frame sends
+    // the client's reply).
     loop {
         match tokio::time::timeout(WAIT, ws.next()).await.unwrap() {
-            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
+            None | Some(Err(_)) => break,
+            Some(Ok(Message::Close(_))) => {}
             Some(Ok(m)) => {
                 assert!(!m.is_text() || !m.to_text().unwrap().contains("media"), "no audio after stop")
             }
@@ -238,7 +240,11 @@ async fn twilio_until_close(
     let mut media = 0;
     loop {
         match tokio::time::timeout(WAIT, ws.next()).await.expect("server went silent") {
-            Some(Ok(Message::Close(frame))) => return (frame.map(|f| f.code), media),
+            Some(Ok(Message::Close(frame))) => {
+                // Reading on sends tungstenite's close reply: the handshake completes.
+                let _ = tokio::time::timeout(WAIT, ws.next()).await;
+                return (frame.map(|f| f.code), media);
+            }
             None | Some(Err(_)) => return (None, media),
             Some(Ok(Message::Text(t))) => {
                 let v: serde_json::Value = serde_json::from_str(&t).unwrap();

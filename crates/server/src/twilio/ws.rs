@@ -19,6 +19,8 @@ use crate::shutdown::Shutdown;
 
 /// How long a new stream may take to send `start`.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a closed stream waits for the peer's close reply.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
 /// Malformed messages tolerated on one stream before it is closed.
 const MAX_BAD_MESSAGES: u32 = 20;
 
@@ -171,6 +173,25 @@ where
     drop(port);
     let _ = app_task.await;
     let _ = ws.close(ending.frame()).await;
+    finish_close(&mut ws).await;
+}
+
+/// The rest of the closing handshake: read (and drop) what the peer still sends until its own
+/// close, for at most [`CLOSE_WAIT`]. Dropping the socket at once would reset a connection the
+/// peer is still writing media to, and a reset can destroy the close frame (and its code) before
+/// the peer reads it.
+async fn finish_close<S>(ws: &mut WebSocketStream<S>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let _ = tokio::time::timeout(CLOSE_WAIT, async {
+        while let Some(Ok(m)) = ws.next().await {
+            if m.is_close() {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// Queues a control event without awaiting inside the parse closure; events are rare, so a full
@@ -195,4 +216,5 @@ where
         end -= 1;
     }
     let _ = ws.close(Some(CloseFrame { code: CloseCode::Policy, reason: why[..end].to_owned().into() })).await;
+    finish_close(&mut ws).await;
 }
