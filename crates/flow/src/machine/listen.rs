@@ -58,9 +58,7 @@ impl FlowMachine {
                         self.advance(now, Some(&name));
                     }
                     Classified::Ambiguous(a, c) => {
-                        let da = describe(&b.flow, &a.name);
-                        let dc = describe(&b.flow, &c.name);
-                        let q = format!("Sorry, did you want to {da}, or {dc}?");
+                        let q = super::clarify_text(&b.flow, &a.name, &c.name);
                         self.last_prompt = q.clone();
                         self.say(q);
                         self.turn.actions.push(format!("clarify:{}|{}", a.name, c.name));

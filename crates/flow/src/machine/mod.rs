@@ -242,6 +242,49 @@ pub fn built_in_texts(flow: &crate::ast::Flow) -> Vec<String> {
     out
 }
 
+/// "Just to be sure, are you asking: <question>": the FAQ confirmation band's question.
+pub(crate) fn faq_confirm_text(question: &str) -> String {
+    format!("Just to be sure, are you asking: {question}")
+}
+
+/// "Sorry, did you want to <intent>?": the intent confirmation band's question.
+pub(crate) fn intent_confirm_text(flow: &crate::ast::Flow, name: &str) -> String {
+    format!("Sorry, did you want to {}?", listen::describe(flow, name))
+}
+
+/// "Sorry, did you want to <a>, or <b>?": the clarifying question when two intents are close.
+pub(crate) fn clarify_text(flow: &crate::ast::Flow, a: &str, b: &str) -> String {
+    format!("Sorry, did you want to {}, or {}?", listen::describe(flow, a), listen::describe(flow, b))
+}
+
+/// Most intents for which every clarifying question ("did you want to A, or B?", one per
+/// ordered pair) is listed by [`question_texts`]; a flow with more gets them synthesised when
+/// asked.
+const CLARIFY_PAIRS_UP_TO: usize = 8;
+
+/// The questions the machine builds from the flow and its knowledge base alone, whatever the
+/// call: "are you asking: <entry question>?" for every entry when the flow has a FAQ confirmation
+/// band, "did you want to <intent>?" for every intent when it has an intent confirmation band,
+/// and "did you want to A, or B?" for every pair of intents (flows of up to 8 intents). A shell
+/// synthesises them once with the fixed prompts, so asking one costs no synthesis time.
+pub fn question_texts(b: &crate::Bundle) -> Vec<String> {
+    let f = &b.flow;
+    let mut out = Vec::new();
+    if f.settings.faq_confirm_threshold.is_some() {
+        out.extend(b.kb.entries.iter().map(|e| faq_confirm_text(&e.question)));
+    }
+    let names: Vec<&String> = f.intents.keys().collect();
+    if f.settings.intent_confirm_threshold.is_some() {
+        out.extend(names.iter().map(|n| intent_confirm_text(f, n)));
+    }
+    if names.len() <= CLARIFY_PAIRS_UP_TO {
+        for a in &names {
+            out.extend(names.iter().filter(|b| b != &a).map(|b| clarify_text(f, a, b)));
+        }
+    }
+    out
+}
+
 impl FlowMachine {
     /// A machine for one call. `wall_start` is the caller's local date and time when the call
     /// starts (dates like "tomorrow" are read against it plus the elapsed [`Instant`] time).

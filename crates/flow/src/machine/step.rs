@@ -291,7 +291,7 @@ impl FlowMachine {
         }
         match hit {
             Some(hit) => {
-                let q = format!("Just to be sure, are you asking: {}", hit.entry.question);
+                let q = super::faq_confirm_text(&hit.entry.question);
                 self.turn.actions.push(format!("faq:confirm:{}", hit.entry.id));
                 self.last_prompt = q.clone();
                 self.say(q);
@@ -309,7 +309,7 @@ impl FlowMachine {
     /// "Did you want to <intent>?": an intent in the `intent_confirm_threshold` band, asked
     /// from a menu; [`Self::intent_confirmed`] handles the reply.
     pub(super) fn confirm_intent(&mut self, now: Instant, im: IntentMatch) {
-        let q = format!("Sorry, did you want to {}?", super::listen::describe(&self.b.flow, &im.name));
+        let q = super::intent_confirm_text(&self.b.flow, &im.name);
         self.turn.actions.push(format!("intent:confirm:{}", im.name));
         self.last_prompt = q.clone();
         self.say(q);

@@ -178,6 +178,10 @@ fn close_intents_get_a_clarifying_question() {
     let r = said(&mut m, 1000, "bill hours");
     assert_eq!(r.say, "Sorry, did you want to hear our hours, or ask about a bill?");
     assert_eq!(m.turn().actions, vec!["clarify:hours|billing"]);
+    // Listed word for word for the prompt cache, both ways round.
+    let texts = question_texts(&m.b);
+    assert!(texts.contains(&r.say), "{texts:?}");
+    assert!(texts.contains(&"Sorry, did you want to ask about a bill, or hear our hours?".to_owned()));
     said(&mut m, 2000, "the second one");
     assert_eq!(m.turn().intent.as_ref().map(|i| i.name.as_str()), Some("billing"));
 }
@@ -300,6 +304,7 @@ fn faq_confirmation_band_asks_then_answers_on_yes_and_declines_on_no() {
     assert_eq!(m.turn().faq_id, None);
     assert_eq!(r.say, "Just to be sure, are you asking: What are your opening hours?");
     assert_eq!(m.turn().actions, ["faq:confirm:hours"]);
+    assert!(question_texts(&m.b).contains(&r.say), "the question is in the prompt cache's list");
     assert!(r.commands.contains(&Command::Listen { expect: Expect::YesNo, no_input_ms: 6000 }), "{r:?}");
     let r = said(&mut m, 3000, "yes");
     assert_eq!((m.turn().faq_id.as_deref(), r.say.as_str()), (Some("hours"), "Nine to five. Anything else?"));

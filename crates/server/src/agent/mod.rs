@@ -272,8 +272,10 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Prompts whose text is the same on every call: templates that use only business facts (node
 /// prompts and reprompts, the global help, "are you a person" and opt-out texts), the
-/// knowledge base's answers and the machine's own fixed answers ("I don't have an answer to
-/// that", escalation; [`frontdesk_flow::machine::built_in_texts`]).
+/// knowledge base's answers, the machine's own fixed answers ("I don't have an answer to
+/// that", escalation; [`frontdesk_flow::machine::built_in_texts`]) and the questions it builds
+/// from the flow and knowledge base ("are you asking: ...?", "did you want to A, or B?";
+/// [`frontdesk_flow::machine::question_texts`]).
 pub fn fixed_prompts(b: &Bundle) -> Vec<String> {
     let f = &b.flow;
     let render = |t: &Template| -> Option<String> {
@@ -313,6 +315,7 @@ pub fn fixed_prompts(b: &Bundle) -> Vec<String> {
     );
     out.extend(b.kb.entries.iter().map(|e| e.answer.clone()).filter(|s| !s.trim().is_empty()));
     out.extend(frontdesk_flow::machine::built_in_texts(f));
+    out.extend(frontdesk_flow::machine::question_texts(b));
     out.sort();
     out.dedup();
     out

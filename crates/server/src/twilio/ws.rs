@@ -215,6 +215,7 @@ where
     while !why.is_char_boundary(end) {
         end -= 1;
     }
-    let _ = ws.close(Some(CloseFrame { code: CloseCode::Policy, reason: why[..end].to_owned().into() })).await;
+    let _ =
+        ws.close(Some(CloseFrame { code: CloseCode::Policy, reason: why[..end].to_owned().into() })).await;
     finish_close(&mut ws).await;
 }
