@@ -199,7 +199,7 @@ impl InferencePool {
                 let (shared, stats) = (shared.clone(), stats.clone());
                 thread::Builder::new()
                     .name(format!("inference-{i}"))
-                    .spawn(move || worker(&shared, &stats))
+                    .spawn(move || one_thread_rayon(|| worker(&shared, &stats)))
                     .unwrap_or_else(|e| panic!("cannot start an inference thread: {e}"))
             })
             .collect();
@@ -277,6 +277,21 @@ fn now() -> Instant {
     Instant::now()
 }
 
+/// Runs `f` on this thread as the only thread of its own rayon pool.
+///
+/// Model code splits single operations across rayon's threads (candle's matrix products go
+/// through `gemm`, which hands parts of a product to rayon). This pool already runs one job per
+/// core; with rayon's global pool as well, every worker's products queued on the same few global
+/// threads (and two pool workers plus two rayon threads shared two cores). Inside a one-thread
+/// pool the parts run here, one after the other. Measured with 16 calls: voice-to-voice p95
+/// 1285 -> 1114 ms (docs/performance.md). If the pool cannot be built, `f` runs anyway.
+fn one_thread_rayon(f: impl FnOnce() + Send) {
+    match rayon::ThreadPoolBuilder::new().num_threads(1).use_current_thread().build() {
+        Ok(pool) => pool.install(f),
+        Err(_) => f(),
+    }
+}
+
 fn worker(shared: &Shared, stats: &PoolStats) {
     loop {
         let job = {
@@ -334,6 +349,31 @@ mod tests {
         let stats = pool.stats.clone();
         drop(pool);
         assert_eq!(stats.completed.load(Ordering::Relaxed), 8);
+    }
+
+    #[test]
+    fn a_job_s_rayon_work_stays_on_its_own_worker() {
+        use rayon::prelude::*;
+        let pool = InferencePool::new(2, 16);
+        let tickets: Vec<_> = (0..4)
+            .map(|_| {
+                pool.submit(None, || {
+                    let me = thread::current().name().map(str::to_owned);
+                    // What gemm does with a product: parts on rayon's threads.
+                    let names: Vec<Option<String>> = (0..64)
+                        .into_par_iter()
+                        .map(|_| thread::current().name().map(str::to_owned))
+                        .collect();
+                    Ok((rayon::current_num_threads(), me, names))
+                })
+            })
+            .collect();
+        for t in tickets {
+            let (n, me, names) = t.wait().unwrap();
+            assert_eq!(n, 1, "one rayon thread per worker");
+            assert!(me.as_deref().is_some_and(|m| m.starts_with("inference-")), "{me:?}");
+            assert!(names.iter().all(|x| *x == me), "parts ran off the worker: {names:?}");
+        }
     }
 
     #[test]
