@@ -454,7 +454,7 @@ mod tests {
         let s = Settings::default();
         let c = control_clip(3000);
         let count = |mix: LoadMix| {
-            let steps = load_call(&[c.clone()], 600_000.0, &mut Rng::new(1), &s, &mix);
+            let steps = load_call(std::slice::from_ref(&c), 600_000.0, &mut Rng::new(1), &s, &mix);
             let overs =
                 steps.iter().filter(|st| matches!(st, Step::Play { tag, .. } if tag == LOAD_OVER)).count();
             let plays = steps.iter().filter(|st| matches!(st, Step::Play { .. })).count();
@@ -467,7 +467,7 @@ mod tests {
         let share = overs as f64 / plays as f64;
         assert!((0.8..0.97).contains(&share), "{overs} of {plays}");
         // Joined turns: a lead clip, a short gap, then the turn's clip.
-        let steps = load_call(&[c.clone()], 600_000.0, &mut Rng::new(2), &s, &LoadMix::default());
+        let steps = load_call(std::slice::from_ref(&c), 600_000.0, &mut Rng::new(2), &s, &LoadMix::default());
         let leads: Vec<usize> = (0..steps.len())
             .filter(|&i| matches!(&steps[i], Step::Play { tag, .. } if tag == LOAD_LEAD))
             .collect();
