@@ -196,8 +196,9 @@ impl StreamSession {
     /// partial in flight still reports; finals are unaffected. Switched back on mid-segment, the
     /// next partial follows the usual schedule.
     pub fn set_partials(&mut self, on: bool) {
+        let switched_on = on && !self.partials;
         self.partials = on;
-        if on {
+        if switched_on {
             self.maybe_partial();
         }
     }

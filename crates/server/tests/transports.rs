@@ -155,13 +155,7 @@ async fn audiosocket_playback_plays_the_file_then_hangs_up() {
 #[tokio::test]
 async fn twilio_media_stream_echo_and_events() {
     let srv = start(App::Echo, Duration::from_secs(5)).await;
-    let url = format!("ws://{}/media/twilio", srv.http);
-    let sig = frontdesk_server::twilio::auth::signature(TWILIO_TOKEN, &url, &[]);
-    let mut req =
-        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url).unwrap();
-    req.headers_mut().insert("X-Twilio-Signature", sig.parse().unwrap());
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-    ws.send(Message::text(r#"{"event":"connected","protocol":"Call","version":"1.0.0"}"#)).await.unwrap();
+    let mut ws = twilio_connect(&srv).await;
     ws.send(Message::text(
         r#"{"event":"start","sequenceNumber":"1","streamSid":"MZ42","start":{"accountSid":"AC1","streamSid":"MZ42",
         "callSid":"CA42","tracks":["inbound"],"customParameters":{"patient":"7"},
@@ -211,10 +205,10 @@ async fn twilio_media_stream_echo_and_events() {
     srv.done.await.unwrap();
 }
 
-/// A signed Twilio Media Streams connection that has sent `connected` and `start`.
-async fn twilio_stream(
-    srv: &Running,
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>> {
+type TwilioWs = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+
+/// A Twilio Media Streams connection, signed like Twilio, that has sent `connected`.
+async fn twilio_connect(srv: &Running) -> TwilioWs {
     let url = format!("ws://{}/media/twilio", srv.http);
     let sig = frontdesk_server::twilio::auth::signature(TWILIO_TOKEN, &url, &[]);
     let mut req =
@@ -222,6 +216,12 @@ async fn twilio_stream(
     req.headers_mut().insert("X-Twilio-Signature", sig.parse().unwrap());
     let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
     ws.send(Message::text(r#"{"event":"connected","protocol":"Call","version":"1.0.0"}"#)).await.unwrap();
+    ws
+}
+
+/// [`twilio_connect`], then `start` for stream MZ7.
+async fn twilio_stream(srv: &Running) -> TwilioWs {
+    let mut ws = twilio_connect(srv).await;
     ws.send(Message::text(
         r#"{"event":"start","sequenceNumber":"1","streamSid":"MZ7","start":{"accountSid":"AC1","streamSid":"MZ7",
         "callSid":"CA7","tracks":["inbound"],"customParameters":{},
@@ -234,9 +234,7 @@ async fn twilio_stream(
 
 /// Reads until the server closes; answers `mark`s like Twilio (once the audio before them has
 /// played). Returns the close frame's code, and how many media messages came.
-async fn twilio_until_close(
-    ws: &mut tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>,
-) -> (Option<CloseCode>, usize) {
+async fn twilio_until_close(ws: &mut TwilioWs) -> (Option<CloseCode>, usize) {
     let mut media = 0;
     loop {
         match tokio::time::timeout(WAIT, ws.next()).await.expect("server went silent") {

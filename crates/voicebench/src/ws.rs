@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::time::MissedTickBehavior;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::analysis::{AgentFrame, VOICED_DB, level_db};
@@ -111,6 +112,11 @@ fn media(sid: &str, k: u64, payload: &[u8]) -> String {
     .to_string()
 }
 
+/// How the server ended a call, by its close frame: code 1000 is the agent hanging up.
+fn closed_with(frame: Option<&CloseFrame>) -> Ended {
+    if frame.is_some_and(|f| f.code == CloseCode::Normal) { Ended::AgentHungUp } else { Ended::ServerClosed }
+}
+
 /// After a failed send: whether the server had closed the call, and how (its close frame may
 /// still be waiting to be read). `None` when nothing explains the failure.
 async fn closed_by<S>(ws: &mut S) -> Option<Ended>
@@ -119,10 +125,7 @@ where
 {
     loop {
         match tokio::time::timeout(Duration::from_millis(500), ws.next()).await {
-            Ok(Some(Ok(Message::Close(Some(f))))) if f.code == CloseCode::Normal => {
-                return Some(Ended::AgentHungUp);
-            }
-            Ok(Some(Ok(Message::Close(_)))) => return Some(Ended::ServerClosed),
+            Ok(Some(Ok(Message::Close(f)))) => return Some(closed_with(f.as_ref())),
             Ok(Some(Ok(_))) => {}
             Ok(Some(Err(_)) | None) | Err(_) => return None,
         }
@@ -187,11 +190,8 @@ pub async fn run_call(
                 let at = ms(now());
                 let text = match msg {
                     Some(Ok(Message::Text(t))) => t,
-                    Some(Ok(Message::Close(Some(f)))) if f.code == CloseCode::Normal => {
-                        rec.ended = Ended::AgentHungUp;
-                        break;
-                    }
-                    Some(Ok(Message::Close(_))) | None => { rec.ended = Ended::ServerClosed; break; }
+                    Some(Ok(Message::Close(f))) => { rec.ended = closed_with(f.as_ref()); break; }
+                    None => { rec.ended = Ended::ServerClosed; break; }
                     Some(Err(e)) => { rec.ended = Ended::Error(e.to_string()); break; }
                     Some(Ok(_)) => continue,
                 };
