@@ -186,7 +186,7 @@ enum Wait {
 }
 
 /// One call's flow state.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct FlowMachine {
     b: Arc<Bundle>,
     wall_start: Zoned,
@@ -398,6 +398,57 @@ impl FlowMachine {
         }
         self.turn.node = self.node_id().to_owned();
         Ok(())
+    }
+
+    /// Whether the caller's words would move the call on, asked before the turn is over: a dry
+    /// run of [`Event::Utterance`] on a copy of the machine, which is then dropped. `true` when
+    /// the step routes an intent, answers from the knowledge base, takes a slot value (or reads
+    /// it back), answers a yes/no question or runs a repair ("goodbye", "a person"); `false`
+    /// when it would say it did not understand, does not know the answer, ask which of two
+    /// intents or "are you asking ...?", or wait for an LLM. The end-of-turn policy answers an
+    /// understood caller sooner and gives one it cannot place longer to go on. `None` when the
+    /// machine is not listening for words (a webhook or an LLM is out, the call has ended).
+    pub fn understands(
+        &self,
+        now: Instant,
+        text: &str,
+        confidence: f32,
+        embedding: Option<&[f32]>,
+    ) -> Option<bool> {
+        if !matches!(
+            self.wait,
+            Wait::Menu
+                | Wait::Collect
+                | Wait::Confirm(_)
+                | Wait::Clarify(..)
+                | Wait::FaqQuestion
+                | Wait::FaqConfirm(_)
+                | Wait::IntentConfirm(_)
+                | Wait::Offers
+                | Wait::SchedConfirm
+        ) {
+            return None;
+        }
+        let mut m = self.clone();
+        m.out.clear();
+        m.turn = Turn::default();
+        m.utterance(now, text, confidence, embedding);
+        let t = &m.turn;
+        let failed = t.actions.iter().any(|a| {
+            a == "no_match"
+                || a == "faq:unknown"
+                || a.starts_with("faq:confirm")
+                || a.starts_with("intent:confirm")
+                || a.starts_with("clarify:")
+        });
+        let waits_llm = matches!(m.wait, Wait::Llm | Wait::LlmMenu);
+        let moved = t.intent.is_some()
+            || t.faq_id.is_some()
+            || !t.actions.is_empty()
+            || m.node != self.node
+            || m.wait != self.wait
+            || m.slots != self.slots;
+        Some(moved && !failed && !waits_llm)
     }
 
     /// Fires the no-input timer if `now` is past it.

@@ -460,3 +460,50 @@ fn an_intent_let_in_under_the_threshold_gives_way_to_an_faq_entry_in_the_band() 
     assert_eq!(intent, None);
     assert!(say.contains("don't have an answer"), "{say}");
 }
+
+#[test]
+fn understanding_is_a_dry_run_that_leaves_the_machine_as_it_was() {
+    let ask = |m: &FlowMachine, text: &str| {
+        m.understands(Instant::from_millis(1000), text, 0.9, Some(&Fake::vec(text)))
+    };
+    let mut m = machine();
+    assert_eq!(ask(&m, "my bill"), None, "not listening before the start");
+    step(&mut m, Instant::ZERO, Some(Event::Start)).unwrap();
+    let (node, timeout) = (m.turn().node.clone(), m.poll_timeout());
+    // At the menu: an intent by its embedding or a keyword, a repair.
+    assert_eq!(ask(&m, "my bill"), Some(true));
+    assert_eq!(ask(&m, "I want to book"), Some(true));
+    assert_eq!(ask(&m, "goodbye"), Some(true));
+    // Nothing the menu can use, two intents too close to choose, too little confidence.
+    assert_eq!(ask(&m, "purple elephants"), Some(false));
+    assert_eq!(ask(&m, "bill hours"), Some(false), "a clarifying question is not understanding");
+    assert_eq!(
+        m.understands(Instant::from_millis(1000), "my bill", 0.1, Some(&Fake::vec("my bill"))),
+        Some(false)
+    );
+    // The machine itself did not move: no command, same node, same timer.
+    assert_eq!(m.poll_command(), None);
+    assert_eq!((m.turn().node.clone(), m.poll_timeout()), (node, timeout));
+    let r = said(&mut m, 2000, "I want to book");
+    assert_eq!(r.say, "How many people?", "{r:?}");
+    // At a number slot: a number is understood, anything else is not.
+    assert_eq!(ask(&m, "three"), Some(true));
+    assert_eq!(ask(&m, "purple elephants"), Some(false));
+    // While a webhook is out, the machine is not listening for words.
+    let mut w = machine();
+    step(&mut w, Instant::ZERO, Some(Event::Start)).unwrap();
+    said_held(&mut w, 1000, "my bill");
+    assert_eq!(ask(&w, "my bill"), None);
+}
+
+#[test]
+fn understanding_an_faq_question_means_an_answer_not_a_confirmation() {
+    let mut m = faq_machine();
+    step(&mut m, Instant::from_millis(0), Some(Event::Start)).unwrap();
+    let ask = |m: &FlowMachine, text: &str| {
+        m.understands(Instant::from_millis(1000), text, 0.9, Some(&Fake::vec(text)))
+    };
+    assert_eq!(ask(&m, "when do you open"), Some(true));
+    assert_eq!(ask(&m, "bill hours"), Some(false), "\"are you asking ...?\" is not an answer");
+    assert_eq!(ask(&m, "do you sell pizza"), Some(false), "\"I don't know\" is not an answer");
+}
