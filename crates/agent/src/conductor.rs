@@ -104,6 +104,15 @@ impl Turn {
             .then(|| (10.0 * (self.energy / f64::from(self.voiced)).log10()) as f32)
     }
 
+    /// The recogniser's mean confidence over the turn's finals (0 without any).
+    fn mean_confidence(&self) -> f32 {
+        if self.confidence.is_empty() {
+            0.0
+        } else {
+            self.confidence.iter().sum::<f32>() / self.confidence.len() as f32
+        }
+    }
+
     /// The recogniser's mean confidence over the turn's finals and its partial, if any.
     fn heard_confidence(&self) -> Option<f32> {
         let n = self.confidence.len() + usize::from(self.partial_confidence.is_some());
@@ -145,6 +154,9 @@ pub struct Agent {
     awaiting_embed: Option<(u64, String, f32)>,
     /// The embedding of a paused turn's text, asked before its end (`embed.rs`).
     early_embed: Option<embed::Early>,
+    /// Whether the flow understands a paused turn's text (`embed.rs`), keyed by the text;
+    /// `None` inside: the flow is not listening for words.
+    understood: Option<(String, Option<bool>)>,
     dtmf_buf: String,
     dtmf_deadline: Option<Instant>,
     open_turn: Option<OpenTurn>,
@@ -191,6 +203,7 @@ impl Agent {
             resume: None,
             awaiting_embed: None,
             early_embed: None,
+            understood: None,
             dtmf_buf: String::new(),
             dtmf_deadline: None,
             open_turn: None,
@@ -454,7 +467,8 @@ impl Agent {
         let Some(pause) = t.pause_since else { return };
         let text = t.text();
         if t.finals_pending == 0 {
-            self.embed_early(&text);
+            let confidence = t.mean_confidence();
+            self.embed_early(now, &text, confidence);
         }
         let Some(t) = &self.turn else { return };
         let silence_ms = ms(self.judged_until(now).saturating_duration_since(pause));
@@ -465,6 +479,7 @@ impl Agent {
             model: t.eot_prob,
             model_pending: t.eot_id.is_some() && t.eot_prob.is_none(),
             expect: &self.expect,
+            understood: self.understood.as_ref().filter(|(u, _)| *u == text).and_then(|(_, u)| *u),
         };
         match self.cfg.end_of_turn.decide(&state) {
             TurnDecision::WaitUntil(ms) => {
@@ -512,11 +527,8 @@ impl Agent {
         self.turns += 1;
         self.flush_open_turn();
         let text = t.text();
-        let confidence = if t.confidence.is_empty() {
-            0.0
-        } else {
-            t.confidence.iter().sum::<f32>() / t.confidence.len() as f32
-        };
+        let confidence = t.mean_confidence();
+        self.understood = None;
         let mut open = OpenTurn {
             rec: TurnTiming {
                 turn: self.turns,

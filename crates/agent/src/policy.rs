@@ -214,6 +214,18 @@ impl BargeInPolicy {
     }
 }
 
+/// The default [`EndOfTurnPolicy::understood_pause_ms`].
+pub const UNDERSTOOD_PAUSE_MS: u64 = 500;
+/// The default [`EndOfTurnPolicy::unplaced_pause_ms`].
+pub const UNPLACED_PAUSE_MS: u64 = 1000;
+/// The default [`EndOfTurnPolicy::understood_min_words`]: fragments a caller pauses after are
+/// short ("I'd like to", "Can I book", "Tomorrow."), and a short one the flow understands is
+/// no sign the caller is done.
+pub const UNDERSTOOD_MIN_WORDS: usize = 5;
+/// The default [`EndOfTurnPolicy::unplaced_max_words`]: a long sentence the flow cannot place
+/// is most often a finished question it has no answer to (or misheard), not a fragment.
+pub const UNPLACED_MAX_WORDS: usize = 4;
+
 /// When the caller's turn is over.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EndOfTurnPolicy {
@@ -226,6 +238,21 @@ pub struct EndOfTurnPolicy {
     /// heard as a whole sentence with `.`, `?` or `!` and leaves a fragment open. `None` for a
     /// recogniser that does not punctuate (its turns would all wait this long).
     pub unpunctuated_pause_ms: Option<u64>,
+    /// Silence after which a turn ends when the flow understands its words
+    /// ([`TurnState::understood`]: an intent, an answer, a slot value) and Whisper closed them as
+    /// a sentence, when nothing else decided. `None`: the flow's understanding does not hurry a
+    /// turn.
+    pub understood_pause_ms: Option<u64>,
+    /// Silence after which a turn ends when the flow cannot place its words (it would say it did
+    /// not understand or does not know), when nothing else decided: a caller who has said
+    /// something the flow cannot use yet is more often in the middle of a sentence ("Tomorrow.",
+    /// "Is there anything?") than done, and a reply a few hundred ms later costs little beside
+    /// cutting them off. `None`: the plain pause.
+    pub unplaced_pause_ms: Option<u64>,
+    /// [`EndOfTurnPolicy::understood_pause_ms`] applies to texts of at least this many words.
+    pub understood_min_words: usize,
+    /// [`EndOfTurnPolicy::unplaced_pause_ms`] applies to texts of at most this many words.
+    pub unplaced_max_words: usize,
     /// Silence that always ends the turn.
     pub ceiling_ms: u64,
     /// P(turn complete) at or above which the model's answer ends the turn.
@@ -240,6 +267,10 @@ impl Default for EndOfTurnPolicy {
             base_pause_ms: 700,
             fast_pause_ms: 250,
             unpunctuated_pause_ms: Some(1100),
+            understood_pause_ms: Some(UNDERSTOOD_PAUSE_MS),
+            unplaced_pause_ms: Some(UNPLACED_PAUSE_MS),
+            understood_min_words: UNDERSTOOD_MIN_WORDS,
+            unplaced_max_words: UNPLACED_MAX_WORDS,
             ceiling_ms: 1500,
             eot_threshold: 0.5,
             unfinished: NEVER_LAST.iter().chain(&MAY_END).map(|s| (*s).to_owned()).collect(),
@@ -262,6 +293,9 @@ pub struct TurnState<'a> {
     pub model_pending: bool,
     /// What the flow expects.
     pub expect: &'a Expect,
+    /// Whether the flow would move on with [`TurnState::text`] (`FlowMachine::understands`);
+    /// `None` while not known yet.
+    pub understood: Option<bool>,
 }
 
 /// What the end-of-turn policy says now.
@@ -443,10 +477,20 @@ impl EndOfTurnPolicy {
             Some(p) if p >= self.eot_threshold => at(self.fast_pause_ms),
             Some(_) => wait_ceiling,
             // Waiting for the model, but no longer than a plain pause would.
-            None => match self.unpunctuated_pause_ms {
-                Some(ms) if !Self::closed(s.text) => at(ms.max(self.base_pause_ms)),
-                _ => at(self.base_pause_ms),
-            },
+            None => {
+                let plain = match self.unpunctuated_pause_ms {
+                    Some(ms) if !Self::closed(s.text) => ms.max(self.base_pause_ms),
+                    _ => self.base_pause_ms,
+                };
+                let n = words(s.text).len();
+                at(match (s.understood, self.understood_pause_ms, self.unplaced_pause_ms) {
+                    (Some(true), Some(ms), _) if Self::closed(s.text) && n >= self.understood_min_words => {
+                        ms.min(plain)
+                    }
+                    (Some(false), _, Some(ms)) if n <= self.unplaced_max_words => ms.max(plain),
+                    _ => plain,
+                })
+            }
         }
     }
 }
@@ -504,7 +548,15 @@ mod tests {
     }
 
     fn state<'a>(silence_ms: u64, text: &'a str, model: Option<f32>, expect: &'a Expect) -> TurnState<'a> {
-        TurnState { silence_ms, text, final_ready: true, model, model_pending: false, expect }
+        TurnState {
+            silence_ms,
+            text,
+            final_ready: true,
+            model,
+            model_pending: false,
+            expect,
+            understood: None,
+        }
     }
 
     #[test]
@@ -599,6 +651,43 @@ mod tests {
         assert_eq!(p.decide(&s), TurnDecision::WaitUntil(2000));
         // Noise: no words.
         assert_eq!(p.decide(&state(300, "", None, &open)), TurnDecision::Discard);
+    }
+
+    #[test]
+    fn the_flows_understanding_hurries_a_clear_sentence_and_holds_a_short_unplaced_one() {
+        let p = EndOfTurnPolicy::default();
+        let open = Expect::Open;
+        let s = |ms, text, understood| TurnState { understood, ..state(ms, text, None, &open) };
+        let q = "How can I renew my prescription?";
+        // Understood, five words or more, closed by the recogniser: the shorter pause.
+        assert_eq!(p.decide(&s(460, q, Some(true))), TurnDecision::WaitUntil(500));
+        assert_eq!(p.decide(&s(500, q, Some(true))), TurnDecision::End);
+        // Not known yet, or not understood but long: the plain pause.
+        assert_eq!(p.decide(&s(500, q, None)), TurnDecision::WaitUntil(700));
+        assert_eq!(p.decide(&s(700, q, Some(false))), TurnDecision::End);
+        // Understood but short ("Can I book" before "... a cleaning"), or left open: no hurry.
+        assert_eq!(p.decide(&s(500, "Can I book?", Some(true))), TurnDecision::WaitUntil(700));
+        assert_eq!(
+            p.decide(&s(700, "how can i renew my prescription", Some(true))),
+            TurnDecision::WaitUntil(1100)
+        );
+        // Short and not understood: the caller is likely to go on.
+        assert_eq!(p.decide(&s(700, "Tomorrow.", Some(false))), TurnDecision::WaitUntil(1000));
+        assert_eq!(p.decide(&s(1000, "Tomorrow.", Some(false))), TurnDecision::End);
+        assert_eq!(p.decide(&s(700, "Is there anything?", Some(false))), TurnDecision::WaitUntil(1000));
+        // Word rules and slots come first.
+        assert_eq!(
+            p.decide(&s(500, "I'd like to book an appointment for", Some(true))),
+            TurnDecision::WaitUntil(1500)
+        );
+        assert_eq!(
+            p.decide(&TurnState { understood: Some(false), ..state(250, "Yes.", None, &Expect::YesNo) }),
+            TurnDecision::End
+        );
+        // Switched off: the plain pause either way.
+        let off = EndOfTurnPolicy { understood_pause_ms: None, unplaced_pause_ms: None, ..p.clone() };
+        assert_eq!(off.decide(&s(500, q, Some(true))), TurnDecision::WaitUntil(700));
+        assert_eq!(off.decide(&s(700, "Tomorrow.", Some(false))), TurnDecision::End);
     }
 
     #[test]

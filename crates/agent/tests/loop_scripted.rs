@@ -459,9 +459,12 @@ fn the_turn_does_not_end_while_the_caller_is_audibly_going_on() {
     // "June." then "the sixteenth" after a pause just short of the 700 ms end of turn: speech
     // that has begun again when the pause reaches 700 ms, but is not yet confirmed by the VAD's
     // 64 ms (at a 660 ms gap), holds the decision, and the two are one turn. After a pause past
-    // the end of turn, they are two.
+    // the end of turn, they are two. (Without the longer wait for words the flow cannot place,
+    // which would hold "June." at the menu for 1 s: this is about the 700 ms edge.)
+    let mut cfg = AgentConfig::default();
+    cfg.end_of_turn.unplaced_pause_ms = None;
     for (gap, want) in [(600, 1), (620, 1), (640, 1), (660, 1), (720, 2), (800, 2)] {
-        let mut l = Loop::new();
+        let mut l = Loop::with(cfg.clone());
         l.ms(8000);
         while l.agent.poll_record().is_some() {}
         l.text = "June.".into();
@@ -570,4 +573,41 @@ fn partials_are_decoded_for_speech_over_the_agent_only_unless_asked_for_always()
         assert_eq!(l.partials > before, want_in_silence, "{partials:?}: {} partials", l.partials - before);
         assert!(l.said.len() > 2, "the turn still got an answer: {:?}", l.said);
     }
+}
+
+#[test]
+fn the_flows_understanding_answers_a_clear_question_sooner_and_waits_longer_for_a_fragment() {
+    // At the main menu, each turn after 600 ms of speech: when does the turn end, counted from
+    // the end of speech? The recogniser's final and the embedding come back at once.
+    let end_of_turn = |text: &str, cfg: AgentConfig| {
+        let mut l = Loop::with(cfg);
+        l.ms(8000); // greeting and prompt played out
+        l.text = text.into();
+        l.speech = true;
+        l.ms(600);
+        l.speech = false;
+        l.ms(1600);
+        l.first_turn().end_of_turn.unwrap()
+    };
+    let within =
+        |d: Duration, from: u64| d >= Duration::from_millis(from) && d < Duration::from_millis(from + 60);
+    let on = AgentConfig::default();
+    let mut off = AgentConfig::default();
+    off.end_of_turn.understood_pause_ms = None;
+    off.end_of_turn.unplaced_pause_ms = None;
+    // A question the knowledge base answers, five words or more, closed by the recogniser.
+    let q = "What are your opening hours?";
+    let (fast, plain) = (end_of_turn(q, on.clone()), end_of_turn(q, off.clone()));
+    assert!(within(fast, 500), "an understood question: {fast:?}");
+    assert!(within(plain, 700), "the plain pause: {plain:?}");
+    // A short fragment the flow cannot place: the caller is more likely to go on.
+    let slow = end_of_turn("I was wondering.", on.clone());
+    assert!(within(slow, 1000), "an unplaced fragment: {slow:?}");
+    assert!(within(end_of_turn("I was wondering.", off), 700));
+    // A short text the flow understands is no sign of a finished turn: the plain pause.
+    let short = end_of_turn("Opening hours?", on.clone());
+    assert!(within(short, 700), "a short understood text: {short:?}");
+    // A long sentence the flow cannot place is most often finished: the plain pause.
+    let long = end_of_turn("The weasels have eaten our phone system.", on);
+    assert!(within(long, 700), "a long unplaced sentence: {long:?}");
 }

@@ -9,6 +9,11 @@
 //! the turn's exact text: if the caller goes on after the pause, the text changes and the old
 //! vector is never used (the end of the turn asks for the new text's, as before). It costs
 //! one extra embedding per pause the caller speaks on after.
+//!
+//! With the vector (or at once, without an embedder: keyword rules only), the flow is asked
+//! whether it understands the paused text (`FlowMachine::understands`, a dry run of the step on
+//! a copy); the end-of-turn policy answers an understood caller sooner and waits longer for one
+//! the flow cannot place ([`crate::EndOfTurnPolicy::understood_pause_ms`]).
 
 use frontdesk_engines::EngineError;
 use frontdesk_types::{Instant, Pii};
@@ -23,15 +28,24 @@ pub(super) struct Early {
     id: u64,
     /// The turn's text it was asked for (the job embeds the flow's embedding text of it).
     text: String,
+    /// The recogniser's confidence in that text.
+    confidence: f32,
     /// The answer, once back (`None` inside: the embedder failed).
     result: Option<Option<Vec<f32>>>,
 }
 
 impl Agent {
     /// A paused turn whose finals are in: embed its text now unless that is already asked.
-    pub(super) fn embed_early(&mut self, text: &str) {
+    pub(super) fn embed_early(&mut self, now: Instant, text: &str, confidence: f32) {
         // Asked at each judged frame of a pause: the text comparison comes first.
-        if !self.cfg.embed || self.early_embed.as_ref().is_some_and(|e| e.text == text) {
+        if !self.cfg.embed {
+            if self.understood.as_ref().is_none_or(|(t, _)| t != text) {
+                let u = self.flow.understands(now, text, confidence, None);
+                self.understood = Some((text.to_owned(), u));
+            }
+            return;
+        }
+        if self.early_embed.as_ref().is_some_and(|e| e.text == text) {
             return;
         }
         let spoken = frontdesk_flow::spoken::embedding_text(text);
@@ -40,7 +54,7 @@ impl Agent {
         }
         let id = self.id();
         self.jobs.push_back(Job::Embed { id, text: Pii::new(spoken) });
-        self.early_embed = Some(Early { id, text: text.to_owned(), result: None });
+        self.early_embed = Some(Early { id, text: text.to_owned(), confidence, result: None });
     }
 
     /// The turn is over: hand `text` to the flow with its embedding, at once when the early one
@@ -63,7 +77,13 @@ impl Agent {
     pub fn handle_embedding(&mut self, now: Instant, id: u64, result: Result<Vec<f32>, EngineError>) {
         let embedding = result.map_err(|e| warn!(error = %e, "embedding failed; keyword rules only")).ok();
         if let Some(early) = self.early_embed.as_mut().filter(|e| e.id == id) {
+            let u = self.flow.understands(now, &early.text, early.confidence, embedding.as_deref());
+            self.understood = Some((early.text.clone(), u));
             early.result = Some(embedding);
+            // The policy may answer sooner now.
+            if self.turn.as_ref().is_some_and(|t| t.pause_since.is_some()) {
+                self.evaluate_turn(now);
+            }
             return;
         }
         if let Some((_, text, confidence)) = self.awaiting_embed.take_if(|(want, ..)| *want == id) {
