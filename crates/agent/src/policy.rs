@@ -239,8 +239,9 @@ pub struct EndOfTurnPolicy {
     /// recogniser that does not punctuate (its turns would all wait this long).
     pub unpunctuated_pause_ms: Option<u64>,
     /// Silence after which a turn ends when the flow understands its words
-    /// ([`TurnState::understood`]: an intent, an answer, a slot value) and Whisper closed them as
-    /// a sentence, when nothing else decided. `None`: the flow's understanding does not hurry a
+    /// ([`TurnState::understood`]: an intent, an answer, a slot value) and they are a whole
+    /// answer (one of a slot's choices, a name of two words or more, else a sentence Whisper
+    /// closed of [`EndOfTurnPolicy::understood_min_words`] or more), when nothing else decided. `None`: the flow's understanding does not hurry a
     /// turn.
     pub understood_pause_ms: Option<u64>,
     /// Silence after which a turn ends when the flow cannot place its words (it would say it did
@@ -249,7 +250,8 @@ pub struct EndOfTurnPolicy {
     /// "Is there anything?") than done, and a reply a few hundred ms later costs little beside
     /// cutting them off. `None`: the plain pause.
     pub unplaced_pause_ms: Option<u64>,
-    /// [`EndOfTurnPolicy::understood_pause_ms`] applies to texts of at least this many words.
+    /// [`EndOfTurnPolicy::understood_pause_ms`] applies to texts of at least this many words
+    /// (except at a choice or name slot, where the answer's own shape decides).
     pub understood_min_words: usize,
     /// [`EndOfTurnPolicy::unplaced_pause_ms`] applies to texts of at most this many words.
     pub unplaced_max_words: usize,
@@ -446,6 +448,18 @@ impl EndOfTurnPolicy {
         }
     }
 
+    /// Whether an understood `text` of `n` words is a whole answer to what the flow asked: one
+    /// of the offered choices, a name of two words or more (a first name alone may be followed by
+    /// the surname); else a sentence Whisper closed, of at least
+    /// [`EndOfTurnPolicy::understood_min_words`].
+    fn whole_answer(&self, expect: &Expect, text: &str, n: usize) -> bool {
+        match expect {
+            Expect::Choice(_) => n >= 1,
+            Expect::Name => n >= 2,
+            _ => Self::closed(text) && n >= self.understood_min_words,
+        }
+    }
+
     /// Decides the turn.
     pub fn decide(&self, s: &TurnState<'_>) -> TurnDecision {
         if !s.final_ready {
@@ -484,9 +498,7 @@ impl EndOfTurnPolicy {
                 };
                 let n = words(s.text).len();
                 at(match (s.understood, self.understood_pause_ms, self.unplaced_pause_ms) {
-                    (Some(true), Some(ms), _) if Self::closed(s.text) && n >= self.understood_min_words => {
-                        ms.min(plain)
-                    }
+                    (Some(true), Some(ms), _) if self.whole_answer(s.expect, s.text, n) => ms.min(plain),
                     (Some(false), _, Some(ms)) if n <= self.unplaced_max_words => ms.max(plain),
                     _ => plain,
                 })
@@ -683,6 +695,17 @@ mod tests {
         assert_eq!(
             p.decide(&TurnState { understood: Some(false), ..state(250, "Yes.", None, &Expect::YesNo) }),
             TurnDecision::End
+        );
+        // At a slot, the answer's own shape: one of the choices, a first and last name.
+        let choice = Expect::Choice(vec!["Doctor Chen".into(), "Doctor Nair".into()]);
+        let at_slot =
+            |ms, text, expect| TurnState { understood: Some(true), ..state(ms, text, None, expect) };
+        assert_eq!(p.decide(&at_slot(500, "Doctor Chen, please", &choice)), TurnDecision::End);
+        assert_eq!(p.decide(&at_slot(500, "John Smith.", &Expect::Name)), TurnDecision::End);
+        assert_eq!(p.decide(&at_slot(500, "John.", &Expect::Name)), TurnDecision::WaitUntil(700));
+        assert_eq!(
+            p.decide(&at_slot(500, "Next Tuesday morning.", &Expect::DateTime)),
+            TurnDecision::WaitUntil(700)
         );
         // Switched off: the plain pause either way.
         let off = EndOfTurnPolicy { understood_pause_ms: None, unplaced_pause_ms: None, ..p.clone() };
