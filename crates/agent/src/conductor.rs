@@ -16,6 +16,7 @@
 mod barge;
 mod embed;
 mod live;
+mod speculate;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
@@ -157,6 +158,9 @@ pub struct Agent {
     /// Whether the flow understands a paused turn's text (`embed.rs`), keyed by the text;
     /// `None` inside: the flow is not listening for words.
     understood: Option<(String, Option<bool>)>,
+    /// The reply synthesised during the pause (`speculate.rs`).
+    spec: Option<speculate::Speculation>,
+    next_spec: u64,
     dtmf_buf: String,
     dtmf_deadline: Option<Instant>,
     open_turn: Option<OpenTurn>,
@@ -204,6 +208,8 @@ impl Agent {
             awaiting_embed: None,
             early_embed: None,
             understood: None,
+            spec: None,
+            next_spec: 0,
             dtmf_buf: String::new(),
             dtmf_deadline: None,
             open_turn: None,
@@ -328,7 +334,8 @@ impl Agent {
         let speaking = self.is_speaking();
         match &mut self.turn {
             Some(t) => {
-                // The caller goes on after a pause: the pause's model answer is stale.
+                // The caller goes on after a pause: the pause's model answer is stale, and so is
+                // the reply synthesised for its words.
                 t.pause_since = None;
                 t.eot_id = None;
                 t.eot_prob = None;
@@ -342,6 +349,7 @@ impl Agent {
                     Some(Turn { over_agent: speaking, onset: speaking.then_some(onset), ..Turn::default() });
             }
         }
+        self.drop_speculation();
         if self.turn.as_ref().is_some_and(|t| t.over_agent && !t.barged) {
             self.pause_on_onset(onset);
         }
@@ -573,6 +581,8 @@ impl Agent {
             warn!(error = %e, "flow refused the utterance");
         }
         let _ = self.drain_flow(now);
+        // The flow said something else first, or nothing yet: the speculation is not wanted.
+        self.drop_speculation();
     }
 
     fn flush_open_turn(&mut self) {
@@ -614,7 +624,9 @@ impl Agent {
         {
             o.rec.flow_command = o.since(now);
         }
-        self.jobs.push_back(Job::Speak { utterance: id, text });
+        if !self.take_speculation(now, id, &text) {
+            self.jobs.push_back(Job::Speak { utterance: id, text });
+        }
     }
 
     fn drain_flow(&mut self, now: Instant) -> Result<(), AgentError> {
@@ -663,6 +675,7 @@ impl Agent {
 
     /// Synthesised audio for `utterance` (an error ends the utterance where it is).
     pub fn handle_tts(&mut self, now: Instant, utterance: UtteranceId, chunk: Result<TtsChunk, EngineError>) {
+        let Some((utterance, chunk)) = self.speculative_chunk(utterance, chunk) else { return };
         let Some(s) = self.speaking.get_mut(&utterance.0) else { return };
         let chunk = match chunk {
             Ok(c) => c,
@@ -680,6 +693,7 @@ impl Agent {
         }
         match self.playout.enqueue(utterance, &chunk.pcm) {
             Err(VoiceError::UtteranceClosed { .. }) => {
+                let utterance = self.synthesis_of(utterance);
                 self.jobs.push_back(Job::CancelSpeak { utterance });
                 return;
             }

@@ -36,6 +36,9 @@ pub struct AgentConfig {
     pub turn_model: bool,
     /// Ask an embedding ([`Job::Embed`]) of each utterance before the flow gets it.
     pub embed: bool,
+    /// Synthesise the flow's reply during the pause, before the turn is over, and keep it for
+    /// when the flow says it (`conductor/speculate.rs`).
+    pub speculate: bool,
     /// Keys typed for a digits slot are sent to the flow after this pause (or at `#`, or once
     /// the expected count is reached).
     pub interdigit_ms: u64,
@@ -52,6 +55,7 @@ impl Default for AgentConfig {
             node_modes: BTreeMap::new(),
             turn_model: false,
             embed: false,
+            speculate: true,
             interdigit_ms: 3000,
         }
     }
@@ -95,6 +99,26 @@ pub enum Job {
         /// The utterance.
         utterance: UtteranceId,
         /// What to say.
+        text: String,
+    },
+    /// As [`Job::Speak`], for a reply the flow has not said yet: synthesised during the
+    /// caller's pause, it may be cancelled ([`Job::CancelSpeak`]) or taken up
+    /// ([`Job::TakeAhead`]). Report its chunks under this id.
+    SpeakAhead {
+        /// The synthesis's own id (never one the flow says an utterance under).
+        utterance: UtteranceId,
+        /// What to say.
+        text: String,
+    },
+    /// The flow now says `text` as `utterance`, with the audio of `ahead` ([`Job::SpeakAhead`]):
+    /// keep reporting `ahead`'s chunks under its own id; nothing to synthesise. For logs and
+    /// test harnesses that track what was said.
+    TakeAhead {
+        /// The synthesis under way.
+        ahead: UtteranceId,
+        /// The utterance the flow said.
+        utterance: UtteranceId,
+        /// What it says.
         text: String,
     },
     /// Stop synthesising an utterance (barge-in dropped it).

@@ -63,8 +63,16 @@ impl Loop {
                     let t = Transcript { text: self.text.clone(), words: vec![], confidence: 0.9 };
                     self.agent.handle_transcript(self.now, req.id, Ok(t));
                 }
-                Job::Speak { utterance, text } => {
-                    self.said.push(text.clone());
+                Job::TakeAhead { text, .. } => self.said.push(text),
+                job @ (Job::Speak { .. } | Job::SpeakAhead { .. }) => {
+                    // A reply synthesised ahead is said only once the agent takes it up.
+                    let ahead = matches!(job, Job::SpeakAhead { .. });
+                    let (Job::Speak { utterance, text } | Job::SpeakAhead { utterance, text }) = job else {
+                        continue;
+                    };
+                    if !ahead {
+                        self.said.push(text.clone());
+                    }
                     let clauses = split_clauses(&text);
                     let n = clauses.len();
                     for (i, c) in clauses.into_iter().enumerate() {

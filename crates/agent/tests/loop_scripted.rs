@@ -49,6 +49,9 @@ struct Loop {
     sent: Vec<(Instant, bool)>,
     /// Partial decodes asked for.
     partials: usize,
+    /// Synthesis jobs wait in `held_speaks` (id, text, ahead) until the test answers them.
+    slow_tts: bool,
+    held_speaks: Vec<(frontdesk_voice::UtteranceId, String, bool)>,
 }
 
 impl Loop {
@@ -84,6 +87,8 @@ impl Loop {
             cancelled: vec![],
             sent: vec![],
             partials: 0,
+            slow_tts: false,
+            held_speaks: vec![],
         };
         l.drain();
         l
@@ -121,8 +126,20 @@ impl Loop {
                     let t = Transcript { text, words: vec![], confidence: self.confidence };
                     self.agent.handle_transcript(self.now, req.id, Ok(t));
                 }
-                Job::Speak { utterance, text } => {
-                    self.said.push(text.clone());
+                Job::TakeAhead { text, .. } => self.said.push(text),
+                job @ (Job::Speak { .. } | Job::SpeakAhead { .. }) => {
+                    // A reply synthesised ahead is said only once the agent takes it up.
+                    let ahead = matches!(job, Job::SpeakAhead { .. });
+                    let (Job::Speak { utterance, text } | Job::SpeakAhead { utterance, text }) = job else {
+                        continue;
+                    };
+                    if !ahead {
+                        self.said.push(text.clone());
+                    }
+                    if self.slow_tts {
+                        self.held_speaks.push((utterance, text, ahead));
+                        continue;
+                    }
                     let clauses = split_clauses(&text);
                     let n = clauses.len();
                     for (i, c) in clauses.into_iter().enumerate() {
@@ -610,4 +627,58 @@ fn the_flows_understanding_answers_a_clear_question_sooner_and_waits_longer_for_
     // A long sentence the flow cannot place is most often finished: the plain pause.
     let long = end_of_turn("The weasels have eaten our phone system.", on);
     assert!(within(long, 700), "a long unplaced sentence: {long:?}");
+}
+
+#[test]
+fn the_reply_is_synthesised_during_the_pause_and_plays_at_the_end_of_the_turn() {
+    let mut l = Loop::with(AgentConfig { embed: true, ..AgentConfig::default() });
+    l.ms(8000); // greeting and prompt played out
+    l.slow_tts = true;
+    let said = l.said.len();
+    l.text = "What are your opening hours?".into();
+    l.speech = true;
+    l.ms(600);
+    l.speech = false;
+    l.ms(400); // the final is in, the flow understood it: its answer is being synthesised
+    let [(ahead, text, true)] = l.held_speaks.as_slice() else { panic!("{:?}", l.held_speaks) };
+    let (ahead, text) = (*ahead, text.clone());
+    assert!(text.contains("open Monday to Friday"), "{text}");
+    assert_eq!(l.said.len(), said, "said before the end of the turn: {:?}", l.said);
+    // Its audio comes back before the end of the turn: kept, not played.
+    let tone: Vec<i16> = (0..8000).map(|k| ((k as f32 * 0.3).sin() * 8000.0) as i16).collect();
+    let chunk = TtsChunk { pcm: tone.clone(), clause: Some(text.clone()), last: true };
+    l.agent.handle_tts(l.now, ahead, Ok(chunk));
+    l.drain();
+    let before = l.sent.len();
+    l.ms(60);
+    assert!(l.sent[before..].iter().all(|(_, a)| !a), "played before the end of the turn");
+    l.ms(200); // past the 500 ms pause
+    assert_eq!(l.said.get(said), Some(&text), "the flow said something else: {:?}", l.said);
+    let times = l.held_speaks.iter().filter(|(_, t, _)| *t == text).count();
+    assert_eq!(times, 1, "synthesised twice: {:?}", l.held_speaks);
+    let t = l.first_turn();
+    let (e, a) = (t.end_of_turn.unwrap(), t.first_audio_sent.unwrap());
+    assert!(a <= e + Duration::from_millis(20), "audio {a:?} after the end of the turn {e:?}");
+    assert!(l.sent.iter().rev().take(5).all(|(_, a)| *a), "the answer is not playing");
+    assert!(!l.cancelled.contains(&ahead.0));
+
+    // The caller goes on after the pause: the reply synthesised for the first words is
+    // cancelled, and the answer to the whole turn is synthesised afresh.
+    let mut l = Loop::with(AgentConfig { embed: true, ..AgentConfig::default() });
+    l.ms(8000);
+    l.slow_tts = true;
+    l.text = "What are your opening hours?".into();
+    l.speech = true;
+    l.ms(600);
+    l.speech = false;
+    l.ms(400);
+    let ahead = l.held_speaks[0].0;
+    l.text = "And do you take walk-ins?".into();
+    l.speech = true;
+    l.ms(300);
+    assert!(l.cancelled.contains(&ahead.0), "not cancelled when the caller went on");
+    l.speech = false;
+    l.ms(1500);
+    let last = l.held_speaks.last().unwrap().0;
+    assert_ne!(last, ahead, "the whole turn's answer was not synthesised: {:?}", l.held_speaks);
 }

@@ -42,7 +42,7 @@ pub use diag::Diagnostic;
 pub use intents::IntentIndex;
 pub use kb::{Kb, KbIndex};
 pub use machine::{
-    Command, Event, FlowMachine, LlmAsk, LlmFailure, LlmOutcome, LlmRequest, Turn, WebhookFailure,
+    Command, DryRun, Event, FlowMachine, LlmAsk, LlmFailure, LlmOutcome, LlmRequest, Turn, WebhookFailure,
     WebhookOutcome, WebhookRequest,
 };
 

@@ -163,7 +163,8 @@ impl Agent {
         for r in &reports {
             let Some(s) = self.speaking.remove(&r.utterance.0) else { continue };
             if !s.synth_done {
-                self.jobs.push_back(Job::CancelSpeak { utterance: r.utterance });
+                let utterance = self.synthesis_of(r.utterance);
+                self.jobs.push_back(Job::CancelSpeak { utterance });
             }
             let estimate = s.text.chars().count() as u64 * MS_PER_CHAR;
             let whole = if s.synth_done { r.queued_ms } else { r.queued_ms.max(estimate) };

@@ -13,7 +13,8 @@
 //! With the vector (or at once, without an embedder: keyword rules only), the flow is asked
 //! whether it understands the paused text (`FlowMachine::understands`, a dry run of the step on
 //! a copy); the end-of-turn policy answers an understood caller sooner and waits longer for one
-//! the flow cannot place ([`crate::EndOfTurnPolicy::understood_pause_ms`]).
+//! the flow cannot place ([`crate::EndOfTurnPolicy::understood_pause_ms`]), and what the flow
+//! would say is synthesised while the policy waits (`speculate.rs`).
 
 use frontdesk_engines::EngineError;
 use frontdesk_types::{Instant, Pii};
@@ -40,8 +41,7 @@ impl Agent {
         // Asked at each judged frame of a pause: the text comparison comes first.
         if !self.cfg.embed {
             if self.understood.as_ref().is_none_or(|(t, _)| t != text) {
-                let u = self.flow.understands(now, text, confidence, None);
-                self.understood = Some((text.to_owned(), u));
+                self.dry_run(now, text, confidence, None);
             }
             return;
         }
@@ -55,6 +55,14 @@ impl Agent {
         let id = self.id();
         self.jobs.push_back(Job::Embed { id, text: Pii::new(spoken) });
         self.early_embed = Some(Early { id, text: text.to_owned(), confidence, result: None });
+    }
+
+    /// Asks the flow what `text` would do: whether it understands it (for the end-of-turn
+    /// policy) and what it would say (synthesised at once, `speculate.rs`).
+    fn dry_run(&mut self, now: Instant, text: &str, confidence: f32, embedding: Option<&[f32]>) {
+        let d = self.flow.dry_run(now, text, confidence, embedding);
+        self.understood = Some((text.to_owned(), d.as_ref().map(|d| d.understood)));
+        self.speculate(text, d.and_then(|d| d.say));
     }
 
     /// The turn is over: hand `text` to the flow with its embedding, at once when the early one
@@ -77,9 +85,9 @@ impl Agent {
     pub fn handle_embedding(&mut self, now: Instant, id: u64, result: Result<Vec<f32>, EngineError>) {
         let embedding = result.map_err(|e| warn!(error = %e, "embedding failed; keyword rules only")).ok();
         if let Some(early) = self.early_embed.as_mut().filter(|e| e.id == id) {
-            let u = self.flow.understands(now, &early.text, early.confidence, embedding.as_deref());
-            self.understood = Some((early.text.clone(), u));
-            early.result = Some(embedding);
+            let (text, confidence) = (early.text.clone(), early.confidence);
+            early.result = Some(embedding.clone());
+            self.dry_run(now, &text, confidence, embedding.as_deref());
             // The policy may answer sooner now.
             if self.turn.as_ref().is_some_and(|t| t.pause_since.is_some()) {
                 self.evaluate_turn(now);

@@ -110,7 +110,8 @@ impl Agent {
         for r in &reports {
             let Some(s) = self.speaking.remove(&r.utterance.0) else { continue };
             if !s.synth_done {
-                self.jobs.push_back(Job::CancelSpeak { utterance: r.utterance });
+                let utterance = self.synthesis_of(r.utterance);
+                self.jobs.push_back(Job::CancelSpeak { utterance });
             }
             self.record_speech(r.utterance.0, &s, Some((r.played_ms, r.queued_ms.max(r.played_ms + 1))));
         }

@@ -202,8 +202,16 @@ impl Sim {
                 }
                 self.schedule(self.latency.asr_ms, Done::Asr(req.id, r));
             }
-            Job::Speak { utterance, text } => {
-                self.said.push((self.now, text.clone()));
+            Job::TakeAhead { text, .. } => self.said.push((self.now, text)),
+            job @ (Job::Speak { .. } | Job::SpeakAhead { .. }) => {
+                // A reply synthesised ahead is said only once the agent takes it up.
+                let ahead = matches!(job, Job::SpeakAhead { .. });
+                let (Job::Speak { utterance, text } | Job::SpeakAhead { utterance, text }) = job else {
+                    return;
+                };
+                if !ahead {
+                    self.said.push((self.now, text.clone()));
+                }
                 let clauses = split_clauses(&text);
                 let n = clauses.len();
                 let opts = StreamOptions::new(SampleRate::Hz8000);

@@ -185,6 +185,15 @@ enum Wait {
     Ended,
 }
 
+/// What a caller's words would do ([`FlowMachine::dry_run`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DryRun {
+    /// The step would move the call on (see [`FlowMachine::dry_run`]).
+    pub understood: bool,
+    /// The first thing the step would say.
+    pub say: Option<String>,
+}
+
 /// One call's flow state.
 #[derive(Debug, Clone)]
 pub struct FlowMachine {
@@ -400,14 +409,9 @@ impl FlowMachine {
         Ok(())
     }
 
-    /// Whether the caller's words would move the call on, asked before the turn is over: a dry
-    /// run of [`Event::Utterance`] on a copy of the machine, which is then dropped. `true` when
-    /// the step routes an intent, answers from the knowledge base, takes a slot value (or reads
-    /// it back), answers a yes/no question or runs a repair ("goodbye", "a person"); `false`
-    /// when it would say it did not understand, does not know the answer, ask which of two
-    /// intents or "are you asking ...?", or wait for an LLM. The end-of-turn policy answers an
-    /// understood caller sooner and gives one it cannot place longer to go on. `None` when the
-    /// machine is not listening for words (a webhook or an LLM is out, the call has ended).
+    /// Whether the caller's words would move the call on, asked before the turn is over
+    /// ([`FlowMachine::dry_run`]'s `understood`). `None` when the machine is not listening for
+    /// words (a webhook or an LLM is out, the call has ended).
     pub fn understands(
         &self,
         now: Instant,
@@ -415,6 +419,25 @@ impl FlowMachine {
         confidence: f32,
         embedding: Option<&[f32]>,
     ) -> Option<bool> {
+        self.dry_run(now, text, confidence, embedding).map(|d| d.understood)
+    }
+
+    /// What the caller's words would do, asked before the turn is over: [`Event::Utterance`] on
+    /// a copy of the machine, which is then dropped. `understood` when the step routes an
+    /// intent, answers from the knowledge base, takes a slot value (or reads it back), answers
+    /// a yes/no question or runs a repair ("goodbye", "a person"); not when it would say it did
+    /// not understand, does not know the answer, ask which of two intents or "are you asking
+    /// ...?", or wait for an LLM. The end-of-turn policy answers an understood caller sooner
+    /// and gives one it cannot place longer to go on; the voice loop starts synthesising `say`
+    /// while it waits. `None` when the machine is not listening for words (a webhook or an LLM
+    /// is out, the call has ended).
+    pub fn dry_run(
+        &self,
+        now: Instant,
+        text: &str,
+        confidence: f32,
+        embedding: Option<&[f32]>,
+    ) -> Option<DryRun> {
         if !matches!(
             self.wait,
             Wait::Menu
@@ -448,7 +471,11 @@ impl FlowMachine {
             || m.node != self.node
             || m.wait != self.wait
             || m.slots != self.slots;
-        Some(moved && !failed && !waits_llm)
+        let say = m.out.iter().find_map(|c| match c {
+            Command::Say { text } => Some(text.clone()),
+            _ => None,
+        });
+        Some(DryRun { understood: moved && !failed && !waits_llm, say })
     }
 
     /// Fires the no-input timer if `now` is past it.

@@ -507,3 +507,23 @@ fn understanding_an_faq_question_means_an_answer_not_a_confirmation() {
     assert_eq!(ask(&m, "bill hours"), Some(false), "\"are you asking ...?\" is not an answer");
     assert_eq!(ask(&m, "do you sell pizza"), Some(false), "\"I don't know\" is not an answer");
 }
+
+#[test]
+fn a_dry_run_tells_what_the_step_would_say() {
+    let mut m = machine();
+    step(&mut m, Instant::ZERO, Some(Event::Start)).unwrap();
+    let dry = |m: &FlowMachine, text: &str| {
+        m.dry_run(Instant::from_millis(1000), text, 0.9, Some(&Fake::vec(text))).unwrap()
+    };
+    let d = dry(&m, "I want to book");
+    assert_eq!((d.understood, d.say.as_deref()), (true, Some("How many people?")));
+    let d = dry(&m, "purple elephants");
+    assert_eq!((d.understood, d.say.as_deref()), (false, Some("Say book or billing.")));
+    // What the real step then says is the same.
+    let r = said(&mut m, 2000, "I want to book");
+    assert_eq!(r.say, "How many people?");
+    // A step that goes out to a webhook says nothing before it.
+    let mut w = machine();
+    step(&mut w, Instant::ZERO, Some(Event::Start)).unwrap();
+    assert_eq!(dry(&w, "my bill").say, None);
+}

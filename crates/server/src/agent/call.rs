@@ -193,7 +193,11 @@ impl Shell {
                     let _ = self.tx.send(Done::Embed(id, Err(EngineError::Input("no embedder".into()))));
                 }
             },
-            Job::Speak { utterance, text } => self.speak(utterance, text),
+            Job::Speak { utterance, text } | Job::SpeakAhead { utterance, text } => {
+                self.speak(utterance, text)
+            }
+            // The audio keeps coming under the synthesis's own id; the agent maps it.
+            Job::TakeAhead { .. } => {}
             Job::CancelSpeak { utterance } => {
                 if let Some(h) = self.tts.remove(&utterance) {
                     h.abort();
