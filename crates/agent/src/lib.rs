@@ -2,7 +2,7 @@
 //! between (barge-in, end of turn, what the flow hears and says), told the time.
 //!
 //! ```text
-//!  caller 20 ms frames ─► Agent ─poll_job──► Vad / Transcribe / EndOfTurn / Speak / CancelSpeak / Embed
+//!  caller 20 ms frames ─► Agent ─poll_job──► Vad / Transcribe / EndOfTurn / Speak / SpeakAhead / TakeAhead / CancelSpeak / Embed
 //!  job results ────────►       ─poll_frame─► the next 20 ms of agent audio (or silence)
 //!  DTMF, timeouts ─────►       ─poll_action► Clear (barge-in), Hangup, Transfer, OptOut, Effect
 //!  effect results ─────►       ─poll_timing► per-turn and barge-in latency records
@@ -12,12 +12,14 @@
 //! [`Agent`] owns the sans-IO pieces of a call: the [`frontdesk_flow::FlowMachine`], the
 //! [`frontdesk_voice::PlayoutQueue`], the VAD hysteresis and the streaming-ASR session. It never
 //! runs a model: it asks for model work as [`Job`]s (VAD of one 32 ms frame, a Whisper decode, a
-//! turn-model prediction, synthesis of a `say`) and is told the results. The shell runs them on
+//! turn-model prediction, synthesis of a `say`, or of the reply the flow would give, during the
+//! caller's pause) and is told the results. The shell runs them on
 //! the inference pool; a simulation runs them inline on a simulated clock.
 //!
 //! Decisions are in [`policy`]: [`BargeInPolicy`] (onset held long enough, enough words,
 //! backchannels ignored, per-node mode: speech, DTMF only, never) and [`EndOfTurnPolicy`] (VAD
-//! pause, the turn model's probability, unfinished partials, the flow's expectation, a ceiling).
+//! pause, the turn model's probability, unfinished partials, the flow's expectation and whether it
+//! understands the words, a ceiling).
 //!
 //! # Drain contract
 //!
