@@ -500,7 +500,7 @@ impl Agent {
             TurnDecision::Discard => {
                 debug!(silence_ms, "no words after the pause: not a turn");
                 let barged = t.barged;
-                self.turn = None;
+                self.forget_turn();
                 if barged {
                     self.false_barge_in(now);
                 }
@@ -515,13 +515,21 @@ impl Agent {
             }
             TurnDecision::End => {
                 if t.barged && self.cfg.barge_in.is_backchannel_heard(&self.heard(t, &text)) {
-                    self.turn = None;
+                    self.forget_turn();
                     self.false_barge_in(now);
                     return;
                 }
                 self.commit(now);
             }
         }
+    }
+
+    /// Drops the caller turn under way (noise, a backchannel) with what was worked out for its
+    /// words ahead of its end.
+    fn forget_turn(&mut self) {
+        self.turn = None;
+        self.understood = None;
+        self.drop_speculation();
     }
 
     fn commit(&mut self, now: Instant) {

@@ -103,7 +103,7 @@ impl Agent {
             return true;
         }
         debug!(text = ?Pii::new(&text), "speech over the agent ignored");
-        self.turn = None;
+        self.forget_turn();
         self.unpause("speech over the agent brought no words");
         false
     }
