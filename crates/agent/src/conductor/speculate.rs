@@ -35,10 +35,11 @@ pub(super) struct Speculation {
 
 impl Agent {
     /// The flow would answer `turn_text` with `say`: synthesise it now, unless that is under
-    /// way already.
+    /// way already, or a speculation taken up earlier is still being synthesised (one at a
+    /// time: its later audio is found by its id).
     pub(super) fn speculate(&mut self, turn_text: &str, say: Option<String>) {
         if !self.cfg.speculate
-            || self.spec.as_ref().is_some_and(|s| s.taken.is_none() && s.turn_text == turn_text)
+            || self.spec.as_ref().is_some_and(|s| s.taken.is_some() || s.turn_text == turn_text)
         {
             return;
         }
