@@ -160,7 +160,6 @@ pub struct Agent {
     understood: Option<(String, Option<bool>)>,
     /// The reply synthesised during the pause (`speculate.rs`).
     spec: Option<speculate::Speculation>,
-    next_spec: u64,
     dtmf_buf: String,
     dtmf_deadline: Option<Instant>,
     open_turn: Option<OpenTurn>,
@@ -209,7 +208,6 @@ impl Agent {
             early_embed: None,
             understood: None,
             spec: None,
-            next_spec: 0,
             dtmf_buf: String::new(),
             dtmf_deadline: None,
             open_turn: None,

@@ -241,8 +241,8 @@ pub struct EndOfTurnPolicy {
     /// Silence after which a turn ends when the flow understands its words
     /// ([`TurnState::understood`]: an intent, an answer, a slot value) and they are a whole
     /// answer (one of a slot's choices, a name of two words or more, else a sentence Whisper
-    /// closed of [`EndOfTurnPolicy::understood_min_words`] or more), when nothing else decided. `None`: the flow's understanding does not hurry a
-    /// turn.
+    /// closed of [`EndOfTurnPolicy::understood_min_words`] or more), when nothing else decided.
+    /// `None`: the flow's understanding does not hurry a turn.
     pub understood_pause_ms: Option<u64>,
     /// Silence after which a turn ends when the flow cannot place its words (it would say it did
     /// not understand or does not know), when nothing else decided: a caller who has said
@@ -454,7 +454,7 @@ impl EndOfTurnPolicy {
     /// [`EndOfTurnPolicy::understood_min_words`].
     fn whole_answer(&self, expect: &Expect, text: &str, n: usize) -> bool {
         match expect {
-            Expect::Choice(_) => n >= 1,
+            Expect::Choice(_) => true,
             Expect::Name => n >= 2,
             _ => Self::closed(text) && n >= self.understood_min_words,
         }

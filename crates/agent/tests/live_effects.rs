@@ -53,6 +53,17 @@ impl Loop {
         l
     }
 
+    /// Synthesis: 1 s of tone per clause, at once.
+    fn synthesise(&mut self, utterance: frontdesk_voice::UtteranceId, text: &str) {
+        let clauses = split_clauses(text);
+        let n = clauses.len();
+        for (i, c) in clauses.into_iter().enumerate() {
+            let pcm = (0..8000).map(|k| ((k as f32 * 0.3).sin() * 8000.0) as i16).collect();
+            let chunk = TtsChunk { pcm, clause: Some(c), last: i + 1 == n };
+            self.agent.handle_tts(self.now, utterance, Ok(chunk));
+        }
+    }
+
     fn drain(&mut self) {
         while let Some(j) = self.agent.poll_job() {
             match j {
@@ -63,24 +74,12 @@ impl Loop {
                     let t = Transcript { text: self.text.clone(), words: vec![], confidence: 0.9 };
                     self.agent.handle_transcript(self.now, req.id, Ok(t));
                 }
+                // A reply synthesised ahead is said only once the agent takes it up.
                 Job::TakeAhead { text, .. } => self.said.push(text),
-                job @ (Job::Speak { .. } | Job::SpeakAhead { .. }) => {
-                    // A reply synthesised ahead is said only once the agent takes it up.
-                    let ahead = matches!(job, Job::SpeakAhead { .. });
-                    let (Job::Speak { utterance, text } | Job::SpeakAhead { utterance, text }) = job else {
-                        continue;
-                    };
-                    if !ahead {
-                        self.said.push(text.clone());
-                    }
-                    let clauses = split_clauses(&text);
-                    let n = clauses.len();
-                    for (i, c) in clauses.into_iter().enumerate() {
-                        // 1 s of tone per clause.
-                        let pcm = (0..8000).map(|k| ((k as f32 * 0.3).sin() * 8000.0) as i16).collect();
-                        let chunk = TtsChunk { pcm, clause: Some(c), last: i + 1 == n };
-                        self.agent.handle_tts(self.now, utterance, Ok(chunk));
-                    }
+                Job::SpeakAhead { utterance, text } => self.synthesise(utterance, &text),
+                Job::Speak { utterance, text } => {
+                    self.synthesise(utterance, &text);
+                    self.said.push(text);
                 }
                 Job::CancelSpeak { .. } => {}
                 Job::EndOfTurn { id, .. } => self.agent.handle_end_of_turn(self.now, id, Ok(0.9)),

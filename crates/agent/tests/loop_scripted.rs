@@ -126,28 +126,12 @@ impl Loop {
                     let t = Transcript { text, words: vec![], confidence: self.confidence };
                     self.agent.handle_transcript(self.now, req.id, Ok(t));
                 }
+                // A reply synthesised ahead is said only once the agent takes it up.
                 Job::TakeAhead { text, .. } => self.said.push(text),
-                job @ (Job::Speak { .. } | Job::SpeakAhead { .. }) => {
-                    // A reply synthesised ahead is said only once the agent takes it up.
-                    let ahead = matches!(job, Job::SpeakAhead { .. });
-                    let (Job::Speak { utterance, text } | Job::SpeakAhead { utterance, text }) = job else {
-                        continue;
-                    };
-                    if !ahead {
-                        self.said.push(text.clone());
-                    }
-                    if self.slow_tts {
-                        self.held_speaks.push((utterance, text, ahead));
-                        continue;
-                    }
-                    let clauses = split_clauses(&text);
-                    let n = clauses.len();
-                    for (i, c) in clauses.into_iter().enumerate() {
-                        // 1 s of a tone per clause.
-                        let pcm = (0..8000).map(|k| ((k as f32 * 0.3).sin() * 8000.0) as i16).collect();
-                        let chunk = TtsChunk { pcm, clause: Some(c), last: i + 1 == n };
-                        self.agent.handle_tts(self.now, utterance, Ok(chunk));
-                    }
+                Job::SpeakAhead { utterance, text } => self.synthesise(utterance, text, true),
+                Job::Speak { utterance, text } => {
+                    self.said.push(text.clone());
+                    self.synthesise(utterance, text, false);
                 }
                 Job::CancelSpeak { utterance } => self.cancelled.push(utterance.0),
                 Job::EndOfTurn { id, .. } => self.agent.handle_end_of_turn(self.now, id, Ok(0.9)),
@@ -166,6 +150,21 @@ impl Loop {
         }
         while let Some(t) = self.agent.poll_timing() {
             self.timings.push(t);
+        }
+    }
+
+    /// Synthesis: 1 s of a tone per clause at once, or the job held for the test (`slow_tts`).
+    fn synthesise(&mut self, utterance: frontdesk_voice::UtteranceId, text: String, ahead: bool) {
+        if self.slow_tts {
+            self.held_speaks.push((utterance, text, ahead));
+            return;
+        }
+        let clauses = split_clauses(&text);
+        let n = clauses.len();
+        for (i, c) in clauses.into_iter().enumerate() {
+            let pcm = (0..8000).map(|k| ((k as f32 * 0.3).sin() * 8000.0) as i16).collect();
+            let chunk = TtsChunk { pcm, clause: Some(c), last: i + 1 == n };
+            self.agent.handle_tts(self.now, utterance, Ok(chunk));
         }
     }
 

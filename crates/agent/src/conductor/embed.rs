@@ -84,10 +84,12 @@ impl Agent {
     /// without, on error); an early one is kept for the end of its turn.
     pub fn handle_embedding(&mut self, now: Instant, id: u64, result: Result<Vec<f32>, EngineError>) {
         let embedding = result.map_err(|e| warn!(error = %e, "embedding failed; keyword rules only")).ok();
-        if let Some(early) = self.early_embed.as_mut().filter(|e| e.id == id) {
+        if let Some(early) = self.early_embed.as_ref().filter(|e| e.id == id) {
             let (text, confidence) = (early.text.clone(), early.confidence);
-            early.result = Some(embedding.clone());
             self.dry_run(now, &text, confidence, embedding.as_deref());
+            if let Some(early) = &mut self.early_embed {
+                early.result = Some(embedding);
+            }
             // The policy may answer sooner now.
             if self.turn.as_ref().is_some_and(|t| t.pause_since.is_some()) {
                 self.evaluate_turn(now);

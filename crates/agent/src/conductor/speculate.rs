@@ -45,8 +45,7 @@ impl Agent {
         }
         self.drop_speculation();
         let Some(say) = say.filter(|s| !s.trim().is_empty()) else { return };
-        let id = UtteranceId(FIRST_ID + self.next_spec);
-        self.next_spec += 1;
+        let id = UtteranceId(FIRST_ID + self.id());
         self.jobs.push_back(Job::SpeakAhead { utterance: id, text: say.clone() });
         self.spec =
             Some(Speculation { turn_text: turn_text.to_owned(), say, id, chunks: Vec::new(), taken: None });

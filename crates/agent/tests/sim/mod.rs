@@ -202,31 +202,12 @@ impl Sim {
                 }
                 self.schedule(self.latency.asr_ms, Done::Asr(req.id, r));
             }
+            // A reply synthesised ahead is said only once the agent takes it up.
             Job::TakeAhead { text, .. } => self.said.push((self.now, text)),
-            job @ (Job::Speak { .. } | Job::SpeakAhead { .. }) => {
-                // A reply synthesised ahead is said only once the agent takes it up.
-                let ahead = matches!(job, Job::SpeakAhead { .. });
-                let (Job::Speak { utterance, text } | Job::SpeakAhead { utterance, text }) = job else {
-                    return;
-                };
-                if !ahead {
-                    self.said.push((self.now, text.clone()));
-                }
-                let clauses = split_clauses(&text);
-                let n = clauses.len();
-                let opts = StreamOptions::new(SampleRate::Hz8000);
-                for (i, c) in clauses.into_iter().enumerate() {
-                    let pcm = to_i16(&synthesize_text(&e.tts, &c, &opts).unwrap());
-                    let after = self.latency.tts_first_ms + self.latency.tts_clause_ms * i as u64;
-                    let chunk = TtsChunk { pcm, clause: Some(c), last: i + 1 == n };
-                    self.schedule(after, Done::Tts(utterance, chunk));
-                }
-                if n == 0 {
-                    self.schedule(
-                        0,
-                        Done::Tts(utterance, TtsChunk { pcm: vec![], clause: None, last: true }),
-                    );
-                }
+            Job::SpeakAhead { utterance, text } => self.synthesise(utterance, &text),
+            Job::Speak { utterance, text } => {
+                self.synthesise(utterance, &text);
+                self.said.push((self.now, text));
             }
             Job::CancelSpeak { utterance } => {
                 self.due.retain(|_, d| !matches!(d, Done::Tts(u, _) if *u == utterance));
@@ -235,6 +216,22 @@ impl Sim {
             Job::Embed { id, .. } => {
                 self.agent.handle_embedding(self.now, id, Err(EngineError::Input("no model".into())))
             }
+        }
+    }
+
+    /// Piper synthesis of `text`, clause by clause, delivered after the simulated latencies.
+    fn synthesise(&mut self, utterance: UtteranceId, text: &str) {
+        let clauses = split_clauses(text);
+        let n = clauses.len();
+        let opts = StreamOptions::new(SampleRate::Hz8000);
+        for (i, c) in clauses.into_iter().enumerate() {
+            let pcm = to_i16(&synthesize_text(&engines().tts, &c, &opts).unwrap());
+            let after = self.latency.tts_first_ms + self.latency.tts_clause_ms * i as u64;
+            let chunk = TtsChunk { pcm, clause: Some(c), last: i + 1 == n };
+            self.schedule(after, Done::Tts(utterance, chunk));
+        }
+        if n == 0 {
+            self.schedule(0, Done::Tts(utterance, TtsChunk { pcm: vec![], clause: None, last: true }));
         }
     }
 
